@@ -1,0 +1,123 @@
+//! The validated configuration: every value parsed, defaults applied, cross-checks passed.
+//! Everything downstream (core, net, daemon) takes these types, never raw INI.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A whole validated `failover.ini`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Where it was read from (`-` for standard input); used in messages.
+    pub source: PathBuf,
+    /// The `[channel]` sections, in file order.
+    pub channels: Vec<Channel>,
+    /// The `[network]` section.
+    pub network: Network,
+    /// The `[sendconfig]` section (sync link), if present.
+    pub sendconfig: Option<SendConfig>,
+    /// The `[policy]` section (extension): what to do on failure and the fixes to the classic design.
+    pub policy: Policy,
+}
+
+/// One reserved interface (`[channel]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Channel {
+    /// `ident=`: the channel's name in messages (defaults to the device name).
+    pub ident: String,
+    /// `device=`: the interface.
+    pub device: String,
+    /// `activeip=`: the address the active node owns on this channel.
+    pub activeip: Ipv4Addr,
+    /// `passiveip=`: this node's own address while passive.
+    pub passiveip: Ipv4Addr,
+    /// Optional prefix length (`activeip= 192.0.2.50/24`); `None`: use the device's existing one.
+    pub prefix: Option<u8>,
+    /// `testip=`: test hosts (repeated key or a comma/space list; an extension beyond one).
+    pub testips: Vec<Ipv4Addr>,
+    /// `checkonlyidle=`: probe only when the counters show an idle interval.
+    pub checkonlyidle: bool,
+    /// Line of the `[channel]` header, for messages.
+    pub line: usize,
+}
+
+/// Timing and retries (`[network]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Network {
+    /// `checktime=`: the main loop period.
+    pub checktime: Duration,
+    /// `timeout=`: how long to wait for an answer.
+    pub timeout: Duration,
+    /// `activeretries=`: the passive's failure counter limit before takeover.
+    pub activeretries: u32,
+    /// `channelretries=`: the active's per-channel failure counter limit.
+    pub channelretries: u32,
+    /// `synctime=`: period of the sync link exchange.
+    pub synctime: Duration,
+    /// `fastdown=`: release the addresses at once when a failure is detected.
+    pub fastdown: bool,
+}
+
+/// The sync link (`[sendconfig]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SendConfig {
+    /// `device=`: the sync interface.
+    pub device: String,
+    /// `peerip=` (extension): the peer's address on the sync link, used to ask "is the peer alive?".
+    pub peerip: Option<Ipv4Addr>,
+}
+
+/// What the active does when a channel fails (`[policy] onfailure=`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FailureAction {
+    /// Reboot the machine (the source document's action).
+    Reboot,
+    /// Release the activeips, take back the passiveips, become passive.
+    Demote,
+    /// Run a command (through `/bin/sh -c`).
+    Exec(String),
+}
+
+/// How several test hosts of one channel combine (`[policy] testhosts=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestHosts {
+    /// The channel is healthy when any test host answers (improved; one dead host is not a failure).
+    Any,
+    /// The channel is healthy only when every test host answers (classic reading with several hosts).
+    All,
+}
+
+/// The failover policy (`[policy]`, an extension section). Classic values reproduce the source
+/// document; the improved defaults fix its stories.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    /// `onfailure=`: reboot | demote | exec:COMMAND.
+    pub onfailure: FailureAction,
+    /// `testhosts=`: any | all.
+    pub testhosts: TestHosts,
+    /// `requirepeer=`: do not act on a failure unless the peer is alive (story: passive is off).
+    pub requirepeer: bool,
+    /// `maxfailovers=`: failure actions allowed within `failoverwindow` before holding (story: a fault
+    /// that survives the reboot); 0 means unlimited (classic).
+    pub maxfailovers: u32,
+    /// `failoverwindow=`: the window for `maxfailovers`.
+    pub failoverwindow: Duration,
+    /// `shutdowndelay=`: the time from reboot start to interfaces down (the document's "30 seconds").
+    pub shutdowndelay: Duration,
+    /// `garpcount=`: gratuitous ARPs (both forms) sent after a takeover.
+    pub garpcount: u32,
+    /// `garpinterval=`: spacing of those.
+    pub garpinterval: Duration,
+    /// `garprefresh=`: resend period while active (`None`: never).
+    pub garprefresh: Option<Duration>,
+    /// `releasepassiveip=`: drop the passiveip when taking over.
+    pub releasepassiveip: bool,
+    /// `releaseonstop=`: release the activeips on SIGTERM/SIGINT.
+    pub releaseonstop: bool,
+    /// `up=` hook: run after a takeover, once per channel.
+    pub up: Option<String>,
+    /// `down=` hook: run after releasing, once per channel.
+    pub down: Option<String>,
+    /// `statefile=`: where the daemon writes its state for `failoverctl status`.
+    pub statefile: PathBuf,
+}

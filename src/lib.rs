@@ -1,0 +1,17 @@
+//! failoverctl: a hot-standby failover pair for two Linux gateways.
+//!
+//! Layout, by folder:
+//! - `config`: `failover.ini` text to a validated [`config::Config`], with file:line diagnostics.
+//! - `core`:   the sans-IO decision core (active monitor, passive monitor, failover policy) and timing formulas.
+//! - `net`:    the probing and address primitives behind small traits; `net::linux` is the real shell.
+//! - `sim`:    a simulated world (virtual clock and network) that drives the same core.
+//! - `daemon`: the Linux run loop that feeds the core with real events and carries out its actions.
+//! - `cli`:    clap definitions and one small file per subcommand.
+
+pub mod cli;
+pub mod config;
+pub mod core;
+pub mod daemon;
+pub mod exit;
+pub mod net;
+pub mod sim;
