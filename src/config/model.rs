@@ -78,6 +78,15 @@ pub enum FailureAction {
     Exec(String),
 }
 
+/// The two policies documented side by side in the README.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyMode {
+    /// The source document's behaviour: reboot on failure, no peer check, no loop guard.
+    Classic,
+    /// failoverctl's default: fixes the source document's stories.
+    Improved,
+}
+
 /// How several test hosts of one channel combine (`[policy] testhosts=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TestHosts {
@@ -91,6 +100,8 @@ pub enum TestHosts {
 /// document; the improved defaults fix its stories.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
+    /// `mode=`: classic | improved; sets the defaults of the keys below (each may still be set alone).
+    pub mode: PolicyMode,
     /// `onfailure=`: reboot | demote | exec:COMMAND.
     pub onfailure: FailureAction,
     /// `testhosts=`: any | all.
