@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# The network-namespace lab: two gateway nodes (a, b), a test host (th), a client (cl), one L2 switch
+# namespace per channel LAN (s1, s2) and a direct sync link between a and b. Nothing outside the lab's
+# own namespaces is touched; only documentation address ranges are used.
+#
+#   scripts/netlab.sh up   [NAME]    create the lab (NAME defaults to "fl$$"); prints NAME and addresses
+#   scripts/netlab.sh down  NAME     remove every namespace of lab NAME
+#   scripts/netlab.sh silence   NAME NODE   drop all of NODE's traffic at the switches, carrier stays up
+#   scripts/netlab.sh unsilence NAME NODE
+#   scripts/netlab.sh exec  NAME NODE CMD...   run CMD inside NODE's namespace
+#
+# Topology (every node sees its interfaces under the same names):
+#   LAN 1 (192.0.2.0/24, switch s1):      a eth1 .11, b eth1 .12, th eth1 .1, cl eth1 .100; activeip .10
+#   LAN 2 (198.51.100.0/24, switch s2):   a eth2 .11, b eth2 .12, th eth2 .1, cl eth2 .100; activeip .10
+#   sync  (203.0.113.0/30, direct veth):  a sync0 .1, b sync0 .2
+set -euo pipefail
+
+NODES=(a b th cl)
+LAN1=192.0.2
+LAN2=198.51.100
+SYNC=203.0.113
+
+ns() { printf '%s-%s' "$1" "$2"; }
+
+host_octet() {
+  case "$1" in a) echo 11 ;; b) echo 12 ;; th) echo 1 ;; cl) echo 100 ;; esac
+}
+
+down() {
+  local name=$1 n
+  for n in "${NODES[@]}" s1 s2; do
+    ip netns del "$(ns "$name" "$n")" 2>/dev/null || true
+  done
+}
+
+# Connects NODE's interface DEV to switch SW through a veth pair created directly inside the two
+# namespaces, so no interface ever appears in the host's namespace.
+plug() {
+  local name=$1 node=$2 dev=$3 sw=$4
+  ip link add "$dev" netns "$(ns "$name" "$node")" type veth peer name "p-$node" netns "$(ns "$name" "$sw")"
+  ip -n "$(ns "$name" "$sw")" link set "p-$node" master br0 up
+}
+
+up() {
+  local name=$1 n lan
+  # A half-built lab is removed again, whatever failed.
+  trap 'down "$name"' ERR
+  for n in "${NODES[@]}" s1 s2; do
+    ip netns add "$(ns "$name" "$n")"
+    ip -n "$(ns "$name" "$n")" link set lo up
+  done
+  for sw in s1 s2; do
+    ip -n "$(ns "$name" "$sw")" link add br0 type bridge stp_state 0 forward_delay 0
+    ip -n "$(ns "$name" "$sw")" link set br0 up
+  done
+  for n in "${NODES[@]}"; do
+    plug "$name" "$n" eth1 s1
+    plug "$name" "$n" eth2 s2
+    ip -n "$(ns "$name" "$n")" addr add "$LAN1.$(host_octet "$n")/24" dev eth1
+    ip -n "$(ns "$name" "$n")" addr add "$LAN2.$(host_octet "$n")/24" dev eth2
+    ip -n "$(ns "$name" "$n")" link set eth1 up
+    ip -n "$(ns "$name" "$n")" link set eth2 up
+  done
+  ip link add sync0 netns "$(ns "$name" a)" type veth peer name sync0 netns "$(ns "$name" b)"
+  ip -n "$(ns "$name" a)" addr add "$SYNC.1/30" dev sync0
+  ip -n "$(ns "$name" b)" addr add "$SYNC.2/30" dev sync0
+  ip -n "$(ns "$name" a)" link set sync0 up
+  ip -n "$(ns "$name" b)" link set sync0 up
+  # Neighbours learn a new owner from gratuitous ARP at once (default locktime is 1 s).
+  for n in th cl; do
+    for dev in eth1 eth2; do
+      ip netns exec "$(ns "$name" "$n")" sysctl -qw "net.ipv4.neigh.$dev.locktime=0"
+    done
+  done
+  trap - ERR
+  cat <<OUT
+NAME=$name
+NS_A=$(ns "$name" a)
+NS_B=$(ns "$name" b)
+NS_TH=$(ns "$name" th)
+NS_CL=$(ns "$name" cl)
+LAN1_ACTIVE=$LAN1.10
+LAN2_ACTIVE=$LAN2.10
+OUT
+}
+
+# Drops every frame to and from NODE's switch ports: the node looks hung, its carrier stays up.
+silence() {
+  local name=$1 node=$2 sw
+  for sw in s1 s2; do
+    ip netns exec "$(ns "$name" "$sw")" nft -f - <<NFT
+table bridge lab_$node {
+  chain drop_node { type filter hook forward priority 0; policy accept;
+    iifname "p-$node" drop
+    oifname "p-$node" drop
+  }
+}
+NFT
+  done
+}
+
+unsilence() {
+  local name=$1 node=$2 sw
+  for sw in s1 s2; do
+    ip netns exec "$(ns "$name" "$sw")" nft delete table bridge "lab_$node" 2>/dev/null || true
+  done
+}
+
+cmd=${1:-}
+case "$cmd" in
+  up) up "${2:-fl$$}" ;;
+  down) down "${2:?usage: netlab.sh down NAME}" ;;
+  silence) silence "${2:?NAME}" "${3:?NODE}" ;;
+  unsilence) unsilence "${2:?NAME}" "${3:?NODE}" ;;
+  exec) name=${2:?NAME}; node=${3:?NODE}; shift 3; exec ip netns exec "$(ns "$name" "$node")" "$@" ;;
+  *) sed -n '2,16p' "$0" >&2; exit 2 ;;
+esac

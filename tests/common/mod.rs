@@ -1,0 +1,4 @@
+//! Helpers shared by the integration tests (each test binary uses the parts it needs).
+#![allow(dead_code)]
+
+pub mod lab;
