@@ -3,3 +3,5 @@
 
 pub mod failure;
 pub mod hooks;
+pub mod notify;
+pub mod signals;
