@@ -238,3 +238,28 @@ fn missing_device_and_missing_privilege_are_typed_errors() {
     );
     assert!(addrs(&lab, "a", "eth1").iter().all(|(a, _)| a != ACTIVE));
 }
+
+/// The address steps of `daemon::actions` with `releasepassiveip=yes` and no configured prefix, on the
+/// real kernel: claim (add activeip, drop passiveip), then release (passiveip back first, then the
+/// activeip) leaves the node exactly as it started, /24 and all.
+#[test]
+fn claim_then_release_round_trips_without_a_configured_prefix() {
+    if !root_or_skip("claim_then_release_round_trips_without_a_configured_prefix") {
+        return;
+    }
+    let p = probe();
+    let lab = Lab::up();
+    lab.ok(
+        "a",
+        &["sysctl", "-qw", "net.ipv4.conf.eth1.promote_secondaries=0"],
+    );
+    let start = addrs(&lab, "a", "eth1");
+    assert_eq!(start, vec![("192.0.2.11".to_string(), 24)]);
+    act_ok(&lab, "a", &p, &["add", "eth1", ACTIVE]);
+    act_ok(&lab, "a", &p, &["remove", "eth1", "192.0.2.11"]);
+    assert_eq!(addrs(&lab, "a", "eth1"), vec![(ACTIVE.to_string(), 24)]);
+    act_ok(&lab, "a", &p, &["add", "eth1", "192.0.2.11"]);
+    act_ok(&lab, "a", &p, &["remove", "eth1", ACTIVE]);
+    assert_eq!(addrs(&lab, "a", "eth1"), start);
+    lab.ok("cl", &["ping", "-c1", "-W1", "192.0.2.11"]);
+}
