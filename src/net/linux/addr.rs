@@ -1,0 +1,315 @@
+//! Address control over synchronous rtnetlink: add, remove and read the IPv4 addresses of a device
+//! (the takeover's "add each activeip, drop the passiveip"), plus [`NetlinkAddresses`], the
+//! [`AddressControl`] the daemon uses.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr};
+
+use netlink_packet_core::{
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL,
+    NLM_F_REQUEST,
+};
+use netlink_packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressMessage};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+
+use crate::net::{AddressControl, NetError};
+
+/// The prefix used when neither the config nor an address of the device in the same network gives one.
+pub const HOST_PREFIX: u8 = 32;
+
+/// One IPv4 address of a device, as the kernel lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceAddress {
+    pub address: Ipv4Addr,
+    pub prefix: u8,
+    /// The kernel's `secondary` flag: another address of the same network is the primary.
+    pub secondary: bool,
+}
+
+impl DeviceAddress {
+    /// True when `other` lies in this address's network.
+    pub fn contains(&self, other: Ipv4Addr) -> bool {
+        let mask = prefix_mask(self.prefix);
+        u32::from(self.address) & mask == u32::from(other) & mask
+    }
+}
+
+fn prefix_mask(prefix: u8) -> u32 {
+    match prefix {
+        0 => 0,
+        p => u32::MAX << (32 - u32::from(p.min(32))),
+    }
+}
+
+/// The [`AddressControl`] of a real Linux node: netlink for addresses, raw frames for gratuitous ARP.
+/// Everything acts on the network namespace of the calling process.
+#[derive(Debug, Default, Clone)]
+pub struct NetlinkAddresses;
+
+impl NetlinkAddresses {
+    pub fn new() -> Self {
+        NetlinkAddresses
+    }
+}
+
+impl AddressControl for NetlinkAddresses {
+    fn add(&mut self, device: &str, address: Ipv4Addr, prefix: Option<u8>) -> Result<(), NetError> {
+        add(device, address, prefix).map(|_| ())
+    }
+
+    fn remove(&mut self, device: &str, address: Ipv4Addr) -> Result<(), NetError> {
+        remove(device, address)
+    }
+
+    fn announce(&mut self, device: &str, address: Ipv4Addr) -> Result<(), NetError> {
+        super::garp::announce(device, address)
+    }
+}
+
+/// Adds `address` to `device` and returns the prefix used: `prefix` if given, else the prefix of an
+/// existing address of the device whose network contains `address`, else /32. An address already
+/// there is success, so a takeover can be repeated safely.
+pub fn add(device: &str, address: Ipv4Addr, prefix: Option<u8>) -> Result<u8, NetError> {
+    let what = || format!("add {address} to {device}");
+    let index = index_of(device)?;
+    let prefix = match prefix {
+        Some(p) => p,
+        None => infer_prefix(
+            &list_index(index).map_err(|e| map_err(e, device, &what()))?,
+            address,
+        ),
+    };
+    match add_index(index, address, prefix) {
+        Ok(()) => Ok(prefix),
+        Err(e) => Err(map_err(e, device, &what())),
+    }
+}
+
+/// The prefix of the first address in `existing` whose network contains `address`, else /32.
+pub fn infer_prefix(existing: &[DeviceAddress], address: Ipv4Addr) -> u8 {
+    existing
+        .iter()
+        .find(|a| a.address != address && a.contains(address))
+        .map_or(HOST_PREFIX, |a| a.prefix)
+}
+
+/// Removes `address` (with any prefix) from `device`; an absent address is success.
+///
+/// With `promote_secondaries=0` (the kernel default) removing a primary address also removes the
+/// secondaries of its network: dropping the passiveip would silently drop the activeip added beside
+/// it. Those collateral losses are added back at once with their prefixes.
+pub fn remove(device: &str, address: Ipv4Addr) -> Result<(), NetError> {
+    let what = format!("remove {address} from {device}");
+    let index = index_of(device)?;
+    let before = list_index(index).map_err(|e| map_err(e, device, &what))?;
+    // An address may be present more than once with different prefixes; bounded, the kernel answers
+    // EADDRNOTAVAIL when none is left.
+    for _ in 0..16 {
+        match del_index(index, address) {
+            Ok(()) => continue,
+            Err(e) if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => break,
+            Err(e) => return Err(map_err(e, device, &what)),
+        }
+    }
+    let after = list_index(index).map_err(|e| map_err(e, device, &what))?;
+    for lost in before
+        .iter()
+        .filter(|b| b.address != address && !after.iter().any(|a| a.address == b.address))
+    {
+        add_index(index, lost.address, lost.prefix).map_err(|e| {
+            map_err(
+                e,
+                device,
+                &format!("{what}: restore {}/{}", lost.address, lost.prefix),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// True when `device` holds `address` (any prefix).
+pub fn holds(device: &str, address: Ipv4Addr) -> Result<bool, NetError> {
+    Ok(addresses(device)?.iter().any(|a| a.address == address))
+}
+
+/// The IPv4 addresses of `device`, in the kernel's order (primaries before their secondaries).
+pub fn addresses(device: &str) -> Result<Vec<DeviceAddress>, NetError> {
+    let index = index_of(device)?;
+    list_index(index).map_err(|e| map_err(e, device, &format!("list addresses of {device}")))
+}
+
+fn index_of(device: &str) -> Result<u32, NetError> {
+    nix::net::if_::if_nametoindex(device).map_err(|e| match e {
+        nix::errno::Errno::ENODEV => NetError::NoDevice(device.to_string()),
+        e => NetError::Io {
+            context: format!("look up device {device}"),
+            source: io::Error::from(e),
+        },
+    })
+}
+
+fn map_err(e: io::Error, device: &str, what: &str) -> NetError {
+    match e.raw_os_error() {
+        Some(libc::EPERM) | Some(libc::EACCES) => NetError::Privilege {
+            what: what.to_string(),
+            capability: "CAP_NET_ADMIN",
+        },
+        Some(libc::ENODEV) => NetError::NoDevice(device.to_string()),
+        _ => NetError::Io {
+            context: what.to_string(),
+            source: e,
+        },
+    }
+}
+
+fn address_message(index: u32, address: Ipv4Addr, prefix: u8) -> AddressMessage {
+    let mut msg = AddressMessage::default();
+    msg.header.family = AddressFamily::Inet;
+    msg.header.prefix_len = prefix;
+    msg.header.index = index;
+    msg.attributes
+        .push(AddressAttribute::Local(IpAddr::V4(address)));
+    msg
+}
+
+fn add_index(index: u32, address: Ipv4Addr, prefix: u8) -> io::Result<()> {
+    let mut msg = address_message(index, address, prefix);
+    // For IPv4 `ip addr add` sends both IFA_LOCAL and IFA_ADDRESS (the peer; equal when not p2p).
+    msg.attributes
+        .push(AddressAttribute::Address(IpAddr::V4(address)));
+    let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+    match request(RouteNetlinkMessage::NewAddress(msg), flags) {
+        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(()),
+        r => r.map(|_| ()),
+    }
+}
+
+fn del_index(index: u32, address: Ipv4Addr) -> io::Result<()> {
+    // Only IFA_LOCAL: the kernel then matches the address whatever its prefix.
+    let msg = address_message(index, address, 0);
+    request(
+        RouteNetlinkMessage::DelAddress(msg),
+        NLM_F_REQUEST | NLM_F_ACK,
+    )
+    .map(|_| ())
+}
+
+fn list_index(index: u32) -> io::Result<Vec<DeviceAddress>> {
+    let mut msg = AddressMessage::default();
+    msg.header.family = AddressFamily::Inet;
+    let replies = request(
+        RouteNetlinkMessage::GetAddress(msg),
+        NLM_F_REQUEST | NLM_F_DUMP,
+    )?;
+    Ok(replies
+        .into_iter()
+        .filter_map(|m| match m {
+            RouteNetlinkMessage::NewAddress(a) if a.header.index == index => {
+                let local = a.attributes.iter().find_map(|attr| match attr {
+                    AddressAttribute::Local(IpAddr::V4(v4)) => Some(*v4),
+                    _ => None,
+                })?;
+                Some(DeviceAddress {
+                    address: local,
+                    prefix: a.header.prefix_len,
+                    secondary: a.header.flags.contains(AddressHeaderFlags::Secondary),
+                })
+            }
+            _ => None,
+        })
+        .collect())
+}
+
+/// One synchronous rtnetlink exchange: sends `msg`, returns the messages of a dump (until DONE) or
+/// nothing for an ACK; a NACK becomes the `io::Error` of its errno.
+fn request(msg: RouteNetlinkMessage, flags: u16) -> io::Result<Vec<RouteNetlinkMessage>> {
+    let mut socket = Socket::new(NETLINK_ROUTE)?;
+    socket.bind_auto()?;
+    socket.connect(&SocketAddr::new(0, 0))?;
+
+    let mut header = NetlinkHeader::default();
+    header.flags = flags;
+    header.sequence_number = 1;
+    let mut packet = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(msg));
+    packet.finalize();
+    let mut buf = vec![0u8; packet.buffer_len()];
+    packet.serialize(&mut buf);
+    socket.send(&buf, 0)?;
+
+    let mut out = Vec::new();
+    loop {
+        let (data, _) = socket.recv_from_full()?;
+        let mut offset = 0;
+        while offset < data.len() {
+            let reply = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&data[offset..])
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+            let len = reply.header.length as usize;
+            match reply.payload {
+                NetlinkPayload::Error(e) if e.code.is_some() => return Err(e.to_io()),
+                NetlinkPayload::Error(_) | NetlinkPayload::Done(_) => return Ok(out),
+                NetlinkPayload::InnerMessage(m) => out.push(m),
+                _ => {}
+            }
+            if len == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "netlink message of length 0",
+                ));
+            }
+            // Netlink messages are 4-byte aligned within one datagram.
+            offset += (len + 3) & !3;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> Ipv4Addr {
+        s.parse().expect("a valid test address")
+    }
+
+    fn a(s: &str, prefix: u8) -> DeviceAddress {
+        DeviceAddress {
+            address: ip(s),
+            prefix,
+            secondary: false,
+        }
+    }
+
+    #[test]
+    fn prefix_comes_from_an_address_in_the_same_network() {
+        let existing = [a("198.51.100.11", 24), a("192.0.2.11", 25)];
+        assert_eq!(infer_prefix(&existing, ip("192.0.2.10")), 25);
+        assert_eq!(
+            infer_prefix(&existing, ip("192.0.2.200")),
+            HOST_PREFIX,
+            "outside the /25"
+        );
+        assert_eq!(infer_prefix(&[], ip("192.0.2.10")), 32);
+    }
+
+    #[test]
+    fn the_address_itself_does_not_set_its_prefix() {
+        // A stale /32 copy of the activeip must not make the next add a /32 again.
+        let existing = [a("192.0.2.10", 32), a("192.0.2.11", 24)];
+        assert_eq!(infer_prefix(&existing, ip("192.0.2.10")), 24);
+    }
+
+    #[test]
+    fn masks() {
+        assert_eq!(prefix_mask(0), 0);
+        assert_eq!(prefix_mask(24), 0xffff_ff00);
+        assert_eq!(prefix_mask(32), u32::MAX);
+    }
+
+    #[test]
+    fn a_missing_device_is_no_device() {
+        assert!(matches!(
+            holds("nosuchdev0", ip("192.0.2.10")),
+            Err(NetError::NoDevice(d)) if d == "nosuchdev0"
+        ));
+    }
+}
