@@ -76,7 +76,11 @@ enum Phase {
     /// ("the difference in the number of packets between the beginning and the end of the interval").
     Sampling { id: RequestId, baseline: bool },
     /// Waiting for the answers of these channels' test hosts.
-    Probing { id: RequestId, channels: Vec<usize> },
+    Probing {
+        id: RequestId,
+        channels: Vec<usize>,
+        sent_at: Instant,
+    },
     /// A channel failed; nothing more until [`ActiveMonitor::resume`].
     Failed,
 }
@@ -250,11 +254,16 @@ impl ActiveMonitor {
                 self.timers.stop(ActiveTimer::Answer);
                 self.on_counters(now, &samples, baseline);
             }
-            (Phase::Probing { id, channels }, Input::ProbeDone { id: got, results })
-                if id == got =>
-            {
+            (
+                Phase::Probing {
+                    id,
+                    channels,
+                    sent_at,
+                },
+                Input::ProbeDone { id: got, results },
+            ) if id == got => {
                 self.timers.stop(ActiveTimer::Answer);
-                self.on_probe_done(now, &channels, &results);
+                self.on_probe_done(now, sent_at, &channels, &results);
             }
             _ => {}
         }
@@ -363,7 +372,11 @@ impl ActiveMonitor {
             })
             .collect();
         let id = self.ids.next_id();
-        self.phase = Phase::Probing { id, channels };
+        self.phase = Phase::Probing {
+            id,
+            channels,
+            sent_at: now,
+        };
         self.timers
             .set(ActiveTimer::Answer, now + self.timeout + ANSWER_GRACE);
         self.actions.push_back(Action::Probe {
@@ -373,7 +386,13 @@ impl ActiveMonitor {
         });
     }
 
-    fn on_probe_done(&mut self, now: Instant, channels: &[usize], results: &[ProbeResult]) {
+    fn on_probe_done(
+        &mut self,
+        now: Instant,
+        sent_at: Instant,
+        channels: &[usize],
+        results: &[ProbeResult],
+    ) {
         let limit = self.channelretries;
         for &i in channels {
             let c = &self.channels[i];
@@ -450,8 +469,10 @@ impl ActiveMonitor {
             return;
         }
         // "If after any sending the failure counters on all interfaces become equal to zero, then there
-        // is a return to the main loop, a new wait during checktime".
-        self.timers.set(ActiveTimer::Tick, now + self.checktime);
+        // is a return to the main loop, a new wait during checktime". The wait counts from the sending:
+        // a fault just after an answer then shows by checktime + (timeout * channelretries), however
+        // long that answer took.
+        self.timers.set(ActiveTimer::Tick, sent_at + self.checktime);
         let devices = self.idle_devices();
         if devices.is_empty() {
             self.phase = Phase::Waiting;
@@ -614,7 +635,7 @@ mod tests {
         let mut cfg = config(PolicyMode::Classic);
         cfg.channels[0].checkonlyidle = false;
         let mut m = mon(&cfg);
-        // Test host silent from 10.001 s to 13.5 s: the probes at 20... answer; make it silent at 20..23.
+        // The test host is silent from 20 s to 23 s; answers take 5 ms.
         let mut answered_after = |now: Instant, a: &Action| {
             let silent = (20_000..23_000).contains(&now.as_millis());
             match a {
@@ -642,13 +663,13 @@ mod tests {
         };
         let seen = drive(&mut m, Instant::ZERO, at_ms(45_000), &mut answered_after);
         assert!(m.failure.is_none());
-        // 20 s: no answer (1/3); 22 s: again (2/3); 24 s: answered at 24.005 -> reset; next tick
-        // checktime later.
+        // 20 s: no answer (1/3); 22 s: again (2/3); 24 s: answered at 24.005 -> reset; the next tick
+        // is checktime after that probe was sent.
         assert_eq!(
             times(&seen, |a| matches!(a, Action::Probe { .. })),
-            vec![0, 10_005, 20_010, 22_010, 24_010, 34_015, 44_020]
+            vec![0, 10_000, 20_000, 22_000, 24_000, 34_000, 44_000]
         );
-        assert!(seen.iter().any(|(t, a)| *t == at_ms(24_015)
+        assert!(seen.iter().any(|(t, a)| *t == at_ms(24_005)
             && matches!(a, Action::Log(d) if d.reason == "channel if-1: answer, counter reset (2/3 -> 0)")));
         assert_eq!(m.m.status()[0].failures, 0);
     }

@@ -4,6 +4,7 @@
 
 pub mod action;
 pub mod active;
+pub mod passive;
 pub mod time;
 mod timer;
 
@@ -12,4 +13,5 @@ mod testkit;
 
 pub use action::{Action, Input};
 pub use active::ActiveMonitor;
+pub use passive::PassiveMonitor;
 pub use time::Instant;
