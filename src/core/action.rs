@@ -52,8 +52,10 @@ pub enum Role {
     Passive,
     /// Owning the activeips and checking the channels (the active algorithm).
     Active,
-    /// A failure action (reboot or exec) was handed to the shell; nothing more is decided.
+    /// A failure action (reboot) was handed to the shell; nothing more is decided.
     Failed,
+    /// The service stopped ([`Input::Stop`]).
+    Stopped,
 }
 
 impl fmt::Display for Role {
@@ -62,6 +64,7 @@ impl fmt::Display for Role {
             Role::Passive => "passive",
             Role::Active => "active",
             Role::Failed => "failed",
+            Role::Stopped => "stopped",
         })
     }
 }

@@ -4,7 +4,10 @@
 
 pub mod action;
 pub mod active;
+pub mod node;
 pub mod passive;
+pub mod policy;
+pub mod status;
 pub mod time;
 mod timer;
 
@@ -13,5 +16,7 @@ mod testkit;
 
 pub use action::{Action, Input};
 pub use active::ActiveMonitor;
+pub use node::Node;
 pub use passive::PassiveMonitor;
+pub use status::Status;
 pub use time::Instant;
