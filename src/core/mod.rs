@@ -2,6 +2,21 @@
 //! next deadline. Nothing here reads a clock, opens a socket, touches a file or spawns a process
 //! (`tests/core_is_sans_io.rs` keeps it so).
 
+pub mod action;
+pub mod active;
+pub mod node;
+pub mod passive;
+pub mod policy;
+pub mod status;
 pub mod time;
+mod timer;
 
+#[cfg(test)]
+mod testkit;
+
+pub use action::{Action, Input};
+pub use active::ActiveMonitor;
+pub use node::Node;
+pub use passive::PassiveMonitor;
+pub use status::Status;
 pub use time::Instant;

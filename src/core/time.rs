@@ -6,7 +6,8 @@ use std::ops::{Add, AddAssign, Sub};
 use std::time::Duration;
 
 /// A point in time, in milliseconds since the shell's origin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+/// Serialized as the number of milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize)]
 pub struct Instant(u64);
 
 impl Instant {

@@ -1,2 +1,17 @@
 //! The simulated world: a virtual clock and network that drive the same decision core as the daemon,
 //! for `simulate-timing` and deterministic tests.
+//!
+//! - `world`:  two nodes, test hosts, links, a client; steps to the earliest deadline.
+//! - `fault`:  faults scripted at given times and a seeded loss injector.
+//! - `report`: scenarios and [`worst_case`], the measured detection and takeover times.
+//! - `config`: the source document's config and the peer's copy of a config.
+
+pub mod config;
+pub mod fault;
+pub mod report;
+pub mod world;
+
+pub use config::{document_config, peer_config};
+pub use fault::{Fault, Loss, NodeId};
+pub use report::{run_scenario, worst_case, Scenario, SimReport};
+pub use world::{Event, SimError, World};

@@ -1,0 +1,214 @@
+//! The core's vocabulary with the shell: [`Input`] values in, [`Action`] values out, and the logged
+//! [`Decision`]. The shell handles every `Action` in one `match`; requests carry a [`RequestId`] and
+//! their answers come back as an `Input` with the same id (a stale id is ignored).
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::Instant;
+use crate::net::{ArpResult, ArpTarget, Counters, ProbeResult, ProbeTarget};
+
+/// Ties an answer to its request. Ids only grow within one [`super::Node`], so the answer to a request
+/// of an earlier round (or an earlier monitor) never matches the current one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct RequestId(pub u64);
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// Hands out [`RequestId`]s in increasing order.
+#[derive(Debug, Clone, Default)]
+pub struct RequestIds {
+    next: u64,
+}
+
+impl RequestIds {
+    /// Starts after `last` (pass the previous owner's [`RequestIds::peek`] to keep ids unique).
+    pub fn starting_at(next: u64) -> Self {
+        Self { next }
+    }
+    /// The id the next request will get.
+    pub fn peek(&self) -> u64 {
+        self.next
+    }
+    pub(crate) fn next_id(&mut self) -> RequestId {
+        let id = RequestId(self.next);
+        self.next += 1;
+        id
+    }
+}
+
+/// The role of a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Watching the active's addresses (the passive algorithm).
+    Passive,
+    /// Owning the activeips and checking the channels (the active algorithm).
+    Active,
+    /// A failure action (reboot) was handed to the shell; nothing more is decided.
+    Failed,
+    /// The service stopped ([`Input::Stop`]).
+    Stopped,
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::Passive => "passive",
+            Role::Active => "active",
+            Role::Failed => "failed",
+            Role::Stopped => "stopped",
+        })
+    }
+}
+
+/// One address on one device.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Address {
+    pub device: String,
+    pub address: Ipv4Addr,
+    /// `None`: use the device's existing prefix.
+    pub prefix: Option<u8>,
+}
+
+/// Which hook to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Hook {
+    /// After a takeover (`up=`).
+    Up,
+    /// After releasing the addresses (`down=`).
+    Down,
+}
+
+/// The failure actions the shell carries out (a demote is done inside the core: release, then passive).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailureCommand {
+    /// Reboot the machine.
+    Reboot,
+    /// Run this command through `/bin/sh -c`.
+    Exec(String),
+}
+
+/// A decision with its reason, for the log, alerts and `failoverctl status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    pub at: Instant,
+    pub role: Role,
+    /// The channel (`ident`) the decision is about, if any.
+    pub channel: Option<String>,
+    /// A sentence for humans, e.g. "channel if-1: no answer from 192.0.2.1 (2/3)".
+    pub reason: String,
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}] {}: {}", self.at, self.role, self.reason)
+    }
+}
+
+/// What the shell must do. Handle every variant; requests are answered with the matching [`Input`].
+#[must_use = "an action not carried out leaves the core waiting or the network wrong"]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Read the rx/tx packet counters of `devices` now; answer with [`Input::Counters`].
+    SampleCounters { id: RequestId, devices: Vec<String> },
+    /// Send one ICMP echo to each target and wait at most `timeout`; answer with
+    /// [`Input::ProbeDone`] as soon as all answered or `timeout` has passed.
+    Probe {
+        id: RequestId,
+        targets: Vec<ProbeTarget>,
+        timeout: Duration,
+    },
+    /// The passive's check: does anybody answer ARP for each target within `timeout`? Answer with
+    /// [`Input::ArpDone`].
+    ArpCheck {
+        id: RequestId,
+        targets: Vec<ArpTarget>,
+        timeout: Duration,
+    },
+    /// Is the peer node alive (sync link)? Answer with [`Input::PeerAlive`].
+    CheckPeer { id: RequestId },
+    /// Takeover: add `add` (the activeips), then remove `remove` (passiveips, per `releasepassiveip`).
+    ClaimAddresses {
+        add: Vec<Address>,
+        remove: Vec<Address>,
+    },
+    /// Send one gratuitous ARP (request and reply forms) for each address.
+    Announce { addresses: Vec<Address> },
+    /// Give up the activeips (`remove`), then put back `restore` (the passiveips dropped at takeover).
+    ReleaseAddresses {
+        remove: Vec<Address>,
+        restore: Vec<Address>,
+    },
+    /// Run a configured hook for one channel.
+    RunHook {
+        hook: Hook,
+        channel: String,
+        command: String,
+    },
+    /// Carry out the failure action; the node decides nothing more after a reboot.
+    FailureAction(FailureCommand),
+    /// Persist the time of this failure action (handed back at the next start as history).
+    RecordFailover { at: Instant },
+    /// Tell a human (syslog at alert level, a notification): the core is holding instead of acting.
+    Alert(Decision),
+    /// Log a decision.
+    Log(Decision),
+}
+
+/// The counters of one device, `None` when they could not be read (counted as an idle interval).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterSample {
+    pub device: String,
+    pub counters: Option<Counters>,
+}
+
+/// What the shell feeds in (time comes separately, as the `now` argument).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// Answer to [`Action::SampleCounters`].
+    Counters {
+        id: RequestId,
+        samples: Vec<CounterSample>,
+    },
+    /// Answer to [`Action::Probe`]; a target missing from `results` counts as not answered.
+    ProbeDone {
+        id: RequestId,
+        results: Vec<ProbeResult>,
+    },
+    /// Answer to [`Action::ArpCheck`]; a target missing from `results` counts as not answered.
+    ArpDone {
+        id: RequestId,
+        results: Vec<ArpResult>,
+    },
+    /// Answer to [`Action::CheckPeer`].
+    PeerAlive { id: RequestId, alive: bool },
+    /// The service is stopping (SIGTERM/SIGINT): release the addresses if `releaseonstop`.
+    Stop,
+}
+
+impl Input {
+    /// The request this input answers, if it is an answer.
+    pub fn request_id(&self) -> Option<RequestId> {
+        match self {
+            Input::Counters { id, .. }
+            | Input::ProbeDone { id, .. }
+            | Input::ArpDone { id, .. }
+            | Input::PeerAlive { id, .. } => Some(*id),
+            Input::Stop => None,
+        }
+    }
+}
+
+/// A shell that lost an answer must not stall the core: a request still unanswered this long after its
+/// own `timeout` counts as unanswered.
+pub const ANSWER_GRACE: Duration = Duration::from_millis(1000);

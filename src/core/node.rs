@@ -1,0 +1,611 @@
+//! The `run` service's composition: a [`Node`] starts passive, takes over when the active is gone,
+//! monitors as active, and on a channel failure applies the policy: hold, demote (back to passive),
+//! reboot or exec.
+//!
+//! Polling order (as quinn-proto's `Connection`): feed [`Node::handle`]`(now, input)` for every answer,
+//! call [`Node::handle_timeout`]`(now)` when `now` reaches [`Node::poll_timeout`], then drain
+//! [`Node::poll_action`] until `None` and carry out each action; then sleep until the next
+//! [`Node::poll_timeout`] or the next answer.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use super::action::{
+    Action, Address, Decision, FailureCommand, Hook, Input, RequestId, RequestIds, Role,
+    ANSWER_GRACE,
+};
+use super::active::{ActiveMonitor, ChannelFailure};
+use super::passive::PassiveMonitor;
+use super::policy::{limit_reached, FailoverHistory, HoldReason};
+use super::status::{Status, RECENT_DECISIONS};
+use super::timer::Timers;
+use super::Instant;
+use crate::config::{Config, FailureAction};
+
+/// Start stagger slots. Two nodes started at once both see no active; the one whose first passiveip
+/// falls in the lower slot (its last octet modulo this) takes over first and the other sees it.
+/// Passiveips equal modulo 8 get the same slot: give the pair consecutive passiveips.
+pub const STAGGER_SLOTS: u32 = 8;
+
+/// A stagger slot lasts 2 × timeout: one ARP check for the later node to see the earlier one's claim,
+/// plus one of margin.
+fn start_stagger(config: &Config) -> Duration {
+    let slot = config
+        .channels
+        .first()
+        .map_or(0, |c| u32::from(c.passiveip.octets()[3]) % STAGGER_SLOTS);
+    config.network.timeout * 2 * slot
+}
+
+/// After a demote, the peer gets a full passive detection window ("checktime + (timeout *
+/// activeretries)", plus a check in flight and one more checktime) before this node may take back.
+fn demote_holdoff(config: &Config) -> Duration {
+    let n = &config.network;
+    n.checktime * 2 + n.timeout * (n.activeretries + 1)
+}
+
+#[derive(Debug, Clone, Copy)]
+enum NodeTimer {
+    /// The next gratuitous ARP (burst or refresh).
+    Announce,
+    /// The peer check counts as "peer down" after this.
+    PeerAnswer,
+}
+
+impl From<NodeTimer> for usize {
+    fn from(t: NodeTimer) -> usize {
+        t as usize
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Mode {
+    Passive(PassiveMonitor),
+    Active(ActiveMonitor),
+    /// Rebooting or stopped: nothing more is decided.
+    Done,
+}
+
+/// A failure waiting for the peer check.
+#[derive(Debug, Clone)]
+struct PendingFailure {
+    failure: ChannelFailure,
+    check: RequestId,
+}
+
+/// One node of the pair.
+#[derive(Debug, Clone)]
+pub struct Node {
+    config: Config,
+    mode: Mode,
+    role: Role,
+    since: Instant,
+    ids: RequestIds,
+    timers: Timers<NodeTimer, 2>,
+    announcements_left: u32,
+    /// The passiveips were dropped at takeover (`releasepassiveip`) and are owed back at release.
+    passive_dropped: bool,
+    holding: Option<HoldReason>,
+    pending: Option<PendingFailure>,
+    history: FailoverHistory,
+    actions: VecDeque<Action>,
+    recent: VecDeque<Decision>,
+}
+
+impl Node {
+    /// Starts passive at `now`. The first ARP check goes out at once, so a node started next to a live
+    /// active stays passive; two nodes started together are kept apart by the start stagger.
+    /// `failovers`: the times of earlier failure actions, persisted by the shell across reboots.
+    pub fn new(config: &Config, now: Instant, failovers: Vec<Instant>) -> Self {
+        let ids = RequestIds::default();
+        let passive =
+            PassiveMonitor::new(config, now, Some(now + start_stagger(config)), ids.clone());
+        Self {
+            config: config.clone(),
+            mode: Mode::Passive(passive),
+            role: Role::Passive,
+            since: now,
+            ids,
+            timers: Timers::new(),
+            announcements_left: 0,
+            passive_dropped: false,
+            holding: None,
+            pending: None,
+            history: FailoverHistory::new(failovers),
+            actions: VecDeque::new(),
+            recent: VecDeque::new(),
+        }
+    }
+
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let monitor = match &self.mode {
+            Mode::Passive(m) => m.poll_timeout(),
+            Mode::Active(m) => m.poll_timeout(),
+            Mode::Done => None,
+        };
+        [monitor, self.timers.next()].into_iter().flatten().min()
+    }
+
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    pub fn status(&self) -> Status {
+        let (channels, passive) = match &self.mode {
+            Mode::Passive(m) => (vec![], Some(m.status())),
+            Mode::Active(m) => (m.status(), None),
+            Mode::Done => (vec![], None),
+        };
+        Status {
+            role: self.role,
+            since: self.since,
+            holding: self.holding.as_ref().map(ToString::to_string),
+            channels,
+            passive,
+            failovers: self.history.times().to_vec(),
+            recent: self.recent.iter().cloned().collect(),
+        }
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.timers.take_expired(NodeTimer::Announce, now) {
+            self.announce(now);
+        }
+        if self.timers.take_expired(NodeTimer::PeerAnswer, now) {
+            if let Some(p) = self.pending.take() {
+                self.log(
+                    now,
+                    Some(&p.failure.channel),
+                    "no answer from the peer".to_owned(),
+                );
+                self.hold(now, &p.failure, HoldReason::PeerDown);
+            }
+        }
+        match &mut self.mode {
+            Mode::Passive(m) => m.handle_timeout(now),
+            Mode::Active(m) => m.handle_timeout(now),
+            Mode::Done => {}
+        }
+        self.after_monitor(now);
+    }
+
+    /// Feeds an input; answers to requests no longer in flight are ignored.
+    pub fn handle(&mut self, now: Instant, input: Input) {
+        match input {
+            Input::Stop => self.stop(now),
+            Input::PeerAlive { id, alive } => {
+                if self.pending.as_ref().is_some_and(|p| p.check == id) {
+                    self.timers.stop(NodeTimer::PeerAnswer);
+                    let p = self.pending.take().expect("checked just above");
+                    if alive {
+                        self.act(now, &p.failure);
+                    } else {
+                        self.hold(now, &p.failure, HoldReason::PeerDown);
+                    }
+                }
+            }
+            other => match &mut self.mode {
+                Mode::Passive(m) => m.handle(now, other),
+                Mode::Active(m) => m.handle(now, other),
+                Mode::Done => {}
+            },
+        }
+        self.after_monitor(now);
+    }
+
+    fn push(&mut self, action: Action) {
+        if let Action::Log(d) | Action::Alert(d) = &action {
+            if self.recent.len() == RECENT_DECISIONS {
+                self.recent.pop_front();
+            }
+            self.recent.push_back(d.clone());
+        }
+        self.actions.push_back(action);
+    }
+
+    fn decision(&self, now: Instant, channel: Option<&str>, reason: String) -> Decision {
+        Decision {
+            at: now,
+            role: self.role,
+            channel: channel.map(str::to_owned),
+            reason,
+        }
+    }
+
+    fn log(&mut self, now: Instant, channel: Option<&str>, reason: String) {
+        let d = self.decision(now, channel, reason);
+        self.push(Action::Log(d));
+    }
+
+    /// Moves the monitor's actions out (keeping their order) and acts on its verdict.
+    fn after_monitor(&mut self, now: Instant) {
+        let mut drained = Vec::new();
+        let verdict = match &mut self.mode {
+            Mode::Passive(m) => {
+                drained.extend(std::iter::from_fn(|| m.poll_action()));
+                m.poll_takeover().map(|_| None)
+            }
+            Mode::Active(m) => {
+                drained.extend(std::iter::from_fn(|| m.poll_action()));
+                m.poll_failure().map(Some)
+            }
+            Mode::Done => None,
+        };
+        for a in drained {
+            self.push(a);
+        }
+        match verdict {
+            Some(None) => self.take_over(now),
+            Some(Some(failure)) => self.on_failure(now, failure),
+            None => {}
+        }
+    }
+
+    fn next_ids(&self) -> RequestIds {
+        let monitor = match &self.mode {
+            Mode::Passive(m) => m.ids().peek(),
+            Mode::Active(m) => m.ids().peek(),
+            Mode::Done => 0,
+        };
+        RequestIds::starting_at(monitor.max(self.ids.peek()))
+    }
+
+    fn addresses(&self, active: bool) -> Vec<Address> {
+        self.config
+            .channels
+            .iter()
+            .map(|c| Address {
+                device: c.device.clone(),
+                address: if active { c.activeip } else { c.passiveip },
+                prefix: c.prefix,
+            })
+            .collect()
+    }
+
+    fn hooks(&mut self, hook: Hook) {
+        let command = match hook {
+            Hook::Up => self.config.policy.up.clone(),
+            Hook::Down => self.config.policy.down.clone(),
+        };
+        if let Some(command) = command {
+            let idents: Vec<String> = self
+                .config
+                .channels
+                .iter()
+                .map(|c| c.ident.clone())
+                .collect();
+            for channel in idents {
+                self.push(Action::RunHook {
+                    hook,
+                    channel,
+                    command: command.clone(),
+                });
+            }
+        }
+    }
+
+    fn take_over(&mut self, now: Instant) {
+        self.role = Role::Active;
+        self.since = now;
+        self.holding = None;
+        let ids = self.next_ids();
+        self.mode = Mode::Active(ActiveMonitor::new(&self.config, now, ids));
+        self.log(now, None, "claiming the activeips".to_owned());
+        let remove = if self.config.policy.releasepassiveip {
+            self.passive_dropped = true;
+            self.addresses(false)
+        } else {
+            vec![]
+        };
+        self.push(Action::ClaimAddresses {
+            add: self.addresses(true),
+            remove,
+        });
+        // `ip addr add` sends no ARP announcement: neighbours learn the new owner from ours.
+        self.announcements_left = self.config.policy.garpcount;
+        self.announce(now);
+        self.hooks(Hook::Up);
+        // The active monitor's first round is due now.
+        if let Mode::Active(m) = &mut self.mode {
+            m.handle_timeout(now);
+        }
+        self.after_monitor(now);
+    }
+
+    /// Sends one gratuitous ARP round and schedules the next (burst, then refresh).
+    fn announce(&mut self, now: Instant) {
+        if self.role != Role::Active {
+            return;
+        }
+        let p = &self.config.policy;
+        let (interval, refresh) = (p.garpinterval, p.garprefresh);
+        if self.announcements_left > 0 {
+            self.announcements_left -= 1;
+            self.push(Action::Announce {
+                addresses: self.addresses(true),
+            });
+            if self.announcements_left > 0 {
+                self.timers.set(NodeTimer::Announce, now + interval);
+                return;
+            }
+        } else {
+            self.push(Action::Announce {
+                addresses: self.addresses(true),
+            });
+        }
+        match refresh {
+            Some(r) => self.timers.set(NodeTimer::Announce, now + r),
+            None => self.timers.stop(NodeTimer::Announce),
+        }
+    }
+
+    fn release(&mut self, now: Instant, why: &str) {
+        self.log(now, None, format!("releasing the activeips ({why})"));
+        let restore = if std::mem::take(&mut self.passive_dropped) {
+            self.addresses(false)
+        } else {
+            vec![]
+        };
+        self.push(Action::ReleaseAddresses {
+            remove: self.addresses(true),
+            restore,
+        });
+        self.timers.stop(NodeTimer::Announce);
+        self.hooks(Hook::Down);
+    }
+
+    fn become_passive(&mut self, now: Instant, not_before: Instant) {
+        let ids = self.next_ids();
+        self.role = Role::Passive;
+        self.since = now;
+        self.mode = Mode::Passive(PassiveMonitor::new(
+            &self.config,
+            now,
+            Some(not_before),
+            ids,
+        ));
+        self.log(
+            now,
+            None,
+            format!("passive; no takeover before {not_before}"),
+        );
+        if let Mode::Passive(m) = &mut self.mode {
+            m.handle_timeout(now);
+        }
+        self.after_monitor(now);
+    }
+
+    fn on_failure(&mut self, now: Instant, failure: ChannelFailure) {
+        if let Some(reason) = limit_reached(&self.config.policy, &self.history, now) {
+            self.hold(now, &failure, reason);
+            return;
+        }
+        if self.config.policy.requirepeer {
+            // "The active server should not reboot if the passive one is turned off."
+            self.ids = self.next_ids();
+            let check = self.ids.next_id();
+            self.pending = Some(PendingFailure { failure, check });
+            self.timers.set(
+                NodeTimer::PeerAnswer,
+                now + self.config.network.timeout + ANSWER_GRACE,
+            );
+            self.push(Action::CheckPeer { id: check });
+            return;
+        }
+        self.act(now, &failure);
+    }
+
+    fn hold(&mut self, now: Instant, failure: &ChannelFailure, reason: HoldReason) {
+        let text = format!(
+            "channel {} failed but holding: {reason}; staying active",
+            failure.channel
+        );
+        let changed = self.holding.as_ref() != Some(&reason);
+        self.holding = Some(reason);
+        let d = self.decision(now, Some(&failure.channel), text);
+        // Alert when the hold starts or its reason changes, not at every repeated detection.
+        self.push(if changed {
+            Action::Alert(d)
+        } else {
+            Action::Log(d)
+        });
+        if let Mode::Active(m) = &mut self.mode {
+            m.resume(now);
+        }
+    }
+
+    fn act(&mut self, now: Instant, failure: &ChannelFailure) {
+        self.holding = None;
+        self.history.record(now);
+        self.push(Action::RecordFailover { at: now });
+        let why = format!("channel {} failed", failure.channel);
+        let command = match self.config.policy.onfailure.clone() {
+            FailureAction::Demote => {
+                self.release(now, &why);
+                let holdoff = demote_holdoff(&self.config);
+                self.become_passive(now, now + holdoff);
+                return;
+            }
+            FailureAction::Reboot => FailureCommand::Reboot,
+            FailureAction::Exec(cmd) => FailureCommand::Exec(cmd),
+        };
+        let fastdown = self.config.network.fastdown;
+        if fastdown {
+            // `fastdown=yes`: the addresses go at once, so the peer need not wait for the shutdown.
+            self.release(now, &format!("{why}, fastdown"));
+        }
+        self.log(
+            now,
+            Some(&failure.channel),
+            format!("{why}: failure action {command:?}"),
+        );
+        let reboot = command == FailureCommand::Reboot;
+        self.push(Action::FailureAction(command));
+        if reboot {
+            self.role = Role::Failed;
+            self.since = now;
+            self.mode = Mode::Done;
+            self.timers.stop_all();
+        } else if fastdown {
+            let holdoff = demote_holdoff(&self.config);
+            self.become_passive(now, now + holdoff);
+        } else if let Mode::Active(m) = &mut self.mode {
+            m.resume(now);
+        }
+    }
+
+    fn stop(&mut self, now: Instant) {
+        if self.role == Role::Active && self.config.policy.releaseonstop {
+            self.release(now, "stopping");
+        }
+        self.role = Role::Stopped;
+        self.since = now;
+        self.mode = Mode::Done;
+        self.pending = None;
+        self.timers.stop_all();
+        self.log(now, None, "stopped".to_owned());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::PolicyMode;
+    use crate::core::testkit::{at_ms, config, drive, Machine};
+    use crate::net::{ArpResult, ProbeResult};
+
+    impl Machine for Node {
+        fn handle(&mut self, now: Instant, input: Input) {
+            Node::handle(self, now, input)
+        }
+        fn handle_timeout(&mut self, now: Instant) {
+            Node::handle_timeout(self, now)
+        }
+        fn poll_timeout(&self) -> Option<Instant> {
+            Node::poll_timeout(self)
+        }
+        fn poll_action(&mut self) -> Option<Action> {
+            Node::poll_action(self)
+        }
+    }
+
+    /// Nobody answers anything: no active, no test host, no peer.
+    fn silent_world(_: Instant, a: &Action) -> Option<(Duration, Input)> {
+        match a {
+            Action::ArpCheck {
+                id,
+                targets,
+                timeout,
+            } => Some((
+                *timeout,
+                Input::ArpDone {
+                    id: *id,
+                    results: targets
+                        .iter()
+                        .map(|t| ArpResult {
+                            target: t.clone(),
+                            mac: None,
+                        })
+                        .collect(),
+                },
+            )),
+            Action::Probe {
+                id,
+                targets,
+                timeout,
+            } => Some((
+                *timeout,
+                Input::ProbeDone {
+                    id: *id,
+                    results: targets
+                        .iter()
+                        .map(|t| ProbeResult {
+                            target: t.clone(),
+                            rtt: None,
+                        })
+                        .collect(),
+                },
+            )),
+            Action::SampleCounters { id, .. } => Some((
+                Duration::ZERO,
+                Input::Counters {
+                    id: *id,
+                    samples: vec![],
+                },
+            )),
+            Action::CheckPeer { id } => Some((
+                Duration::ZERO,
+                Input::PeerAlive {
+                    id: *id,
+                    alive: false,
+                },
+            )),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn alone_it_takes_over_after_its_stagger_then_holds_when_the_peer_is_down() {
+        let cfg = config(PolicyMode::Improved);
+        // passiveip .51: slot 51 % 8 = 3, stagger 3 × 2 × timeout = 12 s.
+        assert_eq!(start_stagger(&cfg), Duration::from_secs(12));
+        let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+        let seen = drive(&mut node, Instant::ZERO, at_ms(60_000), silent_world);
+        let first = |pick: fn(&Action) -> bool| seen.iter().find(|(_, a)| pick(a)).map(|(t, _)| *t);
+        // Checks read at 2, 4, 6 (3/3) ... held until 12 s.
+        assert_eq!(
+            first(|a| matches!(a, Action::ClaimAddresses { .. })),
+            Some(at_ms(12_000))
+        );
+        let announces = seen
+            .iter()
+            .filter(|(_, a)| matches!(a, Action::Announce { .. }))
+            .map(|(t, _)| t.as_millis())
+            .collect::<Vec<_>>();
+        assert_eq!(announces, vec![12_000, 13_000, 14_000]);
+        // Unreadable counters count as idle: the probes fail, the peer is down: hold, no reboot.
+        assert!(first(|a| matches!(a, Action::CheckPeer { .. })).is_some());
+        assert!(first(|a| matches!(a, Action::Alert(_))).is_some());
+        assert_eq!(first(|a| matches!(a, Action::FailureAction(_))), None);
+        assert_eq!(node.role(), Role::Active);
+        assert!(node.status().holding.is_some());
+    }
+
+    #[test]
+    fn classic_reboots_with_fastdown_releasing_first() {
+        let cfg = config(PolicyMode::Classic);
+        let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+        let seen = drive(&mut node, Instant::ZERO, at_ms(120_000), silent_world);
+        let kinds: Vec<&str> = seen
+            .iter()
+            .filter_map(|(_, a)| match a {
+                Action::ReleaseAddresses { .. } => Some("release"),
+                Action::RecordFailover { .. } => Some("record"),
+                Action::FailureAction(FailureCommand::Reboot) => Some("reboot"),
+                Action::CheckPeer { .. } => Some("checkpeer"),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(kinds, vec!["record", "release", "reboot"]);
+        assert_eq!(node.role(), Role::Failed);
+        assert_eq!(node.poll_timeout(), None);
+    }
+
+    #[test]
+    fn stop_releases_the_addresses_when_active() {
+        let cfg = config(PolicyMode::Improved);
+        let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+        drive(&mut node, Instant::ZERO, at_ms(13_000), silent_world);
+        assert_eq!(node.role(), Role::Active);
+        node.handle(at_ms(13_000), Input::Stop);
+        let actions: Vec<Action> = std::iter::from_fn(|| node.poll_action()).collect();
+        assert!(actions
+            .iter()
+            .any(|a| matches!(a, Action::ReleaseAddresses { remove, .. } if remove.len() == 1)));
+        assert_eq!(node.role(), Role::Stopped);
+    }
+}

@@ -1,0 +1,29 @@
+//! The serializable snapshot `failoverctl status` shows: role, counters, holds and the last decisions.
+
+use serde::Serialize;
+
+use super::action::{Decision, Role};
+use super::active::ChannelStatus;
+use super::passive::PassiveStatus;
+use super::Instant;
+
+/// How many recent decisions a [`Status`] keeps.
+pub const RECENT_DECISIONS: usize = 32;
+
+/// A node's state at one moment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Status {
+    pub role: Role,
+    /// When the node entered this role.
+    pub since: Instant,
+    /// Why a failure action is being held, if it is.
+    pub holding: Option<String>,
+    /// The active's per-channel counters (empty while passive).
+    pub channels: Vec<ChannelStatus>,
+    /// The passive's single counter (absent while active).
+    pub passive: Option<PassiveStatus>,
+    /// Failure actions known (persisted history plus this run's).
+    pub failovers: Vec<Instant>,
+    /// The last [`RECENT_DECISIONS`] decisions, oldest first.
+    pub recent: Vec<Decision>,
+}

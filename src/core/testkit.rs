@@ -1,0 +1,136 @@
+//! Test helpers for the core's unit tests: a config builder and a scripted driver that jumps a virtual
+//! clock from deadline to deadline.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::action::{Action, Input};
+use super::Instant;
+use crate::config::{
+    Channel, Config, FailureAction, Network, Policy, PolicyMode, SendConfig, TestHosts,
+};
+
+pub(crate) fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+pub(crate) fn at_ms(ms: u64) -> Instant {
+    Instant::from_millis(ms)
+}
+
+pub(crate) fn channel(ident: &str, n: u8, testips: &[Ipv4Addr], checkonlyidle: bool) -> Channel {
+    Channel {
+        ident: ident.to_owned(),
+        device: format!("eth{n}"),
+        activeip: Ipv4Addr::new(192, 168, n, 50),
+        passiveip: Ipv4Addr::new(192, 168, n, 51),
+        prefix: Some(24),
+        testips: testips.to_vec(),
+        checkonlyidle,
+        line: 1,
+    }
+}
+
+pub(crate) fn policy(mode: PolicyMode) -> Policy {
+    let improved = mode == PolicyMode::Improved;
+    Policy {
+        mode,
+        onfailure: FailureAction::Reboot,
+        testhosts: if improved {
+            TestHosts::Any
+        } else {
+            TestHosts::All
+        },
+        requirepeer: improved,
+        maxfailovers: if improved { 3 } else { 0 },
+        failoverwindow: secs(3600),
+        shutdowndelay: secs(30),
+        garpcount: 3,
+        garpinterval: secs(1),
+        garprefresh: None,
+        releasepassiveip: false,
+        releaseonstop: true,
+        up: None,
+        down: None,
+        statefile: PathBuf::from("/run/failoverctl/state.json"),
+    }
+}
+
+/// The source document's `[network]`: checktime 10, timeout 2, retries 3, fastdown yes; one channel
+/// `if-1` on eth1 with test host 192.168.1.1.
+pub(crate) fn config(mode: PolicyMode) -> Config {
+    Config {
+        source: PathBuf::from("test.ini"),
+        channels: vec![channel("if-1", 1, &[Ipv4Addr::new(192, 168, 1, 1)], true)],
+        network: Network {
+            checktime: secs(10),
+            timeout: secs(2),
+            activeretries: 3,
+            channelretries: 3,
+            synctime: secs(5),
+            fastdown: true,
+        },
+        sendconfig: Some(SendConfig {
+            device: "eth0".to_owned(),
+            peerip: Some(Ipv4Addr::new(10, 0, 0, 2)),
+        }),
+        policy: policy(mode),
+    }
+}
+
+/// A state machine the driver can step.
+pub(crate) trait Machine {
+    fn handle(&mut self, now: Instant, input: Input);
+    fn handle_timeout(&mut self, now: Instant);
+    fn poll_timeout(&self) -> Option<Instant>;
+    fn poll_action(&mut self) -> Option<Action>;
+    /// True when the driver should stop (a verdict came out).
+    fn done(&mut self) -> bool {
+        false
+    }
+}
+
+/// Steps `m` from `start` to `until` (or until [`Machine::done`]): drains actions, asks `world` for the
+/// answer to each (an input and its delay), and jumps time to the earliest answer or deadline.
+/// Returns every action with its time.
+pub(crate) fn drive<M: Machine>(
+    m: &mut M,
+    start: Instant,
+    until: Instant,
+    mut world: impl FnMut(Instant, &Action) -> Option<(Duration, Input)>,
+) -> Vec<(Instant, Action)> {
+    let mut seen = Vec::new();
+    let mut pending: Vec<(Instant, Input)> = Vec::new();
+    let mut now = start;
+    loop {
+        while let Some(a) = m.poll_action() {
+            if let Some((delay, input)) = world(now, &a) {
+                pending.push((now + delay, input));
+            }
+            seen.push((now, a));
+        }
+        if m.done() {
+            return seen;
+        }
+        let next_input = pending.iter().map(|(t, _)| *t).min();
+        let next = match (next_input, m.poll_timeout()) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => match a.or(b) {
+                Some(t) => t,
+                None => return seen,
+            },
+        };
+        if next > until {
+            return seen;
+        }
+        now = next;
+        // Answers due now go first: a blocking shell hands them in before it looks at the clock.
+        if let Some(i) = pending.iter().position(|(t, _)| *t <= now) {
+            let (_, input) = pending.remove(i);
+            m.handle(now, input);
+        } else {
+            m.handle_timeout(now);
+        }
+    }
+}

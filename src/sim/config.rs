@@ -1,0 +1,84 @@
+//! Ready-made configs for simulations and tests: the source document's own `failover.ini`, and the
+//! peer's copy of a config.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::config::{
+    Channel, Config, FailureAction, Network, Policy, PolicyMode, SendConfig, TestHosts,
+};
+
+/// The policy values of each mode (classic: the source document; improved: its stories fixed).
+pub fn policy(mode: PolicyMode) -> Policy {
+    let improved = mode == PolicyMode::Improved;
+    Policy {
+        mode,
+        onfailure: FailureAction::Reboot,
+        testhosts: if improved {
+            TestHosts::Any
+        } else {
+            TestHosts::All
+        },
+        requirepeer: improved,
+        maxfailovers: if improved { 3 } else { 0 },
+        failoverwindow: Duration::from_secs(3600),
+        // "Typically, the time from the start of the reboot to shutting down the interfaces does not
+        // exceed 30 seconds".
+        shutdowndelay: Duration::from_secs(30),
+        garpcount: 3,
+        garpinterval: Duration::from_secs(1),
+        garprefresh: None,
+        releasepassiveip: false,
+        releaseonstop: true,
+        up: None,
+        down: None,
+        statefile: PathBuf::from("/run/failoverctl/state.json"),
+    }
+}
+
+/// The source document's config: one `[channel]` (eth1, activeip 192.168.10.50, passiveip .51,
+/// testip .1, checkonlyidle yes) and `[network]` checktime 10, timeout 2, retries 3, fastdown yes.
+pub fn document_config(mode: PolicyMode) -> Config {
+    Config {
+        source: PathBuf::from("failover.ini"),
+        channels: vec![Channel {
+            ident: "if-1".to_owned(),
+            device: "eth1".to_owned(),
+            activeip: Ipv4Addr::new(192, 168, 10, 50),
+            passiveip: Ipv4Addr::new(192, 168, 10, 51),
+            prefix: None,
+            testips: vec![Ipv4Addr::new(192, 168, 10, 1)],
+            checkonlyidle: true,
+            line: 1,
+        }],
+        network: Network {
+            checktime: Duration::from_secs(10),
+            timeout: Duration::from_secs(2),
+            activeretries: 3,
+            channelretries: 3,
+            synctime: Duration::from_secs(5),
+            fastdown: true,
+        },
+        sendconfig: Some(SendConfig {
+            device: "eth0".to_owned(),
+            peerip: None,
+        }),
+        policy: policy(mode),
+    }
+}
+
+/// The peer's copy of `config`: the same but its own passiveips ("in passive mode each server has its
+/// own address on each of the interfaces; these addresses for the two servers do not match").
+pub fn peer_config(config: &Config) -> Config {
+    let mut peer = config.clone();
+    for c in &mut peer.channels {
+        let [a, b, n, d] = c.passiveip.octets();
+        let mut next = d.wrapping_add(1);
+        if Ipv4Addr::new(a, b, n, next) == c.activeip {
+            next = next.wrapping_add(1);
+        }
+        c.passiveip = Ipv4Addr::new(a, b, n, next);
+    }
+    peer
+}

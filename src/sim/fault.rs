@@ -1,0 +1,98 @@
+//! Faults scripted at given times, and a seeded loss injector (no randomness without a seed).
+
+use std::net::Ipv4Addr;
+
+/// One node of the simulated pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NodeId {
+    A,
+    B,
+}
+
+impl NodeId {
+    pub fn index(self) -> usize {
+        match self {
+            NodeId::A => 0,
+            NodeId::B => 1,
+        }
+    }
+    pub fn other(self) -> NodeId {
+        match self {
+            NodeId::A => NodeId::B,
+            NodeId::B => NodeId::A,
+        }
+    }
+    pub fn name(self) -> char {
+        match self {
+            NodeId::A => 'a',
+            NodeId::B => 'b',
+        }
+    }
+}
+
+/// Something that happens to the simulated world at a given time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// A node's link on channel `channel` (index) goes down or up.
+    Link {
+        node: NodeId,
+        channel: usize,
+        up: bool,
+    },
+    /// Power off (addresses vanish at once) or on (a new node starts passive at once).
+    Power { node: NodeId, on: bool },
+    /// The node drops every packet on its channels (carrier up; the sync link still works).
+    Silent { node: NodeId, silent: bool },
+    /// A test host stops or starts answering.
+    TestHost { address: Ipv4Addr, alive: bool },
+    /// The simulated client sends traffic through the active (or stops).
+    Client { sending: bool },
+}
+
+/// A seeded packet-loss injector (xorshift64*): the same seed gives the same losses on every run.
+#[derive(Debug, Clone)]
+pub struct Loss {
+    state: u64,
+    percent: u8,
+}
+
+impl Loss {
+    /// Drops `percent`% of answers; `seed` 0 is replaced (xorshift needs a non-zero state).
+    pub fn new(seed: u64, percent: u8) -> Self {
+        Self {
+            state: if seed == 0 {
+                0x9E37_79B9_7F4A_7C15
+            } else {
+                seed
+            },
+            percent: percent.min(100),
+        }
+    }
+
+    /// Whether the next answer is lost.
+    pub fn lose(&mut self) -> bool {
+        let mut x = self.state;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.state = x;
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) % 100 < u64::from(self.percent)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loss_is_seeded_and_roughly_the_asked_rate() {
+        let run = |seed| {
+            let mut l = Loss::new(seed, 30);
+            (0..1000).filter(|_| l.lose()).count()
+        };
+        assert_eq!(run(7), run(7));
+        let n = run(7);
+        assert!((200..400).contains(&n), "{n}");
+        assert_eq!((0..100).filter(|_| Loss::new(1, 0).lose()).count(), 0);
+    }
+}

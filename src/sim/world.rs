@@ -1,0 +1,551 @@
+//! The simulated world: two nodes (a and b), test hosts, per-channel links, a client whose traffic
+//! grows the active's counters, all on a virtual clock that jumps to the earliest deadline (quinn's
+//! test `Pair` style).
+
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::core::action::{Action, CounterSample, FailureCommand, Input};
+use crate::core::{Instant, Node};
+use crate::net::{ArpResult, Counters, ProbeResult};
+
+use super::fault::{Fault, Loss, NodeId};
+
+/// The simulated client: packets per second through the owner of each activeip.
+const CLIENT_PACKETS_PER_SEC: u64 = 10;
+
+/// Steps at one instant beyond this mean the pair loops without time moving.
+const MAX_STEPS_PER_INSTANT: u32 = 10_000;
+
+/// Why a drive failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SimError {
+    /// A bounded drive ended without the pair settling (exactly one active).
+    #[error("the pair did not settle by {0}")]
+    NeverSettled(Instant),
+    /// Time stopped moving: the nodes keep deciding at one instant.
+    #[error("no progress at {0}")]
+    Stuck(Instant),
+}
+
+/// Something a node did, with its time: what reports are computed from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Claimed,
+    Released,
+    FailureAction(FailureCommand),
+    Alert(String),
+    RecordedFailover,
+}
+
+struct SimNode {
+    id: NodeId,
+    config: Config,
+    node: Option<Node>,
+    powered: bool,
+    silent: bool,
+    links: Vec<bool>,
+    /// activeips this node holds.
+    owned: BTreeSet<Ipv4Addr>,
+    /// A reboot: the interfaces go down at this time (the policy's shutdown delay).
+    off_at: Option<Instant>,
+    /// Then it boots again at this time.
+    boot_at: Option<Instant>,
+    history: Vec<Instant>,
+    counters: Vec<Counters>,
+    pending: Vec<(Instant, Input)>,
+}
+
+/// Two nodes and their network on a virtual clock.
+pub struct World {
+    now: Instant,
+    nodes: [SimNode; 2],
+    dead_hosts: BTreeSet<Ipv4Addr>,
+    faults: Vec<(Instant, Fault)>,
+    client: bool,
+    loss: Option<Loss>,
+    /// Time from the start of a reboot's shutdown to the new boot.
+    pub boot_time: Duration,
+    /// Whether to keep log lines (`[12.345s a] ...`).
+    pub keep_log: bool,
+    log: Vec<String>,
+    events: Vec<(Instant, NodeId, Event)>,
+    unserved_since: Vec<Option<Instant>>,
+    longest_gap: Vec<Duration>,
+    gaps_from: Instant,
+}
+
+impl World {
+    /// Both nodes powered and started at time zero with configs `a` and `b` (see
+    /// [`super::peer_config`]); every link up, every test host alive, the client sending.
+    pub fn new(a: Config, b: Config) -> Self {
+        let make = |id: NodeId, config: Config| {
+            let n = config.channels.len();
+            SimNode {
+                id,
+                node: Some(Node::new(&config, Instant::ZERO, vec![])),
+                config,
+                powered: true,
+                silent: false,
+                links: vec![true; n],
+                owned: BTreeSet::new(),
+                off_at: None,
+                boot_at: None,
+                history: vec![],
+                counters: vec![
+                    Counters {
+                        rx_packets: 0,
+                        tx_packets: 0,
+                    };
+                    n
+                ],
+                pending: vec![],
+            }
+        };
+        let channels = a.channels.len();
+        Self {
+            now: Instant::ZERO,
+            nodes: [make(NodeId::A, a), make(NodeId::B, b)],
+            dead_hosts: BTreeSet::new(),
+            faults: vec![],
+            client: true,
+            loss: None,
+            boot_time: Duration::from_secs(60),
+            keep_log: true,
+            log: vec![],
+            events: vec![],
+            unserved_since: vec![None; channels],
+            longest_gap: vec![Duration::ZERO; channels],
+            gaps_from: Instant::ZERO,
+        }
+    }
+
+    /// Loses `percent`% of all answers, from a seeded generator.
+    pub fn with_loss(mut self, seed: u64, percent: u8) -> Self {
+        self.loss = Some(Loss::new(seed, percent));
+        self
+    }
+
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// Schedules a fault.
+    pub fn at(&mut self, at: Instant, fault: Fault) {
+        self.faults.push((at, fault));
+        self.faults.sort_by_key(|(t, _)| *t);
+    }
+
+    pub fn node(&self, id: NodeId) -> Option<&Node> {
+        self.nodes[id.index()].node.as_ref()
+    }
+
+    pub fn log(&self) -> &[String] {
+        &self.log
+    }
+
+    pub fn events(&self) -> &[(Instant, NodeId, Event)] {
+        &self.events
+    }
+
+    /// Nodes that hold the activeip of channel `channel` and are powered.
+    pub fn owners(&self, channel: usize) -> Vec<NodeId> {
+        let Some(ip) = self.nodes[0]
+            .config
+            .channels
+            .get(channel)
+            .map(|c| c.activeip)
+        else {
+            return vec![];
+        };
+        self.nodes
+            .iter()
+            .filter(|n| n.powered && n.owned.contains(&ip))
+            .map(|n| n.id)
+            .collect()
+    }
+
+    /// The powered nodes whose core is active.
+    pub fn actives(&self) -> Vec<NodeId> {
+        self.nodes
+            .iter()
+            .filter(|n| {
+                n.node
+                    .as_ref()
+                    .is_some_and(|x| x.role() == crate::core::action::Role::Active)
+            })
+            .map(|n| n.id)
+            .collect()
+    }
+
+    /// Failure actions carried out by `id`.
+    pub fn failure_actions(&self, id: NodeId) -> usize {
+        self.events
+            .iter()
+            .filter(|(_, n, e)| *n == id && matches!(e, Event::FailureAction(_)))
+            .count()
+    }
+
+    /// Restarts the gap measurement at `from`: gaps are counted only after it.
+    pub fn measure_gaps_from(&mut self, from: Instant) {
+        self.gaps_from = from;
+        self.longest_gap
+            .iter_mut()
+            .for_each(|g| *g = Duration::ZERO);
+        self.unserved_since = vec![None; self.unserved_since.len()];
+        self.observe();
+    }
+
+    /// The longest time, since [`Self::measure_gaps_from`], a client of channel `channel` found nobody
+    /// serving its activeip (counting a gap still open now).
+    pub fn longest_gap(&self, channel: usize) -> Duration {
+        let open = self.unserved_since[channel].map_or(Duration::ZERO, |s| self.now - s);
+        self.longest_gap[channel].max(open)
+    }
+
+    fn serving(&self, channel: usize) -> bool {
+        let ip = self.nodes[0].config.channels[channel].activeip;
+        self.nodes
+            .iter()
+            .any(|n| n.powered && !n.silent && n.links[channel] && n.owned.contains(&ip))
+    }
+
+    fn observe(&mut self) {
+        for c in 0..self.unserved_since.len() {
+            let serving = self.serving(c);
+            match (serving, self.unserved_since[c]) {
+                (false, None) if self.now >= self.gaps_from => {
+                    self.unserved_since[c] = Some(self.now)
+                }
+                (true, Some(since)) => {
+                    self.longest_gap[c] = self.longest_gap[c].max(self.now - since);
+                    self.unserved_since[c] = None;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn say(&mut self, id: NodeId, text: String) {
+        if self.keep_log {
+            self.log
+                .push(format!("[{} {}] {}", self.now, id.name(), text));
+        }
+    }
+
+    /// The earliest thing that will happen.
+    fn next_at(&self) -> Option<Instant> {
+        let mut times = vec![self.faults.first().map(|(t, _)| *t)];
+        for n in &self.nodes {
+            times.push(n.node.as_ref().and_then(Node::poll_timeout));
+            times.push(n.pending.iter().map(|(t, _)| *t).min());
+            times.push(n.off_at);
+            times.push(n.boot_at);
+        }
+        times.into_iter().flatten().min()
+    }
+
+    /// The client's packets between the last step and `to`, on the node serving each channel.
+    fn advance_counters(&mut self, to: Instant) {
+        let elapsed_ms = (to - self.now).as_millis() as u64;
+        let before = self.now.as_millis() * CLIENT_PACKETS_PER_SEC / 1000;
+        let after = (self.now.as_millis() + elapsed_ms) * CLIENT_PACKETS_PER_SEC / 1000;
+        let packets = after - before;
+        if !self.client || packets == 0 {
+            return;
+        }
+        for c in 0..self.unserved_since.len() {
+            let ip = self.nodes[0].config.channels[c].activeip;
+            for n in &mut self.nodes {
+                if n.powered && !n.silent && n.links[c] && n.owned.contains(&ip) {
+                    n.counters[c].rx_packets += packets;
+                    n.counters[c].tx_packets += packets;
+                }
+            }
+        }
+    }
+
+    /// Jumps to the earliest deadline and processes everything due then. `false` when nothing is left.
+    pub fn step(&mut self) -> Result<bool, SimError> {
+        let Some(t) = self.next_at() else {
+            return Ok(false);
+        };
+        self.advance_counters(t);
+        self.now = t;
+        while self.faults.first().is_some_and(|(at, _)| *at <= t) {
+            let (_, fault) = self.faults.remove(0);
+            self.apply(fault);
+        }
+        for i in 0..2 {
+            self.power_transitions(i);
+        }
+        let mut steps = 0;
+        loop {
+            let mut progressed = false;
+            for i in 0..2 {
+                progressed |= self.run_node(i);
+            }
+            if !progressed {
+                break;
+            }
+            steps += 1;
+            if steps > MAX_STEPS_PER_INSTANT {
+                return Err(SimError::Stuck(t));
+            }
+        }
+        self.observe();
+        Ok(true)
+    }
+
+    /// Steps until `until` (inclusive).
+    pub fn run_until(&mut self, until: Instant) -> Result<(), SimError> {
+        while self.next_at().is_some_and(|t| t <= until) {
+            self.step()?;
+        }
+        self.advance_counters(until);
+        self.now = self.now.max(until);
+        self.observe();
+        Ok(())
+    }
+
+    /// A bounded drive: steps until exactly one node is active and has been for `stable`, failing if
+    /// that has not happened by `limit`. Returns when the pair settled.
+    pub fn settle(&mut self, stable: Duration, limit: Instant) -> Result<Instant, SimError> {
+        let mut since: Option<Instant> = None;
+        loop {
+            let one = self.actives().len() == 1;
+            since = match (one, since) {
+                (true, None) => Some(self.now),
+                (true, s) => s,
+                (false, _) => None,
+            };
+            if let Some(s) = since {
+                if self.now - s >= stable {
+                    return Ok(s);
+                }
+            }
+            let next = self.next_at().unwrap_or(limit);
+            if next > limit {
+                return Err(SimError::NeverSettled(limit));
+            }
+            if !self.step()? {
+                return Err(SimError::NeverSettled(limit));
+            }
+        }
+    }
+
+    fn apply(&mut self, fault: Fault) {
+        let text = format!("fault: {fault:?}");
+        match fault {
+            Fault::Link { node, channel, up } => self.nodes[node.index()].links[channel] = up,
+            Fault::Power { node, on } => {
+                let n = &mut self.nodes[node.index()];
+                if on && !n.powered {
+                    n.boot_at = Some(self.now);
+                } else if !on {
+                    n.off_at = Some(self.now);
+                    n.boot_at = None;
+                }
+            }
+            Fault::Silent { node, silent } => self.nodes[node.index()].silent = silent,
+            Fault::TestHost { address, alive } => {
+                if alive {
+                    self.dead_hosts.remove(&address);
+                } else {
+                    self.dead_hosts.insert(address);
+                }
+            }
+            Fault::Client { sending } => self.client = sending,
+        }
+        self.say(NodeId::A, text);
+    }
+
+    fn power_transitions(&mut self, i: usize) {
+        let now = self.now;
+        let n = &mut self.nodes[i];
+        let id = n.id;
+        if n.off_at.is_some_and(|t| t <= now) {
+            n.off_at = None;
+            n.powered = false;
+            n.node = None;
+            n.owned.clear();
+            n.pending.clear();
+            self.say(id, "powered off".to_owned());
+        }
+        let n = &mut self.nodes[i];
+        if n.boot_at.is_some_and(|t| t <= now) {
+            n.boot_at = None;
+            n.powered = true;
+            n.node = Some(Node::new(&n.config, now, n.history.clone()));
+            self.say(id, "booted".to_owned());
+        }
+    }
+
+    /// Delivers one due input or timeout to node `i` and carries out its actions.
+    fn run_node(&mut self, i: usize) -> bool {
+        let now = self.now;
+        let n = &mut self.nodes[i];
+        let Some(node) = n.node.as_mut() else {
+            return false;
+        };
+        // Answers due now go first: a blocking shell hands them in before it looks at the clock.
+        if let Some(k) = n.pending.iter().position(|(t, _)| *t <= now) {
+            let (_, input) = n.pending.remove(k);
+            node.handle(now, input);
+        } else if node.poll_timeout().is_some_and(|t| t <= now) {
+            node.handle_timeout(now);
+        } else {
+            return false;
+        }
+        let actions: Vec<Action> = std::iter::from_fn(|| node.poll_action()).collect();
+        for a in actions {
+            self.carry_out(i, a);
+        }
+        true
+    }
+
+    fn lost(&mut self) -> bool {
+        self.loss.as_mut().is_some_and(Loss::lose)
+    }
+
+    fn channel_of(&self, i: usize, device: &str) -> Option<usize> {
+        self.nodes[i]
+            .config
+            .channels
+            .iter()
+            .position(|c| c.device == device)
+    }
+
+    fn carry_out(&mut self, i: usize, action: Action) {
+        let now = self.now;
+        let id = self.nodes[i].id;
+        let peer = 1 - i;
+        let answer = match action {
+            Action::SampleCounters { id: req, devices } => {
+                let samples = devices
+                    .iter()
+                    .map(|d| CounterSample {
+                        device: d.clone(),
+                        counters: self.channel_of(i, d).map(|c| self.nodes[i].counters[c]),
+                    })
+                    .collect();
+                Some((Duration::ZERO, Input::Counters { id: req, samples }))
+            }
+            Action::Probe {
+                id: req,
+                targets,
+                timeout,
+            } => {
+                let mut results = Vec::new();
+                for t in targets {
+                    let up = self.channel_of(i, &t.device).is_some_and(|c| {
+                        let n = &self.nodes[i];
+                        n.links[c] && !n.silent && !self.dead_hosts.contains(&t.target)
+                    });
+                    let answered = up && !self.lost();
+                    results.push(ProbeResult {
+                        target: t,
+                        rtt: answered.then_some(Duration::ZERO),
+                    });
+                }
+                let delay = if results.iter().all(|r| r.rtt.is_some()) {
+                    Duration::ZERO
+                } else {
+                    timeout
+                };
+                Some((delay, Input::ProbeDone { id: req, results }))
+            }
+            Action::ArpCheck {
+                id: req,
+                targets,
+                timeout,
+            } => {
+                let mut results = Vec::new();
+                for t in targets {
+                    let up = self.channel_of(i, &t.device).is_some_and(|c| {
+                        let (me, other) = (&self.nodes[i], &self.nodes[peer]);
+                        me.links[c]
+                            && !me.silent
+                            && other.powered
+                            && !other.silent
+                            && other.links[c]
+                            && other.owned.contains(&t.address)
+                    });
+                    let answered = up && !self.lost();
+                    results.push(ArpResult {
+                        target: t,
+                        mac: answered.then_some([2, 0, 0, 0, 0, peer as u8]),
+                    });
+                }
+                // The source document's check reads the ARP table after the whole timeout.
+                Some((timeout, Input::ArpDone { id: req, results }))
+            }
+            Action::CheckPeer { id: req } => {
+                let alive = self.nodes[peer].node.is_some();
+                let delay = if alive {
+                    Duration::ZERO
+                } else {
+                    self.nodes[i].config.network.timeout
+                };
+                Some((delay, Input::PeerAlive { id: req, alive }))
+            }
+            Action::ClaimAddresses { add, .. } => {
+                let list: Vec<String> = add.iter().map(|a| a.address.to_string()).collect();
+                self.nodes[i].owned.extend(add.iter().map(|a| a.address));
+                self.events.push((now, id, Event::Claimed));
+                self.say(id, format!("claims {}", list.join(", ")));
+                None
+            }
+            Action::ReleaseAddresses { remove, .. } => {
+                for a in &remove {
+                    self.nodes[i].owned.remove(&a.address);
+                }
+                self.events.push((now, id, Event::Released));
+                self.say(id, "releases the activeips".to_owned());
+                None
+            }
+            Action::Announce { .. } => None,
+            Action::RunHook {
+                hook,
+                channel,
+                command,
+            } => {
+                self.say(id, format!("hook {hook:?} {channel}: {command}"));
+                None
+            }
+            Action::FailureAction(cmd) => {
+                self.say(id, format!("failure action {cmd:?}"));
+                if cmd == FailureCommand::Reboot {
+                    let n = &mut self.nodes[i];
+                    // The interfaces stay up until the other subsystems stop.
+                    n.node = None;
+                    n.pending.clear();
+                    let off = now + n.config.policy.shutdowndelay;
+                    n.off_at = Some(off);
+                    n.boot_at = Some(off + self.boot_time);
+                }
+                self.events.push((now, id, Event::FailureAction(cmd)));
+                None
+            }
+            Action::RecordFailover { at } => {
+                self.nodes[i].history.push(at);
+                self.events.push((now, id, Event::RecordedFailover));
+                None
+            }
+            Action::Alert(d) => {
+                self.say(id, format!("ALERT {}", d.reason));
+                self.events.push((now, id, Event::Alert(d.reason)));
+                None
+            }
+            Action::Log(d) => {
+                self.say(id, d.reason);
+                None
+            }
+        };
+        if let Some((delay, input)) = answer {
+            self.nodes[i].pending.push((now + delay, input));
+        }
+    }
+}
