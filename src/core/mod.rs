@@ -3,5 +3,6 @@
 //! (`tests/core_is_sans_io.rs` keeps it so).
 
 pub mod time;
+pub mod timing;
 
 pub use time::Instant;
