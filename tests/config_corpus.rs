@@ -70,7 +70,8 @@ fn source_document_config_parses_unchanged() {
     assert_eq!(config.policy.onfailure, FailureAction::Demote);
     // The single test host and the missing peerip are worth a warning, not an error.
     let keys: Vec<_> = warnings.iter().filter_map(|w| w.key.as_deref()).collect();
-    assert_eq!(keys, ["testip", "requirepeer"], "{warnings:#?}");
+    assert_eq!(keys, ["testip", "peerip"], "{warnings:#?}");
+    assert_eq!(warnings[1].line, 17, "the [sendconfig] header");
     assert_eq!(warnings[0].line, 5);
 }
 

@@ -747,19 +747,20 @@ impl Validator {
             // A [sendconfig] that failed to parse is reported already.
             let no_peer = send_raw.is_none() || send.is_some_and(|s| s.peerip.is_none());
             if p.requirepeer && no_peer {
-                let line = policy_raw
-                    .and_then(|r| get(r, "requirepeer").or(get(r, "mode")).map(|e| e.line))
-                    .or(send_raw.map(|r| r.line))
-                    .unwrap_or(0);
-                self.warn(
-                    line,
-                    At {
-                        section: "policy",
-                        ident: None,
-                    },
-                    Some("requirepeer"),
-                    "requirepeer=yes but no [sendconfig] peerip: the peer's liveness cannot be checked over the sync link; set peerip",
-                );
+                let msg = "requirepeer=yes but no [sendconfig] peerip: the peer's liveness cannot be checked over the sync link; set peerip";
+                let explicit = policy_raw.and_then(|r| get(r, "requirepeer").or(get(r, "mode")));
+                match (explicit, send_raw) {
+                    (Some(e), _) => {
+                        let at = At {
+                            section: "policy",
+                            ident: None,
+                        };
+                        self.warn(e.line, at, Some("requirepeer"), msg);
+                    }
+                    // requirepeer comes from the improved default: point at the missing key.
+                    (None, Some(r)) => self.warn(r.line, at, Some("peerip"), msg),
+                    (None, None) => {} // "no [sendconfig] section" says it already
+                }
             }
         }
     }
