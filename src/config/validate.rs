@@ -895,3 +895,46 @@ impl Default for Network {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{parse_str, PolicyMode, TestHosts};
+    use std::path::Path;
+
+    const CHANNEL: &str = "[channel]\ndevice= eth1\nactiveip= 192.0.2.50\npassiveip= 192.0.2.51\n\
+                           testip= 192.0.2.1, 192.0.2.2\n";
+
+    #[test]
+    fn timeout_check_points_at_the_key_that_was_set() {
+        // checktime set below the default timeout (2 s): the finding is on checktime's line.
+        let text = format!("{CHANNEL}[network]\nchecktime= 2\n");
+        let err = parse_str(&text, Path::new("t.ini")).expect_err("invalid");
+        let d = err
+            .diagnostics()
+            .iter()
+            .find(|d| d.is_error())
+            .expect("an error");
+        assert_eq!((d.line, d.key.as_deref()), (7, Some("checktime")), "{err}");
+    }
+
+    #[test]
+    fn mode_sets_defaults_and_keys_override() {
+        let text = format!("{CHANNEL}[policy]\nmode= classic\ntesthosts= any\n");
+        let (config, _) = parse_str(&text, Path::new("t.ini")).expect("valid");
+        assert_eq!(config.policy.mode, PolicyMode::Classic);
+        assert_eq!(config.policy.testhosts, TestHosts::Any);
+        assert_eq!(config.policy.maxfailovers, 0);
+        assert!(!config.policy.requirepeer);
+    }
+
+    #[test]
+    fn errors_come_sorted_by_line() {
+        let text = "[network]\ntimeout= x\n[channel]\ndevice= eth1\nactiveip= y\n";
+        let err = parse_str(text, Path::new("t.ini")).expect_err("invalid");
+        let lines: Vec<_> = err.diagnostics().iter().map(|d| d.line).collect();
+        let mut sorted = lines.clone();
+        sorted.sort();
+        assert_eq!(lines, sorted);
+        assert!(lines.contains(&2) && lines.contains(&5), "{err}");
+    }
+}
