@@ -1,9 +1,10 @@
-//! `failoverctl example-config`: not built yet.
+//! `failoverctl example-config`: prints the annotated example failover.ini.
 
 /// Arguments of `failoverctl example-config`.
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 
 pub fn run(_args: Args) -> anyhow::Result<i32> {
-    super::not_implemented("example-config")
+    print!("{}", crate::config::example::EXAMPLE);
+    Ok(crate::exit::OK)
 }

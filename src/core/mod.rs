@@ -10,6 +10,7 @@ pub mod policy;
 pub mod status;
 pub mod time;
 mod timer;
+pub mod timing;
 
 #[cfg(test)]
 mod testkit;

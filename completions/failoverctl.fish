@@ -1,0 +1,96 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_failoverctl_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_failoverctl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_failoverctl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_failoverctl_using_subcommand
+    set -l cmd (__fish_failoverctl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c failoverctl -n "__fish_failoverctl_needs_command" -s h -l help -d 'Print help'
+complete -c failoverctl -n "__fish_failoverctl_needs_command" -s V -l version -d 'Print version'
+complete -c failoverctl -n "__fish_failoverctl_needs_command" -f -a "validate" -d 'Check a failover.ini: syntax, keys, values and consistency; print channels and downtime bounds'
+complete -c failoverctl -n "__fish_failoverctl_needs_command" -f -a "probe" -d 'Send ICMP echo to each channel\'s test hosts out of the channel\'s device'
+complete -c failoverctl -n "__fish_failoverctl_needs_command" -f -a "arp-check" -d 'The passive node\'s check: does the active answer ARP for each activeip?'
+complete -c failoverctl -n "__fish_failoverctl_needs_command" -f -a "watch-counters" -d 'Sample rx/tx packet counters and apply the checkonlyidle rule'
+complete -c failoverctl -n "__fish_failoverctl_needs_command" -f -a "run-active" -d 'Run the active node\'s monitor and its failure action'
+complete -c failoverctl -n "__fish_failoverctl_needs_command" -f -a "run-passive" -d 'Run the passive node\'s monitor and take over when the active is gone'
+complete -c failoverctl -n "__fish_failoverctl_needs_command" -f -a "run" -d 'The service entry point: start passive, take over, monitor as active, demote back to passive'
+complete -c failoverctl -n "__fish_failoverctl_needs_command" -f -a "simulate-timing" -d 'Compute (and simulate) the failover timing bounds of a config'
+complete -c failoverctl -n "__fish_failoverctl_needs_command" -f -a "example-config" -d 'Print an annotated example failover.ini with every key, its default and its origin'
+complete -c failoverctl -n "__fish_failoverctl_needs_command" -f -a "status" -d 'Show the running daemon\'s role, counters and last decisions'
+complete -c failoverctl -n "__fish_failoverctl_needs_command" -f -a "generate" -d 'Generate man pages and shell completions (used to refresh man/ and completions/)'
+complete -c failoverctl -n "__fish_failoverctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand validate" -s c -l config -d 'Configuration file (`-` reads standard input)' -r -F
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand validate" -l json -d 'Machine-readable JSON output'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand validate" -l strict -d 'Treat warnings as errors (exit 1)'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand validate" -l check-host -d 'Also check, read-only, that each device exists on this host and holds the channel\'s activeip or passiveip'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand validate" -s h -l help -d 'Print help'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand validate" -s V -l version -d 'Print version'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -s c -l config -d 'Configuration file (`-` reads standard input)' -r -F
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -l json -d 'Machine-readable JSON output'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -s h -l help -d 'Print help'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -s V -l version -d 'Print version'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -s c -l config -d 'Configuration file (`-` reads standard input)' -r -F
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -l json -d 'Machine-readable JSON output'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -s h -l help -d 'Print help'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -s V -l version -d 'Print version'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand watch-counters" -s c -l config -d 'Configuration file (`-` reads standard input)' -r -F
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand watch-counters" -l json -d 'Machine-readable JSON output'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand watch-counters" -s h -l help -d 'Print help'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand watch-counters" -s V -l version -d 'Print version'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-active" -s c -l config -d 'Configuration file (`-` reads standard input)' -r -F
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-active" -l json -d 'Machine-readable JSON output'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-active" -s h -l help -d 'Print help'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-active" -s V -l version -d 'Print version'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-passive" -s c -l config -d 'Configuration file (`-` reads standard input)' -r -F
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-passive" -l json -d 'Machine-readable JSON output'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-passive" -s h -l help -d 'Print help'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-passive" -s V -l version -d 'Print version'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand run" -s c -l config -d 'Configuration file (`-` reads standard input)' -r -F
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand run" -l json -d 'Machine-readable JSON output'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand run" -s h -l help -d 'Print help'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand run" -s V -l version -d 'Print version'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -s c -l config -d 'Configuration file (`-` reads standard input); without it, the built-in example: the source document\'s timing (checktime 10, timeout 2, activeretries 3, channelretries 3)' -r -F
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -l shutdown-delay -d 'Interface shutdown delay after the reboot starts, overriding `[policy] shutdowndelay` (seconds or a value like `30s`, `1m 30s`)' -r
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -l json -d 'Machine-readable JSON output'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -s h -l help -d 'Print help'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -s V -l version -d 'Print version'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand example-config" -s h -l help -d 'Print help'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand example-config" -s V -l version -d 'Print version'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand status" -s c -l config -d 'Configuration file (`-` reads standard input)' -r -F
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand status" -l json -d 'Machine-readable JSON output'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand status" -s h -l help -d 'Print help'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand status" -s V -l version -d 'Print version'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand generate" -l out-dir -d 'Directory that receives `man/` and `completions/`' -r -F
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand generate" -s h -l help -d 'Print help'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand generate" -s V -l version -d 'Print version'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand help; and not __fish_seen_subcommand_from validate probe arp-check watch-counters run-active run-passive run simulate-timing example-config status generate help" -f -a "validate" -d 'Check a failover.ini: syntax, keys, values and consistency; print channels and downtime bounds'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand help; and not __fish_seen_subcommand_from validate probe arp-check watch-counters run-active run-passive run simulate-timing example-config status generate help" -f -a "probe" -d 'Send ICMP echo to each channel\'s test hosts out of the channel\'s device'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand help; and not __fish_seen_subcommand_from validate probe arp-check watch-counters run-active run-passive run simulate-timing example-config status generate help" -f -a "arp-check" -d 'The passive node\'s check: does the active answer ARP for each activeip?'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand help; and not __fish_seen_subcommand_from validate probe arp-check watch-counters run-active run-passive run simulate-timing example-config status generate help" -f -a "watch-counters" -d 'Sample rx/tx packet counters and apply the checkonlyidle rule'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand help; and not __fish_seen_subcommand_from validate probe arp-check watch-counters run-active run-passive run simulate-timing example-config status generate help" -f -a "run-active" -d 'Run the active node\'s monitor and its failure action'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand help; and not __fish_seen_subcommand_from validate probe arp-check watch-counters run-active run-passive run simulate-timing example-config status generate help" -f -a "run-passive" -d 'Run the passive node\'s monitor and take over when the active is gone'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand help; and not __fish_seen_subcommand_from validate probe arp-check watch-counters run-active run-passive run simulate-timing example-config status generate help" -f -a "run" -d 'The service entry point: start passive, take over, monitor as active, demote back to passive'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand help; and not __fish_seen_subcommand_from validate probe arp-check watch-counters run-active run-passive run simulate-timing example-config status generate help" -f -a "simulate-timing" -d 'Compute (and simulate) the failover timing bounds of a config'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand help; and not __fish_seen_subcommand_from validate probe arp-check watch-counters run-active run-passive run simulate-timing example-config status generate help" -f -a "example-config" -d 'Print an annotated example failover.ini with every key, its default and its origin'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand help; and not __fish_seen_subcommand_from validate probe arp-check watch-counters run-active run-passive run simulate-timing example-config status generate help" -f -a "status" -d 'Show the running daemon\'s role, counters and last decisions'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand help; and not __fish_seen_subcommand_from validate probe arp-check watch-counters run-active run-passive run simulate-timing example-config status generate help" -f -a "generate" -d 'Generate man pages and shell completions (used to refresh man/ and completions/)'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand help; and not __fish_seen_subcommand_from validate probe arp-check watch-counters run-active run-passive run simulate-timing example-config status generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,0 +1,119 @@
+//! One finding about a config file, located compiler-style (file:line, section, key), for people and JSON.
+
+use serde::Serialize;
+use std::fmt;
+
+/// How bad a finding is. Errors make a config invalid; warnings only fail `validate --strict`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        })
+    }
+}
+
+/// A finding, rendered `file:line: error: [channel if-1] testip: message (did you mean `x`?)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// The file as named on the command line (`<stdin>` for `-`).
+    pub file: String,
+    /// 1-based line; 0 when the finding concerns the whole file (e.g. "no [channel] section").
+    pub line: usize,
+    /// The section name without brackets (`channel`, `network`, ...), if the finding is inside one.
+    pub section: Option<String>,
+    /// The channel's ident (its `ident=`, else its `device=`, else `#N`), for `[channel]` findings.
+    pub ident: Option<String>,
+    /// The key concerned, if any.
+    pub key: Option<String>,
+    /// What is wrong, in one sentence.
+    pub message: String,
+    /// A likely intended spelling or value ("did you mean").
+    pub suggestion: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line > 0 {
+            write!(f, "{}:{}: {}: ", self.file, self.line, self.severity)?;
+        } else {
+            write!(f, "{}: {}: ", self.file, self.severity)?;
+        }
+        match (&self.section, &self.ident) {
+            (Some(s), Some(i)) => write!(f, "[{s} {i}] ")?,
+            (Some(s), None) => write!(f, "[{s}] ")?,
+            _ => {}
+        }
+        if let Some(k) = &self.key {
+            write!(f, "{k}: ")?;
+        }
+        f.write_str(&self.message)?;
+        if let Some(s) = &self.suggestion {
+            write!(f, " (did you mean `{s}`?)")?;
+        }
+        Ok(())
+    }
+}
+
+/// Renders a list of diagnostics, one per line, with a closing count.
+pub fn render_all(diags: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    for d in diags {
+        out.push_str(&d.to_string());
+        out.push('\n');
+    }
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    let warnings = diags.len() - errors;
+    out.push_str(&format!("{errors} error(s), {warnings} warning(s)"));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn diag(line: usize) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            file: "f.ini".into(),
+            line,
+            section: Some("channel".into()),
+            ident: Some("if-1".into()),
+            key: Some("tesip".into()),
+            message: "unknown key".into(),
+            suggestion: Some("testip".into()),
+        }
+    }
+
+    #[test]
+    fn renders_compiler_style() {
+        assert_eq!(
+            diag(7).to_string(),
+            "f.ini:7: error: [channel if-1] tesip: unknown key (did you mean `testip`?)"
+        );
+        assert_eq!(
+            diag(0).to_string(),
+            "f.ini: error: [channel if-1] tesip: unknown key (did you mean `testip`?)"
+        );
+    }
+
+    #[test]
+    fn render_all_counts() {
+        let text = render_all(&[diag(1), diag(2)]);
+        assert!(text.ends_with("2 error(s), 0 warning(s)"), "{text}");
+    }
+}

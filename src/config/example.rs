@@ -1,0 +1,146 @@
+//! The annotated example `failover.ini` (`failoverctl example-config`), also the built-in config of
+//! `failoverctl simulate-timing`: the source document's timing values on documentation addresses.
+
+/// The example, every key with its unit, default and origin. Commented keys show their defaults.
+pub const EXAMPLE: &str = r#"; failover.ini for failoverctl: an annotated example.
+;
+; Syntax (the original's): [section] headers, `key= value` lines, whole-line comments with `;` or `#`.
+; Durations are seconds (the original) or humantime values such as `500ms` or `1s 500ms` (extension).
+; Booleans are yes/no (the original) or true/false, on/off, 1/0 (extension).
+; origin: "source document" = a key of ViPNet Failover's failover.ini; "extension" = failoverctl's.
+
+; [channel]: one reserved interface. Repeat the section for each interface.
+[channel]
+; interface name; required; source document
+device= eth1
+; IPv4 address, owned by the active node; required; source document.
+; An optional /prefix (extension) is checked: activeip, passiveip and testip in one subnet.
+activeip= 192.0.2.50/24
+; IPv4 address, this node's own while passive (differs between the two nodes); required; source document
+passiveip= 192.0.2.51/24
+; IPv4 address of a test host, the nearest router; required; source document.
+; Several test hosts (extension): repeat the key, or list them separated by commas or spaces.
+testip= 192.0.2.1
+testip= 192.0.2.2
+; name in messages; default: the device name; source document
+ident= if-1
+; boolean: probe only after an interval without traffic; default: no; source document
+checkonlyidle= yes
+
+[channel]
+device= eth2
+activeip= 198.51.100.50
+passiveip= 198.51.100.51
+testip= 198.51.100.1, 198.51.100.2
+ident= if-2
+checkonlyidle= no
+
+; [network]: timing and retries; every key optional, defaults are the source document's example.
+[network]
+; duration, the main loop period; default: 10 (s); source document
+checktime= 10
+; duration, the wait for an answer, shorter than checktime; default: 2 (s); source document
+timeout= 2
+; integer >= 1, the passive's failed rounds before takeover; default: 3; source document
+activeretries= 3
+; integer >= 1, the active's failed rounds on a channel before its failure action; default: 3; source document
+channelretries= 3
+; duration, the sync link exchange period; default: 5 (s); source document
+synctime= 5
+; boolean, release the addresses at once on failure (no shutdown delay); default: yes; source document
+fastdown= yes
+
+; [sendconfig]: the sync link between the two nodes; optional section.
+[sendconfig]
+; interface name; required in this section; source document
+device= eth0
+; IPv4 address of the peer on the sync link; default: none; extension
+peerip= 203.0.113.2
+
+; [policy]: failoverctl's extension section. `mode` sets the defaults of the others; an explicit key
+; overrides. The commented keys show the improved defaults.
+[policy]
+; classic | improved; default: improved; extension
+mode= improved
+; reboot | demote | exec:COMMAND; default: reboot (classic), demote (improved); extension
+;onfailure= demote
+; any | all, how several test hosts combine; default: all (classic), any (improved); extension
+;testhosts= any
+; boolean, act on a failure only while the peer is alive; default: no (classic), yes (improved); extension
+;requirepeer= yes
+; integer, failure actions allowed within failoverwindow, 0 = unlimited; default: 0 (classic), 3 (improved); extension
+;maxfailovers= 3
+; duration; default: 1h; extension
+;failoverwindow= 1h
+; duration from reboot start to interfaces down (the document's figure); default: 30s; extension
+;shutdowndelay= 30s
+; integer, gratuitous ARPs (request and reply form) after a takeover; default: 3; extension
+;garpcount= 3
+; duration between them; default: 300ms; extension
+;garpinterval= 300ms
+; duration | off, resend period while active; default: off; extension
+;garprefresh= off
+; boolean, drop the passiveip when taking over; default: no; extension
+;releasepassiveip= no
+; boolean, release the activeips on SIGTERM/SIGINT; default: yes; extension
+;releaseonstop= yes
+; shell command run after a takeover, once per channel; default: none; extension
+;up= /usr/local/sbin/failover-up
+; shell command run after releasing, once per channel; default: none; extension
+;down= /usr/local/sbin/failover-down
+; absolute path of the daemon's state file; default: /run/failoverctl/state.json; extension
+;statefile= /run/failoverctl/state.json
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::keys::KEYS;
+    use crate::config::{parse_str, FailureAction, PolicyMode, TestHosts};
+    use std::path::Path;
+    use std::time::Duration;
+
+    #[test]
+    fn example_validates_without_warnings() {
+        let (config, warnings) =
+            parse_str(EXAMPLE, Path::new("example")).expect("example is valid");
+        assert!(warnings.is_empty(), "{warnings:#?}");
+        assert_eq!(config.channels.len(), 2);
+        assert_eq!(config.channels[0].prefix, Some(24));
+        assert_eq!(config.channels[1].testips.len(), 2);
+        assert_eq!(config.network.checktime, Duration::from_secs(10));
+        assert_eq!(config.policy.mode, PolicyMode::Improved);
+        assert_eq!(config.policy.onfailure, FailureAction::Demote);
+        assert_eq!(config.policy.testhosts, TestHosts::Any);
+    }
+
+    #[test]
+    fn example_names_every_key() {
+        for k in KEYS {
+            let set = format!("\n{}= ", k.key);
+            let shown = format!("\n;{}= ", k.key);
+            assert!(
+                EXAMPLE.contains(&set) || EXAMPLE.contains(&shown),
+                "example lacks [{}] {}",
+                k.section,
+                k.key
+            );
+        }
+    }
+
+    #[test]
+    fn example_uses_documentation_addresses_only() {
+        for line in EXAMPLE.lines().filter(|l| !l.starts_with(';')) {
+            if let Some((_, v)) = line.split_once("= ") {
+                if v.chars().next().is_some_and(|c| c.is_ascii_digit()) && v.contains('.') {
+                    assert!(
+                        ["192.0.2.", "198.51.100.", "203.0.113."]
+                            .iter()
+                            .any(|p| v.starts_with(p)),
+                        "{line}"
+                    );
+                }
+            }
+        }
+    }
+}

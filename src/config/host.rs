@@ -1,0 +1,105 @@
+//! `validate --check-host`: read-only checks of a validated config against this host's interfaces
+//! and addresses. The facts are gathered by the caller, so the checks are pure and testable.
+
+use super::diagnostic::{Diagnostic, Severity};
+use super::model::Config;
+use super::validate::display_name;
+use std::net::Ipv4Addr;
+
+/// What this host has: its interfaces and their IPv4 addresses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostFacts {
+    pub devices: Vec<String>,
+    /// (device, address) pairs.
+    pub addresses: Vec<(String, Ipv4Addr)>,
+}
+
+impl HostFacts {
+    /// Reads the interfaces (`/sys/class/net`) and IPv4 addresses (getifaddrs) of this host. Changes
+    /// nothing.
+    pub fn read() -> std::io::Result<HostFacts> {
+        let mut devices = Vec::new();
+        for entry in std::fs::read_dir("/sys/class/net")? {
+            devices.push(entry?.file_name().to_string_lossy().into_owned());
+        }
+        devices.sort();
+        let mut addresses = Vec::new();
+        for ifa in nix::ifaddrs::getifaddrs().map_err(std::io::Error::from)? {
+            if let Some(sin) = ifa.address.as_ref().and_then(|a| a.as_sockaddr_in()) {
+                addresses.push((ifa.interface_name.clone(), sin.ip()));
+            }
+        }
+        Ok(HostFacts { devices, addresses })
+    }
+
+    fn has(&self, device: &str, ip: Ipv4Addr) -> bool {
+        self.addresses.iter().any(|(d, a)| d == device && *a == ip)
+    }
+}
+
+/// Errors for each device missing on this host and each channel whose device holds neither its
+/// activeip nor its passiveip.
+pub fn check_host(config: &Config, facts: &HostFacts) -> Vec<Diagnostic> {
+    let file = display_name(&config.source);
+    let mut out = Vec::new();
+    let mut push = |line, section: &str, ident: Option<&str>, key: &str, message: String| {
+        out.push(Diagnostic {
+            severity: Severity::Error,
+            file: file.clone(),
+            line,
+            section: Some(section.to_string()),
+            ident: ident.map(str::to_string),
+            key: Some(key.to_string()),
+            message,
+            suggestion: None,
+        });
+    };
+    for c in &config.channels {
+        if !facts.devices.contains(&c.device) {
+            let msg = format!("no interface `{}` on this host", c.device);
+            push(c.line, "channel", Some(&c.ident), "device", msg);
+        } else if !facts.has(&c.device, c.activeip) && !facts.has(&c.device, c.passiveip) {
+            let msg = format!(
+                "`{}` holds neither activeip {} nor passiveip {}",
+                c.device, c.activeip, c.passiveip
+            );
+            push(c.line, "channel", Some(&c.ident), "activeip", msg);
+        }
+    }
+    if let Some(s) = &config.sendconfig {
+        if !facts.devices.contains(&s.device) {
+            let msg = format!("no interface `{}` on this host", s.device);
+            push(0, "sendconfig", None, "device", msg);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{example::EXAMPLE, parse_str};
+    use std::path::Path;
+
+    #[test]
+    fn finds_missing_devices_and_addresses() {
+        let (config, _) = parse_str(EXAMPLE, Path::new("x.ini")).expect("example is valid");
+        let facts = HostFacts {
+            devices: vec!["eth0".into(), "eth1".into()],
+            addresses: vec![("eth1".into(), Ipv4Addr::new(192, 0, 2, 51))],
+        };
+        let diags = check_host(&config, &facts);
+        assert_eq!(diags.len(), 1, "{diags:#?}");
+        assert_eq!(diags[0].ident.as_deref(), Some("if-2"));
+        assert_eq!(diags[0].key.as_deref(), Some("device"));
+
+        let facts = HostFacts {
+            devices: vec!["eth0".into(), "eth1".into(), "eth2".into()],
+            addresses: vec![("eth1".into(), Ipv4Addr::new(192, 0, 2, 51))],
+        };
+        let diags = check_host(&config, &facts);
+        assert_eq!(diags.len(), 1, "{diags:#?}");
+        assert_eq!(diags[0].key.as_deref(), Some("activeip"));
+        assert_eq!(diags[0].ident.as_deref(), Some("if-2"));
+    }
+}

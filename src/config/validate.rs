@@ -1,0 +1,940 @@
+//! Raw INI to a validated [`Config`], collecting every problem of the file in one run.
+//!
+//! Order: unknown sections and keys, then each section's values, then the checks across channels and
+//! sections. A value that fails to parse is reported once and left out of the cross-checks.
+
+use super::diagnostic::{Diagnostic, Severity};
+use super::keys::{self, KEYS, SECTIONS};
+use super::model::*;
+use super::raw::{RawEntry, RawFile, RawSection, SyntaxError};
+use super::value;
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The source document's example values, chosen as the defaults of `[network]` (the document gives
+/// no defaults of its own).
+pub const DEFAULT_CHECKTIME: Duration = Duration::from_secs(10);
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+pub const DEFAULT_ACTIVERETRIES: u32 = 3;
+pub const DEFAULT_CHANNELRETRIES: u32 = 3;
+pub const DEFAULT_SYNCTIME: Duration = Duration::from_secs(5);
+/// `fastdown=yes`, as in the document's example: releasing the addresses at once removes the
+/// shutdown delay from the outage and keeps two nodes from answering for one address.
+pub const DEFAULT_FASTDOWN: bool = true;
+/// "Typically, the time from the start of a reboot to shutting down the interfaces does not exceed
+/// 30 seconds" (source document).
+pub const DEFAULT_SHUTDOWNDELAY: Duration = Duration::from_secs(30);
+/// Where the daemon writes its state.
+pub const DEFAULT_STATEFILE: &str = "/run/failoverctl/state.json";
+
+/// The display name of a source path in messages.
+pub fn display_name(source: &Path) -> String {
+    if source == Path::new("-") {
+        "<stdin>".to_string()
+    } else {
+        source.display().to_string()
+    }
+}
+
+/// Validates a raw file (and its syntax errors, already found) into a `Config` when there are no
+/// errors, and returns every diagnostic, sorted by line.
+pub fn validate(
+    raw: &RawFile,
+    syntax: &[SyntaxError],
+    source: &Path,
+) -> (Option<Config>, Vec<Diagnostic>) {
+    let mut v = Validator {
+        file: display_name(source),
+        diags: Vec::new(),
+        broken: Vec::new(),
+    };
+    // A section with a broken line may hold the "missing" key on that line: don't claim it is missing.
+    for e in syntax {
+        if let Some(s) = raw.sections.iter().rev().find(|s| s.line < e.line) {
+            v.broken.push(s.line);
+        }
+    }
+    for e in syntax {
+        v.push(Severity::Error, e.line, None, None, None, e.message.clone());
+    }
+    let config = v.run(raw, source);
+    let mut diags = v.diags;
+    diags.sort_by_key(|d| d.line);
+    let has_error = diags.iter().any(Diagnostic::is_error);
+    (if has_error { None } else { config }, diags)
+}
+
+struct Validator {
+    file: String,
+    diags: Vec<Diagnostic>,
+    /// Header lines of sections that contain a syntax error.
+    broken: Vec<usize>,
+}
+
+/// Where a diagnostic points: a section (with the channel's ident) and a key.
+#[derive(Clone, Copy)]
+struct At<'a> {
+    section: &'a str,
+    ident: Option<&'a str>,
+}
+
+/// One `[channel]` as far as it parsed, with the lines of its keys for the cross-checks.
+struct ChannelInfo<'a> {
+    ident: String,
+    header: usize,
+    device: Option<&'a RawEntry>,
+    ident_entry: Option<&'a RawEntry>,
+    activeip: Option<(Ipv4Addr, Option<u8>, usize)>,
+    passiveip: Option<(Ipv4Addr, Option<u8>, usize)>,
+    testips: Vec<(Ipv4Addr, usize)>,
+    checkonlyidle: bool,
+}
+
+/// The first entry of a key in a section.
+fn get<'a>(s: &'a RawSection, key: &str) -> Option<&'a RawEntry> {
+    s.entries.iter().find(|e| e.key == key)
+}
+
+impl Validator {
+    fn push(
+        &mut self,
+        severity: Severity,
+        line: usize,
+        at: Option<At<'_>>,
+        key: Option<&str>,
+        suggestion: Option<String>,
+        message: String,
+    ) {
+        self.diags.push(Diagnostic {
+            severity,
+            file: self.file.clone(),
+            line,
+            section: at.map(|a| a.section.to_string()),
+            ident: at.and_then(|a| a.ident.map(str::to_string)),
+            key: key.map(str::to_string),
+            message,
+            suggestion,
+        });
+    }
+
+    fn error(&mut self, line: usize, at: At<'_>, key: Option<&str>, message: impl Into<String>) {
+        self.push(Severity::Error, line, Some(at), key, None, message.into());
+    }
+
+    fn warn(&mut self, line: usize, at: At<'_>, key: Option<&str>, message: impl Into<String>) {
+        self.push(Severity::Warning, line, Some(at), key, None, message.into());
+    }
+
+    /// Parses one entry with `parse`, reporting a failure at its line.
+    fn parse<T>(
+        &mut self,
+        at: At<'_>,
+        e: &RawEntry,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        match parse(&e.value) {
+            Ok(v) => Some(v),
+            Err(m) => {
+                self.error(e.line, at, Some(&e.key), m);
+                None
+            }
+        }
+    }
+
+    /// Reports unknown sections, repeated sections, unknown and repeated keys. Returns the sections
+    /// worth reading further.
+    fn structure<'r>(&mut self, raw: &'r RawFile) -> Vec<&'r RawSection> {
+        let mut kept = Vec::new();
+        let mut first_line: HashMap<&str, usize> = HashMap::new();
+        for (n, s) in raw.sections.iter().enumerate() {
+            if !SECTIONS.contains(&s.name.as_str()) {
+                let suggestion = keys::suggest(&s.name, SECTIONS.iter().copied());
+                self.push(
+                    Severity::Error,
+                    s.line,
+                    Some(At {
+                        section: &s.name,
+                        ident: None,
+                    }),
+                    None,
+                    suggestion.map(|x| format!("[{x}]")),
+                    "unknown section".into(),
+                );
+                continue;
+            }
+            if s.name != "channel" {
+                if let Some(first) = first_line.get(s.name.as_str()) {
+                    let msg = format!("section repeated (first at line {first}); only one allowed");
+                    let at = At {
+                        section: &s.name,
+                        ident: None,
+                    };
+                    self.error(s.line, at, None, msg);
+                    continue;
+                }
+                first_line.insert(&s.name, s.line);
+            }
+            let ident = if s.name == "channel" {
+                Some(channel_ident(s, n_channel(raw, n)))
+            } else {
+                None
+            };
+            let at = At {
+                section: &s.name,
+                ident: ident.as_deref(),
+            };
+            let mut seen: HashMap<&str, usize> = HashMap::new();
+            for e in &s.entries {
+                match keys::find(&s.name, &e.key) {
+                    None => {
+                        let elsewhere = KEYS.iter().find(|k| k.key == e.key && k.section != s.name);
+                        let (msg, sugg) = match elsewhere {
+                            Some(k) => (
+                                format!("unknown key here; it belongs in [{}]", k.section),
+                                None,
+                            ),
+                            None => (
+                                "unknown key".to_string(),
+                                keys::suggest(
+                                    &e.key,
+                                    KEYS.iter().filter(|k| k.section == s.name).map(|k| k.key),
+                                )
+                                .map(str::to_string),
+                            ),
+                        };
+                        self.push(Severity::Error, e.line, Some(at), Some(&e.key), sugg, msg);
+                    }
+                    Some(spec) if !spec.repeatable => {
+                        if let Some(first) = seen.get(e.key.as_str()) {
+                            let msg = format!("set twice (first at line {first})");
+                            self.error(e.line, at, Some(&e.key), msg);
+                        } else {
+                            seen.insert(&e.key, e.line);
+                        }
+                    }
+                    Some(_) => {}
+                }
+            }
+            kept.push(s);
+        }
+        kept
+    }
+
+    fn run(&mut self, raw: &RawFile, source: &Path) -> Option<Config> {
+        let sections = self.structure(raw);
+        let find = |name: &str| sections.iter().copied().find(|s| s.name == name);
+
+        let network = self.network(find("network"));
+        let sendconfig = find("sendconfig").and_then(|s| self.sendconfig(s));
+        let policy = self.policy(find("policy"));
+
+        let mut infos = Vec::new();
+        let mut n = 0;
+        for s in sections.iter().filter(|s| s.name == "channel") {
+            n += 1;
+            infos.push(self.channel(s, n, policy.as_ref()));
+        }
+        if infos.is_empty() {
+            self.push(
+                Severity::Error,
+                0,
+                None,
+                None,
+                None,
+                "no [channel] section: at least one reserved interface is required".into(),
+            );
+        }
+        self.cross_channels(&infos);
+        self.cross_sections(
+            &infos,
+            find("sendconfig"),
+            sendconfig.as_ref(),
+            find("policy"),
+            policy.as_ref(),
+        );
+
+        let channels: Option<Vec<Channel>> = infos.iter().map(to_channel).collect();
+        Some(Config {
+            source: source.to_path_buf(),
+            channels: channels?,
+            network: network?,
+            sendconfig,
+            policy: policy?,
+        })
+    }
+
+    fn network(&mut self, s: Option<&RawSection>) -> Option<Network> {
+        let at = At {
+            section: "network",
+            ident: None,
+        };
+        let mut ok = true;
+        let mut dur = |v: &mut Self, key: &str, default: Duration| -> (Duration, Option<usize>) {
+            let Some(e) = s.and_then(|s| get(s, key)) else {
+                return (default, None);
+            };
+            match v.parse(at, e, value::duration) {
+                Some(d) if d.is_zero() => {
+                    v.error(e.line, at, Some(key), "must be greater than zero");
+                    ok = false;
+                    (default, None)
+                }
+                Some(d) => (d, Some(e.line)),
+                None => {
+                    ok = false;
+                    (default, None)
+                }
+            }
+        };
+        let (checktime, checktime_line) = dur(self, "checktime", DEFAULT_CHECKTIME);
+        let (timeout, timeout_line) = dur(self, "timeout", DEFAULT_TIMEOUT);
+        let (synctime, _) = dur(self, "synctime", DEFAULT_SYNCTIME);
+        let mut retries = |v: &mut Self, key: &str, default: u32| -> u32 {
+            let Some(e) = s.and_then(|s| get(s, key)) else {
+                return default;
+            };
+            match v.parse(at, e, value::integer) {
+                Some(0) => {
+                    v.error(
+                        e.line,
+                        at,
+                        Some(key),
+                        "must be at least 1 (zero retries would act on the first lost answer)",
+                    );
+                    ok = false;
+                    default
+                }
+                Some(n) => n,
+                None => {
+                    ok = false;
+                    default
+                }
+            }
+        };
+        let activeretries = retries(self, "activeretries", DEFAULT_ACTIVERETRIES);
+        let channelretries = retries(self, "channelretries", DEFAULT_CHANNELRETRIES);
+        let fastdown = match s.and_then(|s| get(s, "fastdown")) {
+            None => DEFAULT_FASTDOWN,
+            Some(e) => self.parse(at, e, value::boolean).unwrap_or_else(|| {
+                ok = false;
+                DEFAULT_FASTDOWN
+            }),
+        };
+        if timeout >= checktime && (timeout_line.is_some() || checktime_line.is_some()) {
+            let (line, key) = match (timeout_line, checktime_line) {
+                (Some(l), _) => (l, "timeout"),
+                (None, Some(l)) => (l, "checktime"),
+                (None, None) => unreachable!("guarded above"),
+            };
+            let msg = format!(
+                "timeout ({}) must be shorter than checktime ({})",
+                value::format_duration(timeout),
+                value::format_duration(checktime)
+            );
+            self.error(line, at, Some(key), msg);
+            ok = false;
+        }
+        ok.then_some(Network {
+            checktime,
+            timeout,
+            activeretries,
+            channelretries,
+            synctime,
+            fastdown,
+        })
+    }
+
+    fn sendconfig(&mut self, s: &RawSection) -> Option<SendConfig> {
+        let at = At {
+            section: "sendconfig",
+            ident: None,
+        };
+        let device = match get(s, "device") {
+            None if self.broken.contains(&s.line) => None,
+            None => {
+                self.error(s.line, at, Some("device"), "missing required key");
+                None
+            }
+            Some(e) if e.value.is_empty() => {
+                self.error(
+                    e.line,
+                    at,
+                    Some("device"),
+                    "empty value, expected an interface name",
+                );
+                None
+            }
+            Some(e) => Some(e.value.clone()),
+        };
+        let mut ok = true;
+        let peerip = match get(s, "peerip") {
+            None => None,
+            Some(e) => {
+                let p = self.parse(at, e, value::ipv4);
+                ok &= p.is_some();
+                p
+            }
+        };
+        if ok {
+            device.map(|device| SendConfig { device, peerip })
+        } else {
+            None
+        }
+    }
+
+    fn policy(&mut self, s: Option<&RawSection>) -> Option<Policy> {
+        let at = At {
+            section: "policy",
+            ident: None,
+        };
+        let entry = |key: &str| s.and_then(|s| get(s, key));
+        let mut ok = true;
+        let mode = match entry("mode") {
+            None => PolicyMode::Improved,
+            Some(e) => match e.value.to_ascii_lowercase().as_str() {
+                "classic" => PolicyMode::Classic,
+                "improved" => PolicyMode::Improved,
+                _ => {
+                    let sugg = keys::suggest(&e.value, ["classic", "improved"]).map(str::to_string);
+                    let msg = format!("`{}` is not a mode (classic | improved)", e.value);
+                    self.push(Severity::Error, e.line, Some(at), Some("mode"), sugg, msg);
+                    ok = false;
+                    PolicyMode::Improved
+                }
+            },
+        };
+        let mut p = Policy::defaults(mode);
+        macro_rules! set {
+            ($key:literal, $field:expr, $parse:expr) => {
+                if let Some(e) = entry($key) {
+                    match self.parse(at, e, $parse) {
+                        Some(v) => $field = v,
+                        None => ok = false,
+                    }
+                }
+            };
+        }
+        set!("onfailure", p.onfailure, parse_action);
+        set!("testhosts", p.testhosts, parse_testhosts);
+        set!("requirepeer", p.requirepeer, value::boolean);
+        set!("maxfailovers", p.maxfailovers, value::integer);
+        set!("failoverwindow", p.failoverwindow, value::duration);
+        set!("shutdowndelay", p.shutdowndelay, value::duration);
+        set!("garpcount", p.garpcount, value::integer);
+        set!("garpinterval", p.garpinterval, value::duration);
+        set!("garprefresh", p.garprefresh, parse_refresh);
+        set!("releasepassiveip", p.releasepassiveip, value::boolean);
+        set!("releaseonstop", p.releaseonstop, value::boolean);
+        set!("up", p.up, parse_hook);
+        set!("down", p.down, parse_hook);
+        set!("statefile", p.statefile, parse_statefile);
+        if p.maxfailovers > 0 && p.failoverwindow.is_zero() {
+            let line = entry("failoverwindow").map_or(0, |e| e.line);
+            self.error(
+                line,
+                at,
+                Some("failoverwindow"),
+                "must be greater than zero when maxfailovers is set",
+            );
+            ok = false;
+        }
+        if p.garpcount == 0 {
+            if let Some(e) = entry("garpcount") {
+                self.warn(
+                    e.line,
+                    at,
+                    Some("garpcount"),
+                    "no gratuitous ARP after a takeover: neighbours keep the old MAC until their ARP entries expire",
+                );
+            }
+        }
+        ok.then_some(p)
+    }
+
+    fn channel<'r>(
+        &mut self,
+        s: &'r RawSection,
+        n: usize,
+        policy: Option<&Policy>,
+    ) -> ChannelInfo<'r> {
+        let ident = channel_ident(s, n);
+        let at = At {
+            section: "channel",
+            ident: Some(&ident),
+        };
+        let mut info = ChannelInfo {
+            ident: ident.clone(),
+            header: s.line,
+            device: None,
+            ident_entry: get(s, "ident").filter(|e| !e.value.is_empty()),
+            activeip: None,
+            passiveip: None,
+            testips: Vec::new(),
+            checkonlyidle: false,
+        };
+        for key in ["device", "activeip", "passiveip", "testip"] {
+            if get(s, key).is_none() && !self.broken.contains(&s.line) {
+                self.error(s.line, at, Some(key), "missing required key");
+            }
+        }
+        if let Some(e) = get(s, "ident") {
+            if e.value.is_empty() {
+                self.error(e.line, at, Some("ident"), "empty value, expected a name");
+            }
+        }
+        if let Some(e) = get(s, "device") {
+            if e.value.is_empty() {
+                self.error(
+                    e.line,
+                    at,
+                    Some("device"),
+                    "empty value, expected an interface name",
+                );
+            } else if e.value.len() > 15
+                || e.value.contains('/')
+                || e.value.contains(char::is_whitespace)
+            {
+                // IFNAMSIZ is 16 bytes with the terminating NUL.
+                self.error(
+                    e.line,
+                    at,
+                    Some("device"),
+                    format!("`{}` is not a valid interface name", e.value),
+                );
+            } else {
+                info.device = Some(e);
+            }
+        }
+        for key in ["activeip", "passiveip"] {
+            if let Some(e) = get(s, key) {
+                if let Some((ip, prefix)) = self.parse(at, e, value::ipv4_prefix) {
+                    let slot = Some((ip, prefix, e.line));
+                    if key == "activeip" {
+                        info.activeip = slot;
+                    } else {
+                        info.passiveip = slot;
+                    }
+                }
+            }
+        }
+        let mut testip_ok = true;
+        for e in s.entries.iter().filter(|e| e.key == "testip") {
+            let parts = value::list(&e.value);
+            if parts.is_empty() {
+                self.error(
+                    e.line,
+                    at,
+                    Some("testip"),
+                    "empty value, expected an IPv4 address",
+                );
+                testip_ok = false;
+            }
+            for part in parts {
+                match value::ipv4(part) {
+                    Ok(ip) => info.testips.push((ip, e.line)),
+                    Err(m) => {
+                        self.error(e.line, at, Some("testip"), m);
+                        testip_ok = false;
+                    }
+                }
+            }
+        }
+        if let Some(e) = get(s, "checkonlyidle") {
+            info.checkonlyidle = self.parse(at, e, value::boolean).unwrap_or(false);
+        }
+        self.channel_checks(&info, at, testip_ok, policy);
+        info
+    }
+
+    /// Checks within one channel: the pair of addresses, the subnet, the test hosts.
+    fn channel_checks(
+        &mut self,
+        c: &ChannelInfo<'_>,
+        at: At<'_>,
+        testip_ok: bool,
+        policy: Option<&Policy>,
+    ) {
+        if let (Some((a, ap, _)), Some((p, pp, pl))) = (c.activeip, c.passiveip) {
+            if a == p {
+                self.error(
+                    pl,
+                    at,
+                    Some("passiveip"),
+                    format!("equal to activeip ({a}); the two must differ"),
+                );
+            }
+            if let (Some(x), Some(y)) = (ap, pp) {
+                if x != y {
+                    self.error(
+                        pl,
+                        at,
+                        Some("passiveip"),
+                        format!("prefix /{y} differs from activeip's /{x}"),
+                    );
+                }
+            }
+        }
+        let prefix = c
+            .activeip
+            .and_then(|a| a.1)
+            .or(c.passiveip.and_then(|p| p.1));
+        if let (Some(prefix), Some((base, _, _))) = (prefix, c.activeip.or(c.passiveip)) {
+            let check = |v: &mut Self, ip: Ipv4Addr, line: usize, key: &str, own: bool| {
+                if !value::same_subnet(base, ip, prefix) {
+                    let msg = format!("{ip} is outside the channel's subnet {base}/{prefix}");
+                    v.error(line, at, Some(key), msg);
+                } else if own && value::is_network_or_broadcast(ip, prefix) {
+                    let msg = format!("{ip} is the network or broadcast address of /{prefix}");
+                    v.error(line, at, Some(key), msg);
+                }
+            };
+            if let Some((a, _, l)) = c.activeip {
+                check(self, a, l, "activeip", true);
+            }
+            if let Some((p, _, l)) = c.passiveip {
+                check(self, p, l, "passiveip", true);
+            }
+            for &(t, l) in &c.testips {
+                check(self, t, l, "testip", false);
+            }
+        }
+        let mut seen: Vec<Ipv4Addr> = Vec::new();
+        for &(t, l) in &c.testips {
+            if seen.contains(&t) {
+                self.warn(l, at, Some("testip"), format!("test host {t} listed twice"));
+            }
+            seen.push(t);
+        }
+        if testip_ok && seen.len() == 1 {
+            let (t, l) = c.testips[0];
+            let mut msg = format!(
+                "only one test host ({t}): when it is down the channel counts as failed (the source document's single point of failure); add a second testip"
+            );
+            if policy.is_some_and(|p| p.testhosts == TestHosts::All) {
+                msg.push_str(" and set testhosts=any");
+            }
+            self.warn(l, at, Some("testip"), msg);
+        }
+        if testip_ok && seen.len() > 1 && policy.is_some_and(|p| p.testhosts == TestHosts::All) {
+            let l = c.testips[0].1;
+            self.warn(
+                l,
+                at,
+                Some("testip"),
+                "several test hosts with testhosts=all: any one of them down fails the channel; testhosts=any tolerates it",
+            );
+        }
+    }
+
+    /// Checks across channels: devices, idents and addresses used twice; test hosts that are the
+    /// pair's own addresses.
+    fn cross_channels(&mut self, infos: &[ChannelInfo<'_>]) {
+        let mut devices: HashMap<&str, usize> = HashMap::new();
+        let mut idents: HashMap<&str, usize> = HashMap::new();
+        let mut addrs: HashMap<Ipv4Addr, (String, &str, usize)> = HashMap::new();
+        for c in infos {
+            let at = At {
+                section: "channel",
+                ident: Some(&c.ident),
+            };
+            if let Some(d) = c.device {
+                if let Some(first) = devices.insert(&d.value, d.line) {
+                    devices.insert(&d.value, first);
+                    let msg = format!(
+                        "device `{}` already used by the channel at line {first}",
+                        d.value
+                    );
+                    self.error(d.line, at, Some("device"), msg);
+                }
+            }
+            let (ident_line, ident_key) = match c.ident_entry {
+                Some(e) => (e.line, "ident"),
+                None => (c.device.map_or(c.header, |d| d.line), "device"),
+            };
+            if let Some(first) = idents.insert(&c.ident, ident_line) {
+                idents.insert(&c.ident, first);
+                // A device used twice is already reported; an ident defaulted from it adds nothing.
+                if ident_key == "ident" {
+                    let msg = format!(
+                        "ident `{}` already used by the channel at line {first}",
+                        c.ident
+                    );
+                    self.error(ident_line, at, Some("ident"), msg);
+                }
+            }
+            for (slot, key) in [(c.activeip, "activeip"), (c.passiveip, "passiveip")] {
+                let Some((ip, _, line)) = slot else { continue };
+                match addrs.get(&ip) {
+                    Some((ident, k, first)) if *ident != c.ident => {
+                        let msg =
+                            format!("{ip} is already the {k} of channel {ident} (line {first})");
+                        self.error(line, at, Some(key), msg);
+                    }
+                    Some(_) => {} // activeip == passiveip in one channel: reported by channel_checks
+                    None => {
+                        addrs.insert(ip, (c.ident.clone(), key, line));
+                    }
+                }
+            }
+        }
+        for c in infos {
+            let at = At {
+                section: "channel",
+                ident: Some(&c.ident),
+            };
+            for &(t, l) in &c.testips {
+                if let Some((ident, k, _)) = addrs.get(&t) {
+                    let msg = format!(
+                        "test host {t} is the pair's own address ({k} of channel {ident}): it always answers, or never"
+                    );
+                    self.warn(l, at, Some("testip"), msg);
+                }
+            }
+        }
+    }
+
+    /// Checks between sections: the sync link against the channels, requirepeer against peerip.
+    fn cross_sections(
+        &mut self,
+        infos: &[ChannelInfo<'_>],
+        send_raw: Option<&RawSection>,
+        send: Option<&SendConfig>,
+        policy_raw: Option<&RawSection>,
+        policy: Option<&Policy>,
+    ) {
+        let at = At {
+            section: "sendconfig",
+            ident: None,
+        };
+        match (send_raw, send) {
+            (None, _) => self.push(
+                Severity::Warning,
+                0,
+                None,
+                None,
+                None,
+                "no [sendconfig] section: the two nodes have no sync link".into(),
+            ),
+            (Some(raw), Some(send)) => {
+                let device_line = get(raw, "device").map_or(raw.line, |e| e.line);
+                if let Some(c) = infos
+                    .iter()
+                    .find(|c| c.device.is_some_and(|d| d.value == send.device))
+                {
+                    let msg = format!(
+                        "sync device `{}` is also the device of channel {}: a failure of that channel also cuts the sync link",
+                        send.device, c.ident
+                    );
+                    self.warn(device_line, at, Some("device"), msg);
+                }
+                if let Some(peer) = send.peerip {
+                    let line = get(raw, "peerip").map_or(raw.line, |e| e.line);
+                    for c in infos {
+                        let own = [c.activeip.map(|a| a.0), c.passiveip.map(|p| p.0)];
+                        if own.contains(&Some(peer)) {
+                            let msg =
+                                format!("peer address {peer} is an address of channel {}", c.ident);
+                            self.error(line, at, Some("peerip"), msg);
+                        }
+                    }
+                }
+            }
+            (Some(_), None) => {}
+        }
+        if let Some(p) = policy {
+            // A [sendconfig] that failed to parse is reported already.
+            let no_peer = send_raw.is_none() || send.is_some_and(|s| s.peerip.is_none());
+            if p.requirepeer && no_peer {
+                let msg = "requirepeer=yes but no [sendconfig] peerip: the peer's liveness cannot be checked over the sync link; set peerip";
+                let explicit = policy_raw.and_then(|r| get(r, "requirepeer").or(get(r, "mode")));
+                match (explicit, send_raw) {
+                    (Some(e), _) => {
+                        let at = At {
+                            section: "policy",
+                            ident: None,
+                        };
+                        self.warn(e.line, at, Some("requirepeer"), msg);
+                    }
+                    // requirepeer comes from the improved default: point at the missing key.
+                    (None, Some(r)) => self.warn(r.line, at, Some("peerip"), msg),
+                    (None, None) => {} // "no [sendconfig] section" says it already
+                }
+            }
+        }
+    }
+}
+
+/// How many `[channel]` sections come up to index `n` (1-based number of the channel at `n`).
+fn n_channel(raw: &RawFile, n: usize) -> usize {
+    raw.sections[..=n]
+        .iter()
+        .filter(|s| s.name == "channel")
+        .count()
+}
+
+/// The channel's name in messages: `ident=`, else `device=`, else `#N`.
+fn channel_ident(s: &RawSection, n: usize) -> String {
+    get(s, "ident")
+        .filter(|e| !e.value.is_empty())
+        .or(get(s, "device").filter(|e| !e.value.is_empty()))
+        .map_or_else(|| format!("#{n}"), |e| e.value.clone())
+}
+
+fn to_channel(c: &ChannelInfo<'_>) -> Option<Channel> {
+    let (activeip, ap, _) = c.activeip?;
+    let (passiveip, pp, _) = c.passiveip?;
+    if c.testips.is_empty() {
+        return None;
+    }
+    Some(Channel {
+        ident: c.ident.clone(),
+        device: c.device?.value.clone(),
+        activeip,
+        passiveip,
+        prefix: ap.or(pp),
+        testips: c.testips.iter().map(|t| t.0).collect(),
+        checkonlyidle: c.checkonlyidle,
+        line: c.header,
+    })
+}
+
+fn parse_action(s: &str) -> Result<FailureAction, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "reboot" => return Ok(FailureAction::Reboot),
+        "demote" => return Ok(FailureAction::Demote),
+        _ => {}
+    }
+    match s.split_once(':') {
+        Some((kind, cmd)) if kind.eq_ignore_ascii_case("exec") => {
+            let cmd = cmd.trim();
+            if cmd.is_empty() {
+                Err("`exec:` needs a command, as in `exec:/usr/local/sbin/on-failure`".into())
+            } else {
+                Ok(FailureAction::Exec(cmd.to_string()))
+            }
+        }
+        _ => Err(format!(
+            "`{s}` is not an action (reboot | demote | exec:COMMAND)"
+        )),
+    }
+}
+
+fn parse_testhosts(s: &str) -> Result<TestHosts, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "any" => Ok(TestHosts::Any),
+        "all" => Ok(TestHosts::All),
+        _ => Err(format!("`{s}` is not any | all")),
+    }
+}
+
+fn parse_refresh(s: &str) -> Result<Option<Duration>, String> {
+    if matches!(s.to_ascii_lowercase().as_str(), "off" | "no" | "none" | "0") {
+        return Ok(None);
+    }
+    value::duration(s)
+        .map(Some)
+        .map_err(|m| format!("{m}; or `off`"))
+}
+
+fn parse_hook(s: &str) -> Result<Option<String>, String> {
+    Ok((!s.is_empty()).then(|| s.to_string()))
+}
+
+fn parse_statefile(s: &str) -> Result<PathBuf, String> {
+    if s.starts_with('/') {
+        Ok(PathBuf::from(s))
+    } else {
+        Err(format!("`{s}` is not an absolute path"))
+    }
+}
+
+impl Policy {
+    /// The defaults of `mode`: classic reproduces the source document, improved fixes its stories.
+    pub fn defaults(mode: PolicyMode) -> Policy {
+        let classic = mode == PolicyMode::Classic;
+        Policy {
+            mode,
+            onfailure: if classic {
+                FailureAction::Reboot
+            } else {
+                FailureAction::Demote
+            },
+            testhosts: if classic {
+                TestHosts::All
+            } else {
+                TestHosts::Any
+            },
+            requirepeer: !classic,
+            maxfailovers: if classic { 0 } else { 3 },
+            failoverwindow: Duration::from_secs(3600),
+            shutdowndelay: DEFAULT_SHUTDOWNDELAY,
+            garpcount: 3,
+            garpinterval: Duration::from_millis(300),
+            garprefresh: None,
+            releasepassiveip: false,
+            releaseonstop: true,
+            up: None,
+            down: None,
+            statefile: PathBuf::from(DEFAULT_STATEFILE),
+        }
+    }
+}
+
+impl Default for Network {
+    /// The source document's example values (see the `DEFAULT_*` constants).
+    fn default() -> Self {
+        Network {
+            checktime: DEFAULT_CHECKTIME,
+            timeout: DEFAULT_TIMEOUT,
+            activeretries: DEFAULT_ACTIVERETRIES,
+            channelretries: DEFAULT_CHANNELRETRIES,
+            synctime: DEFAULT_SYNCTIME,
+            fastdown: DEFAULT_FASTDOWN,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{parse_str, PolicyMode, TestHosts};
+    use std::path::Path;
+
+    const CHANNEL: &str = "[channel]\ndevice= eth1\nactiveip= 192.0.2.50\npassiveip= 192.0.2.51\n\
+                           testip= 192.0.2.1, 192.0.2.2\n";
+
+    #[test]
+    fn timeout_check_points_at_the_key_that_was_set() {
+        // checktime set below the default timeout (2 s): the finding is on checktime's line.
+        let text = format!("{CHANNEL}[network]\nchecktime= 2\n");
+        let err = parse_str(&text, Path::new("t.ini")).expect_err("invalid");
+        let d = err
+            .diagnostics()
+            .iter()
+            .find(|d| d.is_error())
+            .expect("an error");
+        assert_eq!((d.line, d.key.as_deref()), (7, Some("checktime")), "{err}");
+    }
+
+    #[test]
+    fn mode_sets_defaults_and_keys_override() {
+        let text = format!("{CHANNEL}[policy]\nmode= classic\ntesthosts= any\n");
+        let (config, _) = parse_str(&text, Path::new("t.ini")).expect("valid");
+        assert_eq!(config.policy.mode, PolicyMode::Classic);
+        assert_eq!(config.policy.testhosts, TestHosts::Any);
+        assert_eq!(config.policy.maxfailovers, 0);
+        assert!(!config.policy.requirepeer);
+    }
+
+    #[test]
+    fn errors_come_sorted_by_line() {
+        let text = "[network]\ntimeout= x\n[channel]\ndevice= eth1\nactiveip= y\n";
+        let err = parse_str(text, Path::new("t.ini")).expect_err("invalid");
+        let lines: Vec<_> = err.diagnostics().iter().map(|d| d.line).collect();
+        let mut sorted = lines.clone();
+        sorted.sort();
+        assert_eq!(lines, sorted);
+        assert!(lines.contains(&2) && lines.contains(&5), "{err}");
+    }
+}

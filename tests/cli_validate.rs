@@ -1,0 +1,154 @@
+//! `failoverctl validate` and `example-config` through the binary: exit codes, messages, JSON, stdin.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::path::PathBuf;
+
+fn cmd() -> Command {
+    Command::cargo_bin("failoverctl").expect("the binary is built")
+}
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/configs")
+        .join(name)
+}
+
+fn example() -> String {
+    let out = cmd().arg("example-config").output().expect("runs");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+#[test]
+fn valid_config_exits_0_with_table_and_bounds() {
+    cmd()
+        .args(["validate", "-c"])
+        .arg(fixture("source-document.ini"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("if-1"))
+        .stdout(predicate::str::contains("192.168.10.50"))
+        .stdout(predicate::str::contains("32 s"))
+        .stderr(predicate::str::contains(
+            "source-document.ini:5: warning: [channel if-1] testip: only one test host",
+        ));
+}
+
+#[test]
+fn warnings_fail_with_strict() {
+    cmd()
+        .args(["validate", "--strict", "-c"])
+        .arg(fixture("source-document.ini"))
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn example_config_is_valid_even_strictly() {
+    cmd()
+        .args(["validate", "--strict", "-c", "-"])
+        .write_stdin(example())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("if-2"));
+}
+
+#[test]
+fn invalid_config_exits_1_with_located_errors() {
+    cmd()
+        .args(["validate", "-c"])
+        .arg(fixture("bad/unknown-key.ini"))
+        .assert()
+        .code(1)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains(
+            "unknown-key.ini:7: error: [channel if-1] tesip: unknown key (did you mean `testip`?)",
+        ))
+        .stderr(predicate::str::contains(
+            "unknown-key.ini:3: error: [channel if-1] testip: missing required key",
+        ));
+}
+
+#[test]
+fn stdin_is_named_in_messages() {
+    cmd()
+        .args(["validate", "-c", "-"])
+        .write_stdin("[channel]\ndevice= eth1\n")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "<stdin>:1: error: [channel eth1] activeip: missing required key",
+        ));
+}
+
+#[test]
+fn unreadable_file_exits_2() {
+    cmd()
+        .args(["validate", "-c", "/nonexistent/failover.ini"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "cannot read /nonexistent/failover.ini",
+        ));
+}
+
+#[test]
+fn usage_error_exits_2() {
+    cmd().args(["validate", "--no-such-flag"]).assert().code(2);
+}
+
+#[test]
+fn json_lists_diagnostics() {
+    let out = cmd()
+        .args(["validate", "--json", "-c"])
+        .arg(fixture("bad/outside-subnet.ini"))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["errors"], 2);
+    let d = &v["diagnostics"][0];
+    assert_eq!(d["severity"], "error");
+    assert_eq!(d["line"], 6);
+    assert_eq!(d["section"], "channel");
+    assert_eq!(d["ident"], "if-1");
+    assert_eq!(d["key"], "passiveip");
+    assert!(d["file"]
+        .as_str()
+        .expect("file is a string")
+        .ends_with("outside-subnet.ini"));
+    assert!(v["channels"].is_null());
+}
+
+#[test]
+fn json_on_success_has_channels_and_timing() {
+    let out = cmd()
+        .args(["validate", "--json", "-c", "-"])
+        .write_stdin(example())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["diagnostics"].as_array().map(Vec::len), Some(0));
+    assert_eq!(v["channels"][0]["ident"], "if-1");
+    assert_eq!(v["channels"][0]["prefix"], 24);
+    assert_eq!(v["channels"][1]["testips"][1], "198.51.100.2");
+    assert_eq!(v["timing"]["total_outage_ms"], 32_000);
+}
+
+#[test]
+fn check_host_reports_missing_devices() {
+    // No host has an interface of this name (IFNAMSIZ allows 15 characters).
+    let text = example().replace("device= eth2", "device= fctl-absent0");
+    cmd()
+        .args(["validate", "--check-host", "-c", "-"])
+        .write_stdin(text)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "[channel if-2] device: no interface `fctl-absent0` on this host",
+        ));
+}

@@ -1,0 +1,23 @@
+//! The README's configuration reference lists every key the parser knows, with its origin.
+
+use failoverctl::config::keys::KEYS;
+
+#[test]
+fn reference_table_lists_every_key() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md is readable");
+    for k in KEYS {
+        let row = format!("| [{}] | `{}` |", k.section, k.key);
+        let line = readme
+            .lines()
+            .find(|l| l.starts_with(&row))
+            .unwrap_or_else(|| panic!("README lacks a row for [{}] {}", k.section, k.key));
+        assert!(
+            line.trim_end()
+                .ends_with(&format!("| {} |", k.origin.as_str())),
+            "README row for [{}] {} should end with its origin: {line}",
+            k.section,
+            k.key
+        );
+    }
+}
