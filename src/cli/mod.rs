@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 
 pub mod arp_check;
+pub mod common;
 pub mod example_config;
 pub mod generate;
 pub mod output;

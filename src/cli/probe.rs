@@ -1,16 +1,226 @@
-//! `failoverctl probe`: not built yet.
+//! `failoverctl probe`: ICMP echo to each channel's test hosts out of the channel's device, all at
+//! once, one timeout per round; per channel and target: reached or not, and the round-trip time.
+
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::common::{self, millis};
+use crate::config::TestHosts;
+use crate::exit;
+use crate::net::linux::IcmpProber;
+use crate::net::{ProbeTarget, Prober};
 
 /// Arguments of `failoverctl probe`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Configuration file (`-` reads standard input).
-    #[arg(short, long, default_value = super::DEFAULT_CONFIG)]
+    /// Configuration file (`-` reads standard input): probes every channel's testips.
+    #[arg(short, long, default_value = super::DEFAULT_CONFIG, conflicts_with = "device")]
     pub config: std::path::PathBuf,
+    /// Probe out of this device instead of a config's channels.
+    #[arg(long, value_name = "DEV", requires = "targets")]
+    pub device: Option<String>,
+    /// Test hosts to probe out of `--device`.
+    #[arg(value_name = "TARGET", requires = "device")]
+    pub targets: Vec<Ipv4Addr>,
+    /// Source address (with `--device`); default: the kernel's choice for the device.
+    #[arg(long, value_name = "ADDR", requires = "device")]
+    pub source: Option<Ipv4Addr>,
+    /// How long to wait for the replies of one round [default: the config's timeout, or 1s].
+    #[arg(long, value_name = "DUR", value_parser = common::parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Rounds to send; a target is reached when any round got its reply.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub count: u32,
+    /// Time from the start of one round to the start of the next.
+    #[arg(long, value_name = "DUR", default_value = "1s", value_parser = common::parse_duration)]
+    pub interval: Duration,
     /// Machine-readable JSON output.
     #[arg(long)]
     pub json: bool,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<i32> {
-    super::not_implemented("probe")
+/// One channel to probe.
+struct ChannelPlan {
+    ident: String,
+    device: String,
+    source: Option<Ipv4Addr>,
+    targets: Vec<Ipv4Addr>,
+    rule: TestHosts,
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    healthy: bool,
+    timeout_ms: f64,
+    rounds: u32,
+    channels: Vec<ChannelReport>,
+}
+
+#[derive(Debug, Serialize)]
+struct ChannelReport {
+    channel: String,
+    device: String,
+    source: Option<Ipv4Addr>,
+    /// `any` or `all`: how the targets combine into the channel's health.
+    rule: &'static str,
+    healthy: bool,
+    targets: Vec<TargetReport>,
+}
+
+#[derive(Debug, Serialize)]
+struct TargetReport {
+    target: Ipv4Addr,
+    reached: bool,
+    replies: u32,
+    /// One entry per round: the round-trip time in ms, `null` when no reply came in time.
+    rtt_ms: Vec<Option<f64>>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<i32> {
+    let (plans, config_timeout) = match &args.device {
+        Some(device) => (
+            vec![ChannelPlan {
+                ident: device.clone(),
+                device: device.clone(),
+                source: args.source,
+                targets: args.targets.clone(),
+                rule: TestHosts::All,
+            }],
+            None,
+        ),
+        None => {
+            let config = common::load_config(&args.config)?;
+            let plans = config
+                .channels
+                .iter()
+                .filter(|c| !c.testips.is_empty())
+                .map(|c| ChannelPlan {
+                    ident: c.ident.clone(),
+                    device: c.device.clone(),
+                    source: common::own_address(&c.device, &[c.activeip, c.passiveip]),
+                    targets: c.testips.clone(),
+                    rule: config.policy.testhosts,
+                })
+                .collect();
+            (plans, Some(config.network.timeout))
+        }
+    };
+    let timeout = args
+        .timeout
+        .or(config_timeout)
+        .unwrap_or(Duration::from_secs(1));
+    common::require_devices(plans.iter().map(|p| p.device.as_str()))?;
+
+    let targets: Vec<ProbeTarget> = plans
+        .iter()
+        .flat_map(|p| {
+            p.targets.iter().map(|&target| ProbeTarget {
+                device: p.device.clone(),
+                source: p.source,
+                target,
+            })
+        })
+        .collect();
+
+    let mut prober = IcmpProber::new();
+    let mut rtts: Vec<Vec<Option<Duration>>> = vec![Vec::new(); targets.len()];
+    for round in 0..args.count {
+        let started = Instant::now();
+        let results = prober.probe(&targets, timeout).map_err(common::net_error)?;
+        for (slot, r) in rtts.iter_mut().zip(results) {
+            slot.push(r.rtt);
+        }
+        if round + 1 < args.count {
+            std::thread::sleep(args.interval.saturating_sub(started.elapsed()));
+        }
+    }
+
+    let mut per_target = rtts.into_iter();
+    let channels: Vec<ChannelReport> = plans
+        .iter()
+        .map(|p| {
+            let targets: Vec<TargetReport> = p
+                .targets
+                .iter()
+                .map(|&target| {
+                    let rtts = per_target.next().expect("one rtt list per target");
+                    let replies = rtts.iter().filter(|r| r.is_some()).count() as u32;
+                    TargetReport {
+                        target,
+                        reached: replies > 0,
+                        replies,
+                        rtt_ms: rtts.iter().map(|r| r.map(millis)).collect(),
+                    }
+                })
+                .collect();
+            let healthy = match p.rule {
+                TestHosts::Any => targets.iter().any(|t| t.reached),
+                TestHosts::All => targets.iter().all(|t| t.reached),
+            };
+            ChannelReport {
+                channel: p.ident.clone(),
+                device: p.device.clone(),
+                source: p.source,
+                rule: match p.rule {
+                    TestHosts::Any => "any",
+                    TestHosts::All => "all",
+                },
+                healthy,
+                targets,
+            }
+        })
+        .collect();
+    let report = Report {
+        healthy: channels.iter().all(|c| c.healthy),
+        timeout_ms: millis(timeout),
+        rounds: args.count,
+        channels,
+    };
+
+    if args.json {
+        super::output::print_json(&report)?;
+    } else {
+        print_table(&report);
+    }
+    Ok(if report.healthy {
+        exit::OK
+    } else {
+        exit::FAILED
+    })
+}
+
+fn print_table(report: &Report) {
+    let mut t = super::output::table(&[
+        "channel", "device", "source", "target", "result", "replies", "rtt",
+    ]);
+    for c in &report.channels {
+        for target in &c.targets {
+            let last = target.rtt_ms.iter().rev().find_map(|r| *r);
+            t.add_row(vec![
+                c.channel.clone(),
+                c.device.clone(),
+                c.source.map_or("-".into(), |s| s.to_string()),
+                target.target.to_string(),
+                if target.reached {
+                    "reached"
+                } else {
+                    "no reply"
+                }
+                .to_string(),
+                format!("{}/{}", target.replies, report.rounds),
+                last.map_or("-".into(), |ms| format!("{ms:.3} ms")),
+            ]);
+        }
+    }
+    println!("{t}");
+    for c in &report.channels {
+        println!(
+            "{}: {} ({} of its test hosts must answer)",
+            c.channel,
+            if c.healthy { "healthy" } else { "FAILED" },
+            c.rule
+        );
+    }
 }

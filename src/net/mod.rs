@@ -27,11 +27,89 @@ pub enum NetError {
     },
 }
 
+impl NetError {
+    /// The OS error number behind an `Io` error, for callers that treat one as success (ENOENT on
+    /// delete, EEXIST on add).
+    pub fn os_error(&self) -> Option<i32> {
+        match self {
+            NetError::Io { source, .. } => source.raw_os_error(),
+            _ => None,
+        }
+    }
+
+    /// Maps an error of opening or using a socket: EPERM/EACCES become [`NetError::Privilege`] naming
+    /// `capability`, ENODEV becomes [`NetError::NoDevice`] naming `device`.
+    pub fn from_io(
+        what: &str,
+        device: &str,
+        capability: &'static str,
+        source: std::io::Error,
+    ) -> NetError {
+        match source.raw_os_error() {
+            Some(libc::EPERM) | Some(libc::EACCES) => NetError::Privilege {
+                what: what.to_string(),
+                capability,
+            },
+            Some(libc::ENODEV) => NetError::NoDevice(device.to_string()),
+            _ => NetError::Io {
+                context: format!("{what} ({device})"),
+                source,
+            },
+        }
+    }
+}
+
 /// rx/tx packet counters of one device at one moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Counters {
     pub rx_packets: u64,
     pub tx_packets: u64,
+}
+
+impl Counters {
+    /// The change from `earlier` to `self`. A counter that went down was reset (device re-created,
+    /// driver reloaded): its delta is 0 and `reset` is set, since a reset is not traffic.
+    pub fn delta_since(&self, earlier: &Counters) -> CounterDelta {
+        let rx = self.rx_packets.checked_sub(earlier.rx_packets);
+        let tx = self.tx_packets.checked_sub(earlier.tx_packets);
+        CounterDelta {
+            rx_packets: rx.unwrap_or(0),
+            tx_packets: tx.unwrap_or(0),
+            reset: rx.is_none() || tx.is_none(),
+        }
+    }
+}
+
+/// The packets a device passed during one interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct CounterDelta {
+    pub rx_packets: u64,
+    pub tx_packets: u64,
+    /// A counter went down during the interval (see [`Counters::delta_since`]).
+    pub reset: bool,
+}
+
+/// The verdict of the source document's `checkonlyidle` rule for one interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activity {
+    /// "If the difference in the number of packets between the beginning and the end of the interval
+    /// is positive, then it is considered that the interface is functioning normally."
+    Traffic,
+    /// "If no packets were sent and received during this interval, an additional verification
+    /// mechanism is activated": a probe is needed.
+    Idle,
+}
+
+impl CounterDelta {
+    /// Traffic when either direction moved, else idle (a probe is needed).
+    pub fn activity(&self) -> Activity {
+        if self.rx_packets > 0 || self.tx_packets > 0 {
+            Activity::Traffic
+        } else {
+            Activity::Idle
+        }
+    }
 }
 
 /// Reads packet counters (sysfs or netlink).
@@ -84,6 +162,60 @@ pub trait ArpChecker {
         targets: &[ArpTarget],
         timeout: Duration,
     ) -> Result<Vec<ArpResult>, NetError>;
+}
+
+/// The state of a neighbour (ARP) entry, after the kernel's NUD_* states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NeighbourState {
+    Incomplete,
+    Reachable,
+    Stale,
+    Delay,
+    Probe,
+    Failed,
+    Noarp,
+    Permanent,
+    None,
+    Other(u16),
+}
+
+impl NeighbourState {
+    /// True for the states that hold a resolved link-layer address (REACHABLE, STALE, DELAY, PROBE,
+    /// PERMANENT, NOARP); INCOMPLETE and FAILED mean nobody answered. A STALE entry may be old: that
+    /// is why the ARP check deletes the entry first and only then looks for a complete one.
+    pub fn is_complete(&self) -> bool {
+        matches!(
+            self,
+            NeighbourState::Reachable
+                | NeighbourState::Stale
+                | NeighbourState::Delay
+                | NeighbourState::Probe
+                | NeighbourState::Permanent
+                | NeighbourState::Noarp
+        )
+    }
+}
+
+/// One entry of the neighbour table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NeighbourEntry {
+    pub device: String,
+    pub address: Ipv4Addr,
+    pub state: NeighbourState,
+    pub mac: Option<[u8; 6]>,
+}
+
+/// The kernel's IPv4 neighbour (ARP) table.
+pub trait NeighbourTable {
+    /// Deletes the entry of `address` on `device`; an absent entry is success.
+    fn delete(&mut self, device: &str, address: Ipv4Addr) -> Result<(), NetError>;
+    /// The entry of `address` on `device`, if there is one.
+    fn lookup(
+        &mut self,
+        device: &str,
+        address: Ipv4Addr,
+    ) -> Result<Option<NeighbourEntry>, NetError>;
 }
 
 /// Adds and removes this node's addresses; announces them.

@@ -1,5 +1,38 @@
 //! The Linux implementations of the `net` traits: sysfs/netlink counters, ICMP via socket2, ARP via the
 //! neighbour table (netlink) or raw frames (pnet), addresses via netlink.
+//!
+//! Everything here acts on the network namespace the process runs in.
 
 pub mod addr;
+pub mod arp;
+pub mod arp_frame;
+pub mod counters;
 pub mod garp;
+pub mod icmp;
+pub mod neigh;
+pub mod netlink;
+
+pub use arp::{RawArpChecker, TableArpChecker};
+pub use counters::{NetlinkCounters, SysfsCounters};
+pub use icmp::IcmpProber;
+pub use neigh::NetlinkNeighbours;
+
+use crate::net::NetError;
+
+/// The interface index of `device`, or [`NetError::NoDevice`].
+pub fn ifindex(device: &str) -> Result<u32, NetError> {
+    nix::net::if_::if_nametoindex(device).map_err(|_| NetError::NoDevice(device.to_string()))
+}
+
+/// The name of interface `index` (for entries read back from the kernel).
+pub fn ifname(index: u32) -> Option<String> {
+    let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
+    // SAFETY: the buffer is IF_NAMESIZE long as if_indextoname requires.
+    let p = unsafe { libc::if_indextoname(index, buf.as_mut_ptr()) };
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: on success the buffer holds a NUL-terminated name.
+    let name = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
+    Some(name.to_string_lossy().into_owned())
+}

@@ -1,0 +1,96 @@
+//! Helpers shared by the diagnostics (probe, arp-check, watch-counters): loading a config, durations,
+//! the node's own address on a device, and mapping `NetError` to the documented exit codes.
+
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::exit::ExitError;
+use crate::net::NetError;
+
+/// Loads and validates a config for the diagnostics and the daemon: warnings go to stderr; an invalid
+/// config is reported in full and ends the command with exit 1 before anything is touched; an
+/// unreadable file is exit 2.
+pub fn load_config(path: &Path) -> anyhow::Result<Config> {
+    match super::validate::load_or_report(path, false)? {
+        Some(config) => Ok(config),
+        None => Err(ExitError::failed(String::new()).into()),
+    }
+}
+
+/// A clap value parser for durations (`300ms`, `2s`, `1m`); zero is refused, since every wait here
+/// needs some time to see an answer.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if d.is_zero() {
+        return Err("must be greater than zero".into());
+    }
+    Ok(d)
+}
+
+/// Maps a primitive's error to an exit code: privilege and environment are 2, an unknown device is a
+/// finding about the host or config (1).
+pub fn net_error(err: NetError) -> anyhow::Error {
+    match err {
+        NetError::Privilege { what, capability } => ExitError::usage(format!(
+            "{what}: permission denied: needs {capability} (run as root, or grant {capability})"
+        ))
+        .into(),
+        NetError::NoDevice(device) => ExitError::failed(format!("no such device: {device}")).into(),
+        other => ExitError::usage(other.to_string()).into(),
+    }
+}
+
+/// Checks that every device exists before any packet is sent: an unknown one is exit 1.
+pub fn require_devices<'a>(devices: impl IntoIterator<Item = &'a str>) -> anyhow::Result<()> {
+    for d in devices {
+        crate::net::linux::ifindex(d).map_err(net_error)?;
+    }
+    Ok(())
+}
+
+/// The first of `candidates` that is assigned to `device` right now: the node's own address on a
+/// channel is the activeip while it is active, the passiveip while passive.
+pub fn own_address(device: &str, candidates: &[Ipv4Addr]) -> Option<Ipv4Addr> {
+    let assigned: Vec<Ipv4Addr> = nix::ifaddrs::getifaddrs()
+        .ok()?
+        .filter(|i| i.interface_name == device)
+        .filter_map(|i| i.address?.as_sockaddr_in().map(|s| s.ip()))
+        .collect();
+    candidates.iter().copied().find(|c| assigned.contains(c))
+}
+
+/// Milliseconds with microsecond precision, for JSON and tables.
+pub fn millis(d: Duration) -> f64 {
+    (d.as_micros() as f64) / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_and_zero_is_refused() {
+        assert_eq!(parse_duration("300ms"), Ok(Duration::from_millis(300)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn privilege_is_2_and_unknown_device_is_1() {
+        let e = net_error(NetError::Privilege {
+            what: "raw ICMP socket".into(),
+            capability: "CAP_NET_RAW",
+        });
+        let e = e.downcast_ref::<ExitError>().expect("exit error");
+        assert_eq!(e.code, crate::exit::USAGE);
+        assert!(e.message.contains("CAP_NET_RAW"));
+        let e = net_error(NetError::NoDevice("eth9".into()));
+        assert_eq!(
+            e.downcast_ref::<ExitError>().expect("exit error").code,
+            crate::exit::FAILED
+        );
+    }
+}

@@ -1,0 +1,357 @@
+//! The passive node's ARP check, two ways.
+//!
+//! - [`TableArpChecker`], the source document's: delete the neighbour entry of each address, send a
+//!   UDP datagram to it out of the channel's device (the kernel sends the ARP request), wait, read the
+//!   table. Deleting first is what keeps a stale entry from passing for a live peer.
+//! - [`RawArpChecker`]: send the ARP request and read the reply ourselves (pnet), touching no kernel
+//!   table.
+//!
+//! All targets of one call run concurrently under one deadline.
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use pnet_datalink::{Channel, Config, NetworkInterface};
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+use super::arp_frame::{ArpMessage, ArpOp};
+use super::neigh::NetlinkNeighbours;
+use crate::net::{ArpChecker, ArpResult, ArpTarget, NeighbourTable, NetError};
+
+/// The UDP port the table check sends to: discard (RFC 863). The datagram only exists to make the
+/// kernel resolve the address; what happens to it afterwards does not matter.
+pub const DISCARD_PORT: u16 = 9;
+
+/// How often the table check looks at the table before the deadline, to finish early once every
+/// address has answered.
+const TABLE_POLL: Duration = Duration::from_millis(20);
+
+/// The source document's check over the kernel's neighbour table (needs CAP_NET_ADMIN to delete).
+pub struct TableArpChecker<N: NeighbourTable = NetlinkNeighbours> {
+    table: N,
+    /// Makes the kernel resolve an address on a device; a test double can stand in.
+    send: fn(&str, Ipv4Addr) -> Result<(), NetError>,
+}
+
+impl TableArpChecker<NetlinkNeighbours> {
+    pub fn new() -> Self {
+        Self::with_table(NetlinkNeighbours::new())
+    }
+}
+
+impl Default for TableArpChecker<NetlinkNeighbours> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<N: NeighbourTable> TableArpChecker<N> {
+    /// A checker over another table (a test double).
+    pub fn with_table(table: N) -> Self {
+        Self {
+            table,
+            send: send_udp,
+        }
+    }
+
+    fn resolved(&mut self, t: &ArpTarget) -> Result<Option<[u8; 6]>, NetError> {
+        Ok(self
+            .table
+            .lookup(&t.device, t.address)?
+            .filter(|e| e.state.is_complete())
+            .and_then(|e| e.mac))
+    }
+}
+
+impl<N: NeighbourTable> ArpChecker for TableArpChecker<N> {
+    fn check(
+        &mut self,
+        targets: &[ArpTarget],
+        timeout: Duration,
+    ) -> Result<Vec<ArpResult>, NetError> {
+        let deadline = Instant::now() + timeout;
+        for t in targets {
+            self.table.delete(&t.device, t.address)?;
+        }
+        for t in targets {
+            (self.send)(&t.device, t.address)?;
+        }
+        let mut macs: Vec<Option<[u8; 6]>> = vec![None; targets.len()];
+        loop {
+            for (t, mac) in targets.iter().zip(macs.iter_mut()) {
+                if mac.is_none() {
+                    *mac = self.resolved(t)?;
+                }
+            }
+            let now = Instant::now();
+            if macs.iter().all(Option::is_some) || now >= deadline {
+                break;
+            }
+            thread::sleep(TABLE_POLL.min(deadline - now));
+        }
+        Ok(targets
+            .iter()
+            .zip(macs)
+            .map(|(t, mac)| ArpResult {
+                target: t.clone(),
+                mac,
+            })
+            .collect())
+    }
+}
+
+/// One UDP datagram to `address` out of `device`: makes the kernel send an ARP request there.
+fn send_udp(device: &str, address: Ipv4Addr) -> Result<(), NetError> {
+    let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))
+        .map_err(|e| NetError::from_io("UDP socket", device, "CAP_NET_RAW", e))?;
+    socket
+        .bind_device(Some(device.as_bytes()))
+        .map_err(|e| NetError::from_io("bind UDP socket to device", device, "CAP_NET_RAW", e))?;
+    // The datagram waits in the neighbour queue while the kernel resolves; a refusal here (no route)
+    // just leaves the entry unresolved, which the table read reports.
+    let _ = socket.send_to(
+        b"failoverctl arp-check",
+        &SockAddr::from(SocketAddrV4::new(address, DISCARD_PORT)),
+    );
+    Ok(())
+}
+
+/// ARP request and reply on the wire (pnet), no kernel table involved; needs CAP_NET_RAW.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RawArpChecker;
+
+impl RawArpChecker {
+    pub fn new() -> Self {
+        RawArpChecker
+    }
+}
+
+/// The granularity at which a reader thread looks at the deadline (pnet's read timeout is per read).
+const RAW_READ_TIMEOUT: Duration = Duration::from_millis(20);
+
+impl ArpChecker for RawArpChecker {
+    fn check(
+        &mut self,
+        targets: &[ArpTarget],
+        timeout: Duration,
+    ) -> Result<Vec<ArpResult>, NetError> {
+        let deadline = Instant::now() + timeout;
+        let mut by_device: BTreeMap<&str, Vec<Ipv4Addr>> = BTreeMap::new();
+        for t in targets {
+            by_device.entry(&t.device).or_default().push(t.address);
+        }
+        let interfaces = pnet_datalink::interfaces();
+
+        // Open every channel before any request goes out, so no early reply is missed.
+        let mut jobs = Vec::new();
+        for (device, addresses) in by_device {
+            let interface = interfaces
+                .iter()
+                .find(|i| i.name == device)
+                .ok_or_else(|| NetError::NoDevice(device.to_string()))?;
+            jobs.push(DeviceJob::open(interface, addresses)?);
+        }
+        let answers: Vec<(String, BTreeMap<Ipv4Addr, [u8; 6]>)> = thread::scope(|s| {
+            let handles: Vec<_> = jobs
+                .into_iter()
+                .map(|job| s.spawn(move || job.run(deadline)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("ARP reader thread panicked"))
+                .collect()
+        });
+        Ok(targets
+            .iter()
+            .map(|t| ArpResult {
+                target: t.clone(),
+                mac: answers
+                    .iter()
+                    .find(|(device, _)| *device == t.device)
+                    .and_then(|(_, found)| found.get(&t.address).copied()),
+            })
+            .collect())
+    }
+}
+
+/// The raw check on one device: its channel, its MAC and source address, the addresses asked for.
+struct DeviceJob {
+    device: String,
+    mac: [u8; 6],
+    sources: Vec<(Ipv4Addr, u8)>,
+    addresses: Vec<Ipv4Addr>,
+    tx: Box<dyn pnet_datalink::DataLinkSender>,
+    rx: Box<dyn pnet_datalink::DataLinkReceiver>,
+}
+
+impl DeviceJob {
+    fn open(interface: &NetworkInterface, addresses: Vec<Ipv4Addr>) -> Result<Self, NetError> {
+        let device = interface.name.clone();
+        let mac = interface
+            .mac
+            .map(|m| m.octets())
+            .filter(|m| *m != [0; 6])
+            .ok_or_else(|| NetError::Io {
+                context: format!("{device}: no Ethernet address, ARP does not apply"),
+                source: std::io::Error::from(std::io::ErrorKind::Unsupported),
+            })?;
+        let sources = interface
+            .ips
+            .iter()
+            .filter_map(|n| match n.ip() {
+                std::net::IpAddr::V4(ip) => Some((ip, n.prefix())),
+                std::net::IpAddr::V6(_) => None,
+            })
+            .collect();
+        let config = Config {
+            // pnet defaults to promiscuous: we only want frames for us and broadcasts.
+            promiscuous: false,
+            read_timeout: Some(RAW_READ_TIMEOUT),
+            ..Config::default()
+        };
+        let (tx, rx) = match pnet_datalink::channel(interface, config) {
+            Ok(Channel::Ethernet(tx, rx)) => (tx, rx),
+            Ok(_) => {
+                return Err(NetError::Io {
+                    context: format!("{device}: not an Ethernet channel"),
+                    source: std::io::Error::from(std::io::ErrorKind::Unsupported),
+                })
+            }
+            Err(e) => {
+                return Err(NetError::from_io(
+                    "raw ARP socket",
+                    &device,
+                    "CAP_NET_RAW",
+                    e,
+                ))
+            }
+        };
+        Ok(Self {
+            device,
+            mac,
+            sources,
+            addresses,
+            tx,
+            rx,
+        })
+    }
+
+    /// The sender IP for a request to `target`: our address in its subnet, else any of ours, else
+    /// 0.0.0.0 (an RFC 5227 probe, which every stack answers too).
+    fn source_for(&self, target: Ipv4Addr) -> Ipv4Addr {
+        let same_subnet = |(ip, prefix): &(Ipv4Addr, u8)| {
+            let mask = u32::MAX.checked_shl(32 - u32::from(*prefix)).unwrap_or(0);
+            u32::from(*ip) & mask == u32::from(target) & mask
+        };
+        self.sources
+            .iter()
+            .find(|s| same_subnet(s))
+            .or(self.sources.first())
+            .map(|(ip, _)| *ip)
+            .unwrap_or(Ipv4Addr::UNSPECIFIED)
+    }
+
+    fn send_requests(&mut self, pending: &[Ipv4Addr]) {
+        for &address in pending {
+            let frame = ArpMessage::request(self.mac, self.source_for(address), address).to_frame();
+            // A failed send leaves the address unanswered, which is what gets reported.
+            let _ = self.tx.send_to(&frame, None);
+        }
+    }
+
+    /// Sends the requests (again at half time for a lost frame) and collects replies until every
+    /// address answered or the deadline passed.
+    fn run(mut self, deadline: Instant) -> (String, BTreeMap<Ipv4Addr, [u8; 6]>) {
+        let mut found = BTreeMap::new();
+        let start = Instant::now();
+        let mut resend_at = Some(start + (deadline.saturating_duration_since(start)) / 2);
+        let all = self.addresses.clone();
+        self.send_requests(&all);
+        while found.len() < self.addresses.len() && Instant::now() < deadline {
+            if resend_at.is_some_and(|at| Instant::now() >= at) {
+                resend_at = None;
+                let pending: Vec<_> = all
+                    .iter()
+                    .copied()
+                    .filter(|a| !found.contains_key(a))
+                    .collect();
+                self.send_requests(&pending);
+            }
+            let Ok(frame) = self.rx.next() else {
+                continue; // Read timeout: look at the deadline again.
+            };
+            let Some(m) = ArpMessage::parse(frame) else {
+                continue;
+            };
+            // Our own requests come back on this channel too.
+            if m.op != ArpOp::Reply || m.sender_mac == self.mac {
+                continue;
+            }
+            if self.addresses.contains(&m.sender_ip) {
+                found.entry(m.sender_ip).or_insert(m.sender_mac);
+            }
+        }
+        (self.device, found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::{NeighbourEntry, NeighbourState};
+    use std::collections::HashMap;
+
+    /// A table that holds whatever entries a test puts in, and records deletions.
+    #[derive(Default)]
+    struct FakeTable {
+        entries: HashMap<Ipv4Addr, NeighbourEntry>,
+        deleted: Vec<Ipv4Addr>,
+    }
+
+    impl NeighbourTable for FakeTable {
+        fn delete(&mut self, _device: &str, address: Ipv4Addr) -> Result<(), NetError> {
+            self.entries.remove(&address);
+            self.deleted.push(address);
+            Ok(())
+        }
+        fn lookup(
+            &mut self,
+            _device: &str,
+            address: Ipv4Addr,
+        ) -> Result<Option<NeighbourEntry>, NetError> {
+            Ok(self.entries.get(&address).cloned())
+        }
+    }
+
+    #[test]
+    fn a_stale_entry_is_deleted_before_the_table_is_read() {
+        let address = Ipv4Addr::new(192, 0, 2, 10);
+        let mut table = FakeTable::default();
+        table.entries.insert(
+            address,
+            NeighbourEntry {
+                device: "eth1".into(),
+                address,
+                state: NeighbourState::Stale,
+                mac: Some([2, 0, 0, 0, 0, 1]),
+            },
+        );
+        let mut checker = TableArpChecker::with_table(table);
+        // No datagram leaves this process: nobody answers, as for a peer that is gone.
+        checker.send = |_, _| Ok(());
+        let target = ArpTarget {
+            device: "eth1".into(),
+            address,
+        };
+        let results = checker
+            .check(std::slice::from_ref(&target), Duration::from_millis(50))
+            .expect("check");
+        assert_eq!(
+            results[0].mac, None,
+            "the stale entry passed for a live peer"
+        );
+        assert_eq!(checker.table.deleted, vec![address]);
+    }
+}

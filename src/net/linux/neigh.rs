@@ -1,0 +1,152 @@
+//! The kernel's IPv4 neighbour (ARP) table over netlink: delete one entry (`RTM_DELNEIGH`), read
+//! entries (`RTM_GETNEIGH` dump) with their NUD state and MAC.
+
+use std::net::Ipv4Addr;
+
+use netlink_packet_route::neighbour::{
+    NeighbourAddress, NeighbourAttribute, NeighbourMessage, NeighbourState as NudState,
+};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+
+use super::netlink::{Netlink, DUMP, REQUEST_ACK};
+use super::{ifindex, ifname};
+use crate::net::{NeighbourEntry, NeighbourState, NeighbourTable, NetError};
+
+/// [`NeighbourTable`] of the current namespace.
+#[derive(Default)]
+pub struct NetlinkNeighbours {
+    netlink: Option<Netlink>,
+}
+
+impl NetlinkNeighbours {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn netlink(&mut self) -> Result<&mut Netlink, NetError> {
+        if self.netlink.is_none() {
+            self.netlink = Some(Netlink::open()?);
+        }
+        Ok(self.netlink.as_mut().expect("opened just above"))
+    }
+
+    /// Every IPv4 neighbour entry (of `device` only, when given).
+    pub fn entries(&mut self, device: Option<&str>) -> Result<Vec<NeighbourEntry>, NetError> {
+        let index = device.map(ifindex).transpose()?;
+        let mut query = NeighbourMessage::default();
+        query.header.family = AddressFamily::Inet;
+        let replies = self.netlink()?.request(
+            RouteNetlinkMessage::GetNeighbour(query),
+            DUMP,
+            "neighbour table",
+        )?;
+        let mut entries = Vec::new();
+        for reply in replies {
+            let RouteNetlinkMessage::NewNeighbour(m) = reply else {
+                continue;
+            };
+            if index.is_some_and(|i| i != m.header.ifindex) {
+                continue;
+            }
+            if let Some(entry) = entry_of(&m, device) {
+                entries.push(entry);
+            }
+        }
+        Ok(entries)
+    }
+}
+
+fn entry_of(m: &NeighbourMessage, device: Option<&str>) -> Option<NeighbourEntry> {
+    let mut address = None;
+    let mut mac = None;
+    for attribute in &m.attributes {
+        match attribute {
+            NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) => address = Some(*a),
+            NeighbourAttribute::LinkLocalAddress(bytes) => {
+                mac = <[u8; 6]>::try_from(bytes.as_slice()).ok();
+            }
+            _ => {}
+        }
+    }
+    Some(NeighbourEntry {
+        device: device
+            .map(str::to_string)
+            .or_else(|| ifname(m.header.ifindex))
+            .unwrap_or_else(|| format!("if{}", m.header.ifindex)),
+        address: address?,
+        state: state_of(m.header.state),
+        mac,
+    })
+}
+
+/// Translates the netlink crate's state into ours, so the traits do not leak netlink types.
+pub fn state_of(state: NudState) -> NeighbourState {
+    match state {
+        NudState::Incomplete => NeighbourState::Incomplete,
+        NudState::Reachable => NeighbourState::Reachable,
+        NudState::Stale => NeighbourState::Stale,
+        NudState::Delay => NeighbourState::Delay,
+        NudState::Probe => NeighbourState::Probe,
+        NudState::Failed => NeighbourState::Failed,
+        NudState::Noarp => NeighbourState::Noarp,
+        NudState::Permanent => NeighbourState::Permanent,
+        NudState::None => NeighbourState::None,
+        other => NeighbourState::Other(u16::from(other)),
+    }
+}
+
+impl NeighbourTable for NetlinkNeighbours {
+    fn delete(&mut self, device: &str, address: Ipv4Addr) -> Result<(), NetError> {
+        let mut m = NeighbourMessage::default();
+        m.header.family = AddressFamily::Inet;
+        m.header.ifindex = ifindex(device)?;
+        m.attributes
+            .push(NeighbourAttribute::Destination(NeighbourAddress::Inet(
+                address,
+            )));
+        let what = format!("delete neighbour {address} on {device}");
+        match self
+            .netlink()?
+            .request(RouteNetlinkMessage::DelNeighbour(m), REQUEST_ACK, &what)
+        {
+            Ok(_) => Ok(()),
+            // Nothing to delete is the state we wanted.
+            Err(e) if e.os_error() == Some(libc::ENOENT) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn lookup(
+        &mut self,
+        device: &str,
+        address: Ipv4Addr,
+    ) -> Result<Option<NeighbourEntry>, NetError> {
+        Ok(self
+            .entries(Some(device))?
+            .into_iter()
+            .find(|e| e.address == address))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_translate_and_only_resolved_ones_are_complete() {
+        assert_eq!(state_of(NudState::Reachable), NeighbourState::Reachable);
+        assert!(state_of(NudState::Stale).is_complete());
+        assert!(state_of(NudState::Permanent).is_complete());
+        assert!(!state_of(NudState::Incomplete).is_complete());
+        assert!(!state_of(NudState::Failed).is_complete());
+        assert!(!state_of(NudState::None).is_complete());
+    }
+
+    #[test]
+    fn lookup_on_an_unknown_device_is_no_device() {
+        let err = NetlinkNeighbours::new()
+            .lookup("nosuchdev0", Ipv4Addr::new(192, 0, 2, 10))
+            .expect_err("no device");
+        assert!(matches!(err, NetError::NoDevice(_)), "{err:?}");
+    }
+}

@@ -1,0 +1,108 @@
+//! The diagnostics' documented errors: an unknown device exits 1, a bad address is a usage error (2),
+//! a run without CAP_NET_RAW / CAP_NET_ADMIN exits 2 naming the capability.
+
+mod common;
+use assert_cmd::Command;
+use common::lab::{root_or_skip, Lab};
+use predicates::str::contains;
+
+#[test]
+fn a_bad_address_is_a_usage_error() {
+    // Parsing fails before anything touches the network: no lab needed.
+    for args in [
+        &["probe", "--device", "eth1", "192.0.2.300"][..],
+        &["arp-check", "--device", "eth1", "not-an-address"][..],
+        &["probe", "--device", "eth1"][..],
+        &["probe", "--device", "eth1", "192.0.2.1", "--timeout", "0s"][..],
+    ] {
+        Command::cargo_bin("failoverctl")
+            .expect("binary")
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(contains("error:"));
+    }
+}
+
+#[test]
+fn unknown_device_and_missing_privilege_give_their_exit_codes() {
+    if !root_or_skip("unknown_device_and_missing_privilege_give_their_exit_codes") {
+        return;
+    }
+    let lab = Lab::up();
+    for args in [
+        &["probe", "--device", "nosuch0", "192.0.2.1"][..],
+        &["arp-check", "--device", "nosuch0", "192.0.2.10"][..],
+        &[
+            "arp-check",
+            "--method",
+            "raw",
+            "--device",
+            "nosuch0",
+            "192.0.2.10",
+        ][..],
+        &["watch-counters", "--count", "1", "eth1", "nosuch0"][..],
+    ] {
+        let out = lab.failoverctl("b").args(args).output().expect("run");
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("no such device: nosuch0"),
+            "{args:?}: {stderr}"
+        );
+    }
+
+    // Without the capability (dropped from the bounding set, so the exec'd binary cannot hold it).
+    let cases: [(&str, &[&str], &str); 3] = [
+        (
+            "-net_raw",
+            &["probe", "--device", "eth1", "192.0.2.1"],
+            "CAP_NET_RAW",
+        ),
+        (
+            "-net_raw",
+            &[
+                "arp-check",
+                "--method",
+                "raw",
+                "--device",
+                "eth1",
+                "192.0.2.11",
+            ],
+            "CAP_NET_RAW",
+        ),
+        (
+            "-net_admin",
+            &["arp-check", "--device", "eth1", "192.0.2.11"],
+            "CAP_NET_ADMIN",
+        ),
+    ];
+    for (drop, args, capability) in cases {
+        let out = lab
+            .command("b", "setpriv")
+            .args(["--inh-caps=-all", &format!("--bounding-set={drop}"), "--"])
+            .arg(assert_cmd::cargo::cargo_bin("failoverctl"))
+            .args(args)
+            .output()
+            .expect("run setpriv");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(capability) && stderr.contains("permission denied"),
+            "{args:?}: {stderr}"
+        );
+    }
+    // The same probe with the capability works: the failure above is the privilege, nothing else.
+    lab.failoverctl("b")
+        .args([
+            "probe",
+            "--device",
+            "eth1",
+            "--timeout",
+            "500ms",
+            "192.0.2.1",
+        ])
+        .output()
+        .map(|o| assert_eq!(o.status.code(), Some(0), "{o:?}"))
+        .expect("run");
+}
