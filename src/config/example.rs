@@ -90,6 +90,8 @@ mode= improved
 ;down= /usr/local/sbin/failover-down
 ; absolute path of the daemon's state file; default: /run/failoverctl/state.json; extension
 ;statefile= /run/failoverctl/state.json
+; absolute path of the failure-action history, kept across reboots for maxfailovers; default: /var/lib/failoverctl/failovers; extension
+;historyfile= /var/lib/failoverctl/failovers
 "#;
 
 #[cfg(test)]

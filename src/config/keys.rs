@@ -296,6 +296,14 @@ pub const KEYS: &[KeySpec] = &[
         X,
         "where the daemon writes its state for `failoverctl status`",
     ),
+    k(
+        "policy",
+        "historyfile",
+        "absolute path",
+        "/var/lib/failoverctl/failovers",
+        X,
+        "where the times of failure actions are kept across reboots (for `maxfailovers`); on persistent storage",
+    ),
 ];
 
 /// The spec of `section`/`key`, if known.

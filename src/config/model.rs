@@ -131,4 +131,6 @@ pub struct Policy {
     pub down: Option<String>,
     /// `statefile=`: where the daemon writes its state for `failoverctl status`.
     pub statefile: PathBuf,
+    /// `historyfile=`: the failure-action times kept across reboots (for `maxfailovers`).
+    pub historyfile: PathBuf,
 }

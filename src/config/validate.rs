@@ -28,6 +28,8 @@ pub const DEFAULT_FASTDOWN: bool = true;
 pub const DEFAULT_SHUTDOWNDELAY: Duration = Duration::from_secs(30);
 /// Where the daemon writes its state.
 pub const DEFAULT_STATEFILE: &str = "/run/failoverctl/state.json";
+/// On persistent storage: the failure-action history must survive the reboot it counts.
+pub const DEFAULT_HISTORYFILE: &str = "/var/lib/failoverctl/failovers";
 
 /// The display name of a source path in messages.
 pub fn display_name(source: &Path) -> String {
@@ -430,6 +432,7 @@ impl Validator {
         set!("up", p.up, parse_hook);
         set!("down", p.down, parse_hook);
         set!("statefile", p.statefile, parse_statefile);
+        set!("historyfile", p.historyfile, parse_statefile);
         if p.maxfailovers > 0 && p.failoverwindow.is_zero() {
             let line = entry("failoverwindow").map_or(0, |e| e.line);
             self.error(
@@ -878,6 +881,7 @@ impl Policy {
             up: None,
             down: None,
             statefile: PathBuf::from(DEFAULT_STATEFILE),
+            historyfile: PathBuf::from(DEFAULT_HISTORYFILE),
         }
     }
 }

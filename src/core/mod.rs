@@ -17,7 +17,7 @@ mod testkit;
 
 pub use action::{Action, Input};
 pub use active::ActiveMonitor;
-pub use node::Node;
+pub use node::{Node, Scope};
 pub use passive::PassiveMonitor;
 pub use status::Status;
 pub use time::Instant;

@@ -8,6 +8,8 @@
 //! [`Node::poll_timeout`] or the next answer.
 
 use std::collections::VecDeque;
+
+use serde::Serialize;
 use std::time::Duration;
 
 use super::action::{
@@ -44,6 +46,20 @@ fn demote_holdoff(config: &Config) -> Duration {
     n.checktime * 2 + n.timeout * (n.activeretries + 1)
 }
 
+/// How much of the service a [`Node`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scope {
+    /// `failoverctl run`: passive, takeover, active, demote back to passive, for as long as it runs.
+    Service,
+    /// `failoverctl run-passive`: the passive monitor; after a takeover (claim, the gratuitous ARP
+    /// burst, the up hook) the node is done.
+    PassiveOnly,
+    /// `failoverctl run-active`: claim, then the active monitor; after the failure action (or a
+    /// demote's release) the node is done.
+    ActiveOnly,
+}
+
 #[derive(Debug, Clone, Copy)]
 enum NodeTimer {
     /// The next gratuitous ARP (burst or refresh).
@@ -77,6 +93,7 @@ struct PendingFailure {
 #[derive(Debug, Clone)]
 pub struct Node {
     config: Config,
+    scope: Scope,
     mode: Mode,
     role: Role,
     since: Instant,
@@ -97,11 +114,42 @@ impl Node {
     /// active stays passive; two nodes started together are kept apart by the start stagger.
     /// `failovers`: the times of earlier failure actions, persisted by the shell across reboots.
     pub fn new(config: &Config, now: Instant, failovers: Vec<Instant>) -> Self {
+        Self::with_scope(config, now, failovers, Scope::Service)
+    }
+
+    /// Starts passive ([`Scope::Service`] or [`Scope::PassiveOnly`]) or active ([`Scope::ActiveOnly`]).
+    pub fn with_scope(
+        config: &Config,
+        now: Instant,
+        failovers: Vec<Instant>,
+        scope: Scope,
+    ) -> Self {
+        let mut node = Self::passive(config, now, failovers, scope);
+        if scope == Scope::ActiveOnly {
+            node.take_over(now, "run-active: claiming the activeips");
+        }
+        node
+    }
+
+    /// Starts active at once: the shell found this node already holding its activeips (the daemon
+    /// was restarted while the kernel kept the addresses). Claiming again is harmless and the
+    /// announcements heal any stale neighbour, so traffic sees no gap.
+    pub fn resume_active(config: &Config, now: Instant, failovers: Vec<Instant>) -> Self {
+        let mut node = Self::passive(config, now, failovers, Scope::Service);
+        node.take_over(
+            now,
+            "this node already holds the activeips: resuming as active",
+        );
+        node
+    }
+
+    fn passive(config: &Config, now: Instant, failovers: Vec<Instant>, scope: Scope) -> Self {
         let ids = RequestIds::default();
         let passive =
             PassiveMonitor::new(config, now, Some(now + start_stagger(config)), ids.clone());
         Self {
             config: config.clone(),
+            scope,
             mode: Mode::Passive(passive),
             role: Role::Passive,
             since: now,
@@ -119,6 +167,15 @@ impl Node {
 
     pub fn role(&self) -> Role {
         self.role
+    }
+
+    pub fn scope(&self) -> Scope {
+        self.scope
+    }
+
+    /// True when nothing more will happen: no deadline and no action waiting. The shell's loop ends.
+    pub fn is_done(&self) -> bool {
+        self.actions.is_empty() && self.poll_timeout().is_none()
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
@@ -239,7 +296,7 @@ impl Node {
             self.push(a);
         }
         match verdict {
-            Some(None) => self.take_over(now),
+            Some(None) => self.take_over(now, "claiming the activeips"),
             Some(Some(failure)) => self.on_failure(now, failure),
             None => {}
         }
@@ -288,13 +345,18 @@ impl Node {
         }
     }
 
-    fn take_over(&mut self, now: Instant) {
+    fn take_over(&mut self, now: Instant, why: &str) {
         self.role = Role::Active;
         self.since = now;
         self.holding = None;
         let ids = self.next_ids();
-        self.mode = Mode::Active(ActiveMonitor::new(&self.config, now, ids));
-        self.log(now, None, "claiming the activeips".to_owned());
+        self.mode = if self.scope == Scope::PassiveOnly {
+            // run-passive's work ends with the takeover; only the announcement burst remains.
+            Mode::Done
+        } else {
+            Mode::Active(ActiveMonitor::new(&self.config, now, ids))
+        };
+        self.log(now, None, why.to_owned());
         let remove = if self.config.policy.releasepassiveip {
             self.passive_dropped = true;
             self.addresses(false)
@@ -338,8 +400,10 @@ impl Node {
             });
         }
         match refresh {
-            Some(r) => self.timers.set(NodeTimer::Announce, now + r),
-            None => self.timers.stop(NodeTimer::Announce),
+            Some(r) if self.scope != Scope::PassiveOnly => {
+                self.timers.set(NodeTimer::Announce, now + r)
+            }
+            _ => self.timers.stop(NodeTimer::Announce),
         }
     }
 
@@ -362,6 +426,12 @@ impl Node {
         let ids = self.next_ids();
         self.role = Role::Passive;
         self.since = now;
+        if self.scope == Scope::ActiveOnly {
+            // run-active's work ends when the addresses are given back.
+            self.mode = Mode::Done;
+            self.log(now, None, "passive; run-active is done".to_owned());
+            return;
+        }
         self.mode = Mode::Passive(PassiveMonitor::new(
             &self.config,
             now,
@@ -448,6 +518,10 @@ impl Node {
         if reboot {
             self.role = Role::Failed;
             self.since = now;
+            self.mode = Mode::Done;
+            self.timers.stop_all();
+        } else if self.scope == Scope::ActiveOnly && !fastdown {
+            // run-active ends with its failure action.
             self.mode = Mode::Done;
             self.timers.stop_all();
         } else if fastdown {

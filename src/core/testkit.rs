@@ -54,6 +54,7 @@ pub(crate) fn policy(mode: PolicyMode) -> Policy {
         up: None,
         down: None,
         statefile: PathBuf::from("/run/failoverctl/state.json"),
+        historyfile: PathBuf::from("/nonexistent/failovers"),
     }
 }
 

@@ -183,6 +183,7 @@ mod tests {
                 up: None,
                 down: None,
                 statefile: PathBuf::from("/nonexistent/state"),
+                historyfile: PathBuf::from("/nonexistent/failovers"),
             },
         }
     }

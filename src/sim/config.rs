@@ -34,6 +34,7 @@ pub fn policy(mode: PolicyMode) -> Policy {
         up: None,
         down: None,
         statefile: PathBuf::from("/run/failoverctl/state.json"),
+        historyfile: PathBuf::from("/nonexistent/failovers"),
     }
 }
 
