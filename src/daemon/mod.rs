@@ -2,7 +2,12 @@
 //! signals) and carries out its actions (addresses, gratuitous ARP, hooks, failure action).
 
 pub mod actions;
+pub mod clock;
 pub mod failure;
 pub mod hooks;
+pub mod log;
 pub mod notify;
+pub mod service;
+pub mod shell;
 pub mod signals;
+pub mod state;

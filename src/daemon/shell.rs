@@ -1,0 +1,375 @@
+//! Carries out the core's actions on Linux: one `match` over [`Action`], each arm a call into the
+//! probing and address primitives. Requests are answered synchronously with the matching [`Input`].
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::config::{Channel, Config, FailureAction};
+use crate::core::action::{Address, CounterSample, Decision, FailureCommand, Hook};
+use crate::core::{Action, Input};
+use crate::daemon::failure::{FailureExecutor, FailureOutcome};
+use crate::daemon::hooks::{run_hook, HookEnv, HookEvent, DEFAULT_TIMEOUT};
+use crate::daemon::log::Log;
+use crate::daemon::state;
+use crate::net::{
+    AddressControl, ArpChecker, ArpResult, CounterSource, NetError, ProbeResult, ProbeTarget,
+    Prober,
+};
+
+/// The primitives the shell is composed of; tests and `--dry-run` swap some of them.
+pub struct Primitives {
+    pub counters: Box<dyn CounterSource>,
+    pub prober: Box<dyn Prober>,
+    pub arp: Box<dyn ArpChecker>,
+    pub addresses: Box<dyn AddressControl>,
+}
+
+/// What ended a request: the answer, or an error that must stop the daemon (a missing privilege: a
+/// passive node that cannot see the active must not conclude that it is gone).
+pub type Answer = Result<Option<Input>, NetError>;
+
+/// The Linux shell around one node.
+pub struct Shell {
+    config: Config,
+    net: Primitives,
+    executor: FailureExecutor,
+    /// Log what would change instead of changing it.
+    dry_run: bool,
+    /// The channel of the latest decision that named one: the failure action's environment.
+    last_channel: Option<String>,
+    /// Keep at most this many failure-action times in the history file.
+    history_keep: usize,
+    history_file: PathBuf,
+    log: Log,
+}
+
+impl Shell {
+    pub fn new(
+        config: &Config,
+        net: Primitives,
+        executor: FailureExecutor,
+        dry_run: bool,
+        log: Log,
+    ) -> Shell {
+        Shell {
+            config: config.clone(),
+            net,
+            executor,
+            dry_run,
+            last_channel: None,
+            history_keep: 64,
+            history_file: config.policy.historyfile.clone(),
+            log,
+        }
+    }
+
+    /// Takes a new config (SIGHUP); the primitives stay.
+    pub fn set_config(&mut self, config: &Config) {
+        self.config = config.clone();
+        self.history_file = config.policy.historyfile.clone();
+    }
+
+    /// Carries out one action. Requests return the answer to feed back into the core.
+    pub fn execute(&mut self, action: Action) -> Answer {
+        match action {
+            Action::SampleCounters { id, devices } => {
+                let samples = devices
+                    .into_iter()
+                    .map(|device| {
+                        let counters = match self.net.counters.sample(&device) {
+                            Ok(c) => Some(c),
+                            Err(e) => {
+                                self.log.warn(&format!("counters of {device}: {e}"));
+                                None
+                            }
+                        };
+                        CounterSample { device, counters }
+                    })
+                    .collect();
+                Ok(Some(Input::Counters { id, samples }))
+            }
+            Action::Probe {
+                id,
+                targets,
+                timeout,
+            } => {
+                let results = match self.net.prober.probe(&targets, timeout) {
+                    Ok(r) => r,
+                    Err(e @ NetError::Privilege { .. }) => return Err(e),
+                    Err(e) => {
+                        // A device that is down cannot send: its targets did not answer.
+                        self.log.warn(&format!("probe: {e}"));
+                        Vec::new()
+                    }
+                };
+                Ok(Some(Input::ProbeDone { id, results }))
+            }
+            Action::ArpCheck {
+                id,
+                targets,
+                timeout,
+            } => {
+                let results: Vec<ArpResult> = match self.net.arp.check(&targets, timeout) {
+                    Ok(r) => r,
+                    Err(e @ NetError::Privilege { .. }) => return Err(e),
+                    Err(e) => {
+                        self.log.warn(&format!("arp check: {e}"));
+                        Vec::new()
+                    }
+                };
+                Ok(Some(Input::ArpDone { id, results }))
+            }
+            Action::CheckPeer { id } => {
+                let alive = self.peer_alive()?;
+                Ok(Some(Input::PeerAlive { id, alive }))
+            }
+            Action::ClaimAddresses { add, remove } => {
+                for a in &add {
+                    self.change("add", a, |ctl, a| ctl.add(&a.device, a.address, a.prefix));
+                }
+                for a in &remove {
+                    self.change("remove", a, |ctl, a| ctl.remove(&a.device, a.address));
+                }
+                Ok(None)
+            }
+            Action::ReleaseAddresses { remove, restore } => {
+                // The passiveip first: without a configured prefix it then keeps the network's
+                // prefix instead of falling back to /32.
+                for a in &restore {
+                    self.change("restore", a, |ctl, a| {
+                        ctl.add(&a.device, a.address, a.prefix)
+                    });
+                }
+                for a in &remove {
+                    self.change("remove", a, |ctl, a| ctl.remove(&a.device, a.address));
+                }
+                Ok(None)
+            }
+            Action::Announce { addresses } => {
+                for a in &addresses {
+                    self.change("announce", a, |ctl, a| ctl.announce(&a.device, a.address));
+                }
+                Ok(None)
+            }
+            Action::RunHook {
+                hook,
+                channel,
+                command,
+            } => {
+                self.run_hook(hook, &channel, command);
+                Ok(None)
+            }
+            Action::FailureAction(command) => {
+                self.failure_action(command);
+                Ok(None)
+            }
+            Action::RecordFailover { at } => {
+                if self.dry_run {
+                    self.log
+                        .info(&format!("dry-run: would record a failure action at {at}"));
+                } else if let Err(e) =
+                    state::record_failover(&self.history_file, at, self.history_keep)
+                {
+                    self.log.warn(&format!(
+                        "failure history {}: {e}",
+                        self.history_file.display()
+                    ));
+                }
+                Ok(None)
+            }
+            Action::Alert(d) => {
+                self.remember(&d);
+                self.log.alert(&d);
+                Ok(None)
+            }
+            Action::Log(d) => {
+                self.remember(&d);
+                self.log.decision(&d);
+                Ok(None)
+            }
+        }
+    }
+
+    fn remember(&mut self, d: &Decision) {
+        if let Some(c) = &d.channel {
+            self.last_channel = Some(c.clone());
+        }
+    }
+
+    /// Is the peer alive? An ICMP echo over the sync link to `[sendconfig] peerip`. Without a
+    /// peerip there is nothing to ask: the peer counts as alive (the classic behaviour), as the
+    /// config validation warned.
+    fn peer_alive(&mut self) -> Result<bool, NetError> {
+        let Some((device, peer)) = self
+            .config
+            .sendconfig
+            .as_ref()
+            .and_then(|s| s.peerip.map(|p| (s.device.clone(), p)))
+        else {
+            self.log
+                .warn("requirepeer: no [sendconfig] peerip to ask; assuming the peer is alive");
+            return Ok(true);
+        };
+        let target = ProbeTarget {
+            device,
+            source: None,
+            target: peer,
+        };
+        let timeout = self.config.network.timeout;
+        // Two echoes: one lost packet on the sync link must not hold a real failover.
+        for _ in 0..2 {
+            match self
+                .net
+                .prober
+                .probe(std::slice::from_ref(&target), timeout)
+            {
+                Ok(r) if r.iter().any(|p: &ProbeResult| p.rtt.is_some()) => return Ok(true),
+                Ok(_) => {}
+                Err(e @ NetError::Privilege { .. }) => return Err(e),
+                Err(e) => self.log.warn(&format!("peer check: {e}")),
+            }
+        }
+        self.log
+            .info(&format!("peer {peer} does not answer on the sync link"));
+        Ok(false)
+    }
+
+    fn change(
+        &mut self,
+        what: &str,
+        a: &Address,
+        f: impl FnOnce(&mut dyn AddressControl, &Address) -> Result<(), NetError>,
+    ) {
+        if self.dry_run {
+            self.log.info(&format!(
+                "dry-run: would {what} {} on {}",
+                a.address, a.device
+            ));
+            return;
+        }
+        match f(self.net.addresses.as_mut(), a) {
+            Ok(()) => {
+                if what != "announce" {
+                    self.log
+                        .info(&format!("{what} {} on {}", a.address, a.device));
+                }
+            }
+            Err(e) => self
+                .log
+                .warn(&format!("{what} {} on {}: {e}", a.address, a.device)),
+        }
+    }
+
+    fn channel(&self, ident: &str) -> Option<Channel> {
+        self.config
+            .channels
+            .iter()
+            .find(|c| c.ident == ident)
+            .cloned()
+    }
+
+    /// Hooks run on their own thread: a slow hook must not stall the monitor.
+    fn run_hook(&mut self, hook: Hook, ident: &str, command: String) {
+        let Some(channel) = self.channel(ident) else {
+            return;
+        };
+        let event = match hook {
+            Hook::Up => HookEvent::Up,
+            Hook::Down => HookEvent::Down,
+        };
+        if self.dry_run {
+            self.log.info(&format!(
+                "dry-run: would run the {} hook for {ident}",
+                event.as_str()
+            ));
+            return;
+        }
+        let log = self.log.clone();
+        let env = HookEnv::for_channel(event, &channel);
+        let name = format!("{} hook for {ident}", event.as_str());
+        let spawned =
+            std::thread::Builder::new()
+                .name("hook".into())
+                .spawn(move || match run_hook(&command, &env, DEFAULT_TIMEOUT) {
+                    Ok(out) if out.success() => log.info(&format!("{name}: ok")),
+                    Ok(out) => log.warn(&format!("{name}: {}; stderr: {}", out, out.stderr.trim())),
+                    Err(e) => log.warn(&format!("{name}: {e}")),
+                });
+        if let Err(e) = spawned {
+            self.log.warn(&format!("cannot start the hook thread: {e}"));
+        }
+    }
+
+    fn failure_action(&mut self, command: FailureCommand) {
+        let channel = self
+            .last_channel
+            .as_deref()
+            .and_then(|c| self.channel(c))
+            .or_else(|| self.config.channels.first().cloned())
+            .expect("a validated config has a channel");
+        let action = match command {
+            FailureCommand::Reboot => FailureAction::Reboot,
+            FailureCommand::Exec(c) => FailureAction::Exec(c),
+        };
+        if self.dry_run {
+            self.log.info(&format!(
+                "dry-run: would carry out the failure action {action:?}"
+            ));
+            return;
+        }
+        self.log.info(&format!(
+            "failure action {action:?} for channel {}",
+            channel.ident
+        ));
+        match self.executor.execute(&action, &channel) {
+            Ok(FailureOutcome::Exec(out)) | Ok(FailureOutcome::RebootCommand(out)) => {
+                self.log.info(&format!("failure action: {}", out))
+            }
+            Ok(FailureOutcome::Demote) => {}
+            Err(e) => self.log.warn(&format!("failure action: {e}")),
+        }
+    }
+}
+
+/// The Linux primitives. `table` chooses the source document's ARP check (flush, UDP, read the
+/// neighbour table); otherwise raw ARP frames, which touch no kernel table (`--dry-run` uses those).
+pub fn linux_primitives(table: bool) -> Primitives {
+    use crate::net::linux::{
+        addr::NetlinkAddresses, IcmpProber, NetlinkCounters, RawArpChecker, TableArpChecker,
+    };
+    Primitives {
+        counters: Box::new(NetlinkCounters::new()),
+        prober: Box::new(IcmpProber::new()),
+        arp: if table {
+            Box::new(TableArpChecker::new())
+        } else {
+            Box::new(RawArpChecker::new())
+        },
+        addresses: Box::new(NetlinkAddresses::new()),
+    }
+}
+
+/// Whether this node holds every activeip of `config` right now (a restarted daemon resumes).
+pub fn holds_activeips(config: &Config) -> bool {
+    config
+        .channels
+        .iter()
+        .all(|c| crate::net::linux::addr::holds(&c.device, c.activeip).unwrap_or(false))
+}
+
+/// The activeips of `old` that `new` no longer has: released on a reload.
+pub fn dropped_activeips(old: &Config, new: &Config) -> Vec<(String, Ipv4Addr)> {
+    old.channels
+        .iter()
+        .filter(|o| {
+            !new.channels
+                .iter()
+                .any(|n| n.device == o.device && n.activeip == o.activeip)
+        })
+        .map(|o| (o.device.clone(), o.activeip))
+        .collect()
+}
+
+/// Waits at most this long between two looks at the signals, even with a distant deadline.
+pub const MAX_WAIT: Duration = Duration::from_secs(1);
