@@ -44,29 +44,49 @@ complete -c failoverctl -n "__fish_failoverctl_using_subcommand validate" -l str
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand validate" -l check-host -d 'Also check, read-only, that each device exists on this host and holds the channel\'s activeip or passiveip'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand validate" -s h -l help -d 'Print help'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand validate" -s V -l version -d 'Print version'
-complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -s c -l config -d 'Configuration file (`-` reads standard input)' -r -F
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -s c -l config -d 'Configuration file (`-` reads standard input): probes every channel\'s testips' -r -F
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -l device -d 'Probe out of this device instead of a config\'s channels' -r
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -l source -d 'Source address (with `--device`); default: the kernel\'s choice for the device' -r
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -l timeout -d 'How long to wait for the replies of one round [default: the config\'s timeout, or 1s]' -r
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -l count -d 'Rounds to send; a target is reached when any round got its reply' -r
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -l interval -d 'Time from the start of one round to the start of the next' -r
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -l json -d 'Machine-readable JSON output'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -s h -l help -d 'Print help'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -s V -l version -d 'Print version'
-complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -s c -l config -d 'Configuration file (`-` reads standard input)' -r -F
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -s c -l config -d 'Configuration file (`-` reads standard input): checks every channel\'s activeip' -r -F
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -l device -d 'Check out of this device instead of a config\'s channels' -r
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -l method -d 'table: the source document\'s neighbour-table check; raw: ARP request and reply directly' -r -f -a "table\t'Delete the neighbour entry, send a UDP datagram, read the kernel\'s table (needs CAP_NET_ADMIN)'
+raw\t'Send an ARP request and read the reply directly, touching no kernel table (needs CAP_NET_RAW)'"
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -l timeout -d 'How long to wait for the answers [default: the config\'s timeout, or 1s]' -r
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -l json -d 'Machine-readable JSON output'
-complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -s h -l help -d 'Print help'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -s V -l version -d 'Print version'
-complete -c failoverctl -n "__fish_failoverctl_using_subcommand watch-counters" -s c -l config -d 'Configuration file (`-` reads standard input)' -r -F
-complete -c failoverctl -n "__fish_failoverctl_using_subcommand watch-counters" -l json -d 'Machine-readable JSON output'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand watch-counters" -s c -l config -d 'Configuration file (`-` reads standard input): watches every channel\'s device' -r -F
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand watch-counters" -l interval -d 'Length of one interval (the config\'s checktime plays this role in the daemon)' -r
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand watch-counters" -l count -d 'Stop after this many intervals (default: until Ctrl-C)' -r
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand watch-counters" -l json -d 'One JSON object per interval and line (JSON Lines)'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand watch-counters" -s h -l help -d 'Print help'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand watch-counters" -s V -l version -d 'Print version'
-complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-active" -s c -l config -d 'Configuration file (`-` reads standard input)' -r -F
-complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-active" -l json -d 'Machine-readable JSON output'
-complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-active" -s h -l help -d 'Print help'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-active" -s c -l config -d 'Configuration file' -r -F
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-active" -l arp-method -d 'How the passive checks the active: the source document\'s neighbour-table method, or raw ARP' -r -f -a "table\t'Delete the neighbour entry, send a UDP datagram, read the kernel\'s table (needs CAP_NET_ADMIN)'
+raw\t'Send an ARP request and read the reply directly, touching no kernel table (needs CAP_NET_RAW)'"
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-active" -l state-file -d 'Write the state for `failoverctl status` here instead of `[policy] statefile`' -r -F
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-active" -l dry-run -d 'Log what would be done and change nothing: no address, hook, history or kernel table is touched (the ARP check uses raw frames)'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-active" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-active" -s V -l version -d 'Print version'
-complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-passive" -s c -l config -d 'Configuration file (`-` reads standard input)' -r -F
-complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-passive" -l json -d 'Machine-readable JSON output'
-complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-passive" -s h -l help -d 'Print help'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-passive" -s c -l config -d 'Configuration file' -r -F
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-passive" -l arp-method -d 'How the passive checks the active: the source document\'s neighbour-table method, or raw ARP' -r -f -a "table\t'Delete the neighbour entry, send a UDP datagram, read the kernel\'s table (needs CAP_NET_ADMIN)'
+raw\t'Send an ARP request and read the reply directly, touching no kernel table (needs CAP_NET_RAW)'"
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-passive" -l state-file -d 'Write the state for `failoverctl status` here instead of `[policy] statefile`' -r -F
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-passive" -l dry-run -d 'Log what would be done and change nothing: no address, hook, history or kernel table is touched (the ARP check uses raw frames)'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-passive" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-passive" -s V -l version -d 'Print version'
-complete -c failoverctl -n "__fish_failoverctl_using_subcommand run" -s c -l config -d 'Configuration file (`-` reads standard input)' -r -F
-complete -c failoverctl -n "__fish_failoverctl_using_subcommand run" -l json -d 'Machine-readable JSON output'
-complete -c failoverctl -n "__fish_failoverctl_using_subcommand run" -s h -l help -d 'Print help'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand run" -s c -l config -d 'Configuration file' -r -F
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand run" -l arp-method -d 'How the passive checks the active: the source document\'s neighbour-table method, or raw ARP' -r -f -a "table\t'Delete the neighbour entry, send a UDP datagram, read the kernel\'s table (needs CAP_NET_ADMIN)'
+raw\t'Send an ARP request and read the reply directly, touching no kernel table (needs CAP_NET_RAW)'"
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand run" -l state-file -d 'Write the state for `failoverctl status` here instead of `[policy] statefile`' -r -F
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand run" -l dry-run -d 'Log what would be done and change nothing: no address, hook, history or kernel table is touched (the ARP check uses raw frames)'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run" -s V -l version -d 'Print version'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -s c -l config -d 'Configuration file (`-` reads standard input); without it, the built-in example: the source document\'s timing (checktime 10, timeout 2, activeretries 3, channelretries 3)' -r -F
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -l shutdown-delay -d 'Interface shutdown delay after the reboot starts, overriding `[policy] shutdowndelay` (seconds or a value like `30s`, `1m 30s`)' -r
@@ -75,8 +95,10 @@ complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing"
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -s V -l version -d 'Print version'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand example-config" -s h -l help -d 'Print help'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand example-config" -s V -l version -d 'Print version'
-complete -c failoverctl -n "__fish_failoverctl_using_subcommand status" -s c -l config -d 'Configuration file (`-` reads standard input)' -r -F
-complete -c failoverctl -n "__fish_failoverctl_using_subcommand status" -l json -d 'Machine-readable JSON output'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand status" -s c -l config -d 'Configuration file: its `[policy] statefile` names the state file' -r -F
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand status" -l state-file -d 'Read this state file instead (as given to the daemon\'s `--state-file`)' -r -F
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand status" -l last -d 'How many recent decisions to show' -r
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand status" -l json -d 'Machine-readable JSON output: the state file plus `"running"`'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand status" -s h -l help -d 'Print help'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand status" -s V -l version -d 'Print version'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand generate" -l out-dir -d 'Directory that receives `man/` and `completions/`' -r -F

@@ -66,6 +66,46 @@ pub fn millis(d: Duration) -> f64 {
     (d.as_micros() as f64) / 1000.0
 }
 
+/// The options shared by `run`, `run-active` and `run-passive`.
+#[derive(Debug, clap::Args)]
+pub struct DaemonArgs {
+    /// Configuration file.
+    #[arg(short, long, default_value = super::DEFAULT_CONFIG)]
+    pub config: std::path::PathBuf,
+    /// Log what would be done and change nothing: no address, hook, history or kernel table is
+    /// touched (the ARP check uses raw frames).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// How the passive checks the active: the source document's neighbour-table method, or raw ARP.
+    #[arg(long, value_enum, default_value_t = super::arp_check::Method::Table)]
+    pub arp_method: super::arp_check::Method,
+    /// Write the state for `failoverctl status` here instead of `[policy] statefile`.
+    #[arg(long)]
+    pub state_file: Option<std::path::PathBuf>,
+}
+
+/// Loads the config (rejecting a bad one before anything is touched) and runs the daemon loop.
+pub fn run_daemon(
+    command: &'static str,
+    scope: crate::core::Scope,
+    args: DaemonArgs,
+) -> anyhow::Result<i32> {
+    if args.config == Path::new("-") {
+        return Err(ExitError::usage("the daemon needs a config file, not standard input").into());
+    }
+    let config = load_config(&args.config)?;
+    require_devices(config.channels.iter().map(|c| c.device.as_str()))?;
+    let opts = crate::daemon::service::Options {
+        command,
+        config_path: args.config,
+        scope,
+        dry_run: args.dry_run,
+        arp_table: args.arp_method == super::arp_check::Method::Table,
+        state_file: args.state_file,
+    };
+    crate::daemon::service::run(opts, config)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,16 +1,15 @@
-//! `failoverctl run`: not built yet.
+//! `failoverctl run`: The service entry point: starts passive (staying passive while the activeip answers), takes over by the passive algorithm, monitors as active, and after a demote goes back to passive. Runs until SIGTERM/SIGINT; SIGHUP re-reads the config.
+
+use super::common::{run_daemon, DaemonArgs};
+use crate::core::Scope;
 
 /// Arguments of `failoverctl run`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Configuration file (`-` reads standard input).
-    #[arg(short, long, default_value = super::DEFAULT_CONFIG)]
-    pub config: std::path::PathBuf,
-    /// Machine-readable JSON output.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<i32> {
-    super::not_implemented("run")
+pub fn run(args: Args) -> anyhow::Result<i32> {
+    run_daemon("run", Scope::Service, args.daemon)
 }

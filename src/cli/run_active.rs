@@ -1,16 +1,15 @@
-//! `failoverctl run-active`: not built yet.
+//! `failoverctl run-active`: Claims the activeips, runs the active monitor, and ends with the failure action (exit 1) or on SIGTERM/SIGINT (exit 0).
+
+use super::common::{run_daemon, DaemonArgs};
+use crate::core::Scope;
 
 /// Arguments of `failoverctl run-active`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Configuration file (`-` reads standard input).
-    #[arg(short, long, default_value = super::DEFAULT_CONFIG)]
-    pub config: std::path::PathBuf,
-    /// Machine-readable JSON output.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<i32> {
-    super::not_implemented("run-active")
+pub fn run(args: Args) -> anyhow::Result<i32> {
+    run_daemon("run-active", Scope::ActiveOnly, args.daemon)
 }

@@ -1,16 +1,15 @@
-//! `failoverctl run-passive`: not built yet.
+//! `failoverctl run-passive`: Runs the passive monitor; when the active is gone it takes over (claims the activeips, announces them, runs the up hook) and exits 0.
+
+use super::common::{run_daemon, DaemonArgs};
+use crate::core::Scope;
 
 /// Arguments of `failoverctl run-passive`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Configuration file (`-` reads standard input).
-    #[arg(short, long, default_value = super::DEFAULT_CONFIG)]
-    pub config: std::path::PathBuf,
-    /// Machine-readable JSON output.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<i32> {
-    super::not_implemented("run-passive")
+pub fn run(args: Args) -> anyhow::Result<i32> {
+    run_daemon("run-passive", Scope::PassiveOnly, args.daemon)
 }
