@@ -3,3 +3,4 @@
 
 pub mod gap;
 pub mod lab;
+pub mod pair;

@@ -1,0 +1,180 @@
+//! Two failoverctl daemons in the lab: per-node configs written to a temp dir, daemons started in
+//! their namespaces with their log in a file, helpers to wait for a node to own the activeip.
+
+use super::lab::Lab;
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+pub const ACTIVEIP: &str = "192.0.2.10";
+
+/// Timing of the lab configs: sub-second so tests stay fast.
+pub const CHECKTIME_MS: u64 = 200;
+pub const TIMEOUT_MS: u64 = 100;
+pub const RETRIES: u64 = 3;
+
+/// The source document's total outage for the lab config:
+/// checktime × 2 + timeout × (channelretries + activeretries).
+pub fn outage_bound() -> Duration {
+    Duration::from_millis(CHECKTIME_MS * 2 + TIMEOUT_MS * (RETRIES + RETRIES))
+}
+
+/// The config of `node` (a or b): both lab channels, test hosts th and cl on LAN1, th on LAN2, the
+/// peer's sync address, and `policy` lines appended to `[policy]`.
+pub fn config(node: &str, policy: &str) -> String {
+    let (own, peer) = if node == "a" { (11, 2) } else { (12, 1) };
+    format!(
+        "[channel]\nident= lan1\ndevice= eth1\nactiveip= 192.0.2.10/24\npassiveip= 192.0.2.{own}\n\
+         testip= 192.0.2.1\ntestip= 192.0.2.100\n\n\
+         [channel]\nident= lan2\ndevice= eth2\nactiveip= 198.51.100.10/24\npassiveip= 198.51.100.{own}\n\
+         testip= 198.51.100.1\ntestip= 198.51.100.100\n\n\
+         [network]\nchecktime= {CHECKTIME_MS}ms\ntimeout= {TIMEOUT_MS}ms\nactiveretries= {RETRIES}\n\
+         channelretries= {RETRIES}\n\n\
+         [sendconfig]\ndevice= sync0\npeerip= 203.0.113.{peer}\n\n\
+         [policy]\ngarpinterval= 100ms\n{policy}\n"
+    )
+}
+
+/// One daemon under test.
+pub struct Daemon {
+    pub node: String,
+    pub dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl Daemon {
+    /// Writes `config_text` and starts `failoverctl <command> -c` inside `node`, with `extra` args.
+    pub fn start(
+        lab: &Lab,
+        dir: &std::path::Path,
+        node: &str,
+        command: &str,
+        config_text: &str,
+        extra: &[&str],
+    ) -> Daemon {
+        let config = dir.join(format!("{node}.ini"));
+        // `[policy]` is the last section: the history goes to the test's own directory.
+        let history = dir.join(format!("{node}.history"));
+        let text = format!("{config_text}historyfile= {}\n", history.display());
+        std::fs::write(&config, text).expect("write config");
+        let mut d = Daemon {
+            node: node.to_owned(),
+            dir: dir.to_path_buf(),
+            child: None,
+        };
+        d.spawn(lab, command, extra);
+        d
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join(format!("{}.ini", self.node))
+    }
+    pub fn state_path(&self) -> PathBuf {
+        self.dir.join(format!("{}.state", self.node))
+    }
+    /// Where the injected reboot command writes a line per "reboot".
+    pub fn reboots_path(&self) -> PathBuf {
+        self.dir.join(format!("{}.reboots", self.node))
+    }
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join(format!("{}.log", self.node))
+    }
+
+    /// (Re)starts the daemon, appending to its log.
+    pub fn spawn(&mut self, lab: &Lab, command: &str, extra: &[&str]) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .expect("open daemon log");
+        let child = lab
+            .failoverctl(&self.node)
+            .arg(command)
+            .arg("-c")
+            .arg(self.config_path())
+            .arg("--state-file")
+            .arg(self.state_path())
+            .args(extra)
+            // Never the real reboot(2): it would reboot the whole machine, namespace or not.
+            .env(
+                "FAILOVERCTL_REBOOT_COMMAND",
+                format!("echo reboot >> {}", self.reboots_path().display()),
+            )
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start failoverctl");
+        self.child = Some(child);
+    }
+
+    pub fn pid(&self) -> nix::unistd::Pid {
+        nix::unistd::Pid::from_raw(self.child.as_ref().expect("running").id() as i32)
+    }
+
+    pub fn signal(&self, sig: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(self.pid(), sig).expect("signal our own daemon");
+    }
+
+    /// SIGKILL and reap: the daemon dies without releasing anything.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Waits at most `limit` for the daemon to exit; its exit code.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let end = Instant::now() + limit;
+        let child = self.child.as_mut()?;
+        while Instant::now() < end {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                self.child = None;
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(c) = self.child.as_mut() {
+            // Our own child, ended by PID: SIGTERM first so it releases, then SIGKILL.
+            let pid = nix::unistd::Pid::from_raw(c.id() as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            let end = Instant::now() + Duration::from_secs(2);
+            while Instant::now() < end {
+                if matches!(c.try_wait(), Ok(Some(_))) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Does `node` hold `address` right now?
+pub fn holds(lab: &Lab, node: &str, address: &str) -> bool {
+    let out = lab.run(node, &["ip", "-o", "-4", "addr", "show"]);
+    String::from_utf8_lossy(&out.stdout).contains(&format!(" {address}/"))
+}
+
+/// Waits at most `limit` for `cond`; how long it took.
+pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if cond() {
+            return Some(start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}

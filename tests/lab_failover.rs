@@ -1,0 +1,274 @@
+//! A real failover in the network-namespace lab: daemons on nodes a and b, a client pinging the
+//! activeip every 10 ms. Node a fails three ways (link down, powered off, gone silent); node b takes
+//! over each time within the source document's outage bound for the lab config, measured as the
+//! client's longest gap. Plus the cases keepalived and ucarp get wrong.
+
+mod common;
+use common::gap::GapMeter;
+use common::lab::{root_or_skip, Lab};
+use common::pair::{config, holds, outage_bound, wait_for, Daemon, ACTIVEIP};
+use nix::sys::signal::Signal;
+use std::time::Duration;
+
+/// Scheduling slack on a loaded 2-core machine, on top of the source document's bound.
+const MARGIN: Duration = Duration::from_millis(500);
+
+/// Starts a on its own until it owns the activeip, then b, which stays passive.
+fn pair(lab: &Lab, dir: &std::path::Path, policy: &str) -> (Daemon, Daemon) {
+    let a = Daemon::start(lab, dir, "a", "run", &config("a", policy), &[]);
+    let took = wait_for(Duration::from_secs(5), || holds(lab, "a", ACTIVEIP));
+    assert!(took.is_some(), "a never took over alone:\n{}", a.log());
+    let b = Daemon::start(lab, dir, "b", "run", &config("b", policy), &[]);
+    // b's first checks see a: it stays passive.
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(
+        !holds(lab, "b", ACTIVEIP),
+        "b took over beside a live active:\n{}",
+        b.log()
+    );
+    (a, b)
+}
+
+/// Fails a with `fail`, then measures the client's gap until b owns the activeip.
+fn failover(name: &str, fail: impl FnOnce(&Lab, &mut Daemon)) {
+    if !root_or_skip(name) {
+        return;
+    }
+    let lab = Lab::up();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut a, b) = pair(&lab, dir.path(), "onfailure= demote");
+    let meter = GapMeter::start(&lab, "cl", ACTIVEIP, Duration::from_secs(8));
+    std::thread::sleep(Duration::from_millis(500));
+    fail(&lab, &mut a);
+    let took = wait_for(Duration::from_secs(5), || holds(&lab, "b", ACTIVEIP));
+    assert!(
+        took.is_some(),
+        "{name}: b never took over:\nb:\n{}\na:\n{}",
+        b.log(),
+        a.log()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let report = meter.finish();
+    let bound = outage_bound();
+    eprintln!(
+        "{name}: b took over {:?} after the fault; client's longest gap {:?} ({} replies); bound {bound:?}",
+        took.expect("checked"),
+        report.longest_gap,
+        report.replies
+    );
+    assert!(
+        report.replies > 50,
+        "{name}: the client saw too few replies: {report:?}"
+    );
+    assert!(
+        report.longest_gap <= bound + MARGIN,
+        "{name}: gap {:?} exceeds the bound {bound:?} (+{MARGIN:?}):\nb:\n{}\na:\n{}",
+        report.longest_gap,
+        b.log(),
+        a.log()
+    );
+}
+
+#[test]
+fn channel_link_down_on_the_active() {
+    failover("channel_link_down_on_the_active", |lab, a| {
+        lab.link("a", "eth1", false);
+        // a detects the dead channel and demotes: it gives its other activeip back too.
+        let released = wait_for(Duration::from_secs(5), || !holds(lab, "a", "198.51.100.10"));
+        assert!(
+            released.is_some(),
+            "a kept its activeips after demoting:\n{}",
+            a.log()
+        );
+        assert!(
+            a.log().contains("lan1"),
+            "a's log names the failed channel:\n{}",
+            a.log()
+        );
+    });
+}
+
+#[test]
+fn active_powered_off() {
+    failover("active_powered_off", |lab, a| {
+        a.kill();
+        for dev in ["eth1", "eth2", "sync0"] {
+            lab.link("a", dev, false);
+        }
+    });
+}
+
+#[test]
+fn active_gone_silent_with_carrier_up() {
+    failover("active_gone_silent_with_carrier_up", |lab, _| {
+        lab.silence("a")
+    });
+}
+
+#[test]
+fn killed_daemon_keeps_the_addresses_and_resumes_without_a_gap() {
+    let name = "killed_daemon_keeps_the_addresses_and_resumes_without_a_gap";
+    if !root_or_skip(name) {
+        return;
+    }
+    let lab = Lab::up();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut a, b) = pair(&lab, dir.path(), "onfailure= demote");
+    let meter = GapMeter::start(&lab, "cl", ACTIVEIP, Duration::from_secs(6));
+    a.kill();
+    // a's kernel still answers ARP for the activeip: by the source document's algorithm b rightly
+    // stays passive. Never both.
+    for _ in 0..40 {
+        assert!(
+            !(holds(&lab, "a", ACTIVEIP) && holds(&lab, "b", ACTIVEIP)),
+            "the activeip is on both nodes:\n{}",
+            b.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(holds(&lab, "a", ACTIVEIP) && !holds(&lab, "b", ACTIVEIP));
+    a.spawn(&lab, "run", &[]);
+    let resumed = wait_for(Duration::from_secs(3), || {
+        a.log().contains("resuming as active")
+    });
+    assert!(
+        resumed.is_some(),
+        "a did not resume as active:\n{}",
+        a.log()
+    );
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(holds(&lab, "a", ACTIVEIP) && !holds(&lab, "b", ACTIVEIP));
+    let report = meter.finish();
+    eprintln!(
+        "{name}: longest gap {:?} ({} replies)",
+        report.longest_gap, report.replies
+    );
+    assert!(
+        report.longest_gap < Duration::from_millis(300),
+        "the client saw a gap: {report:?}"
+    );
+}
+
+#[test]
+fn two_nodes_started_at_once_end_with_exactly_one_active() {
+    let name = "two_nodes_started_at_once_end_with_exactly_one_active";
+    if !root_or_skip(name) {
+        return;
+    }
+    let lab = Lab::up();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = Daemon::start(&lab, dir.path(), "a", "run", &config("a", ""), &[]);
+    let b = Daemon::start(&lab, dir.path(), "b", "run", &config("b", ""), &[]);
+    let one = wait_for(Duration::from_secs(5), || {
+        holds(&lab, "a", ACTIVEIP) || holds(&lab, "b", ACTIVEIP)
+    });
+    assert!(
+        one.is_some(),
+        "nobody took over:\na:\n{}\nb:\n{}",
+        a.log(),
+        b.log()
+    );
+    // It stays that way: exactly one, for a while.
+    for _ in 0..30 {
+        let (ha, hb) = (holds(&lab, "a", ACTIVEIP), holds(&lab, "b", ACTIVEIP));
+        assert!(
+            ha != hb,
+            "a holds: {ha}, b holds: {hb}:\na:\n{}\nb:\n{}",
+            a.log(),
+            b.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_bad_config_on_sighup_changes_nothing_and_a_good_one_takes_effect() {
+    let name = "a_bad_config_on_sighup_changes_nothing_and_a_good_one_takes_effect";
+    if !root_or_skip(name) {
+        return;
+    }
+    let lab = Lab::up();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = Daemon::start(&lab, dir.path(), "a", "run", &config("a", ""), &[]);
+    assert!(wait_for(Duration::from_secs(5), || holds(&lab, "a", ACTIVEIP)).is_some());
+    let good = std::fs::read_to_string(a.config_path()).expect("read config");
+    std::fs::write(
+        a.config_path(),
+        good.replace("timeout= 100ms", "timeout= soon"),
+    )
+    .expect("write bad config");
+    a.signal(Signal::SIGHUP);
+    let rejected = wait_for(Duration::from_secs(3), || {
+        a.log().contains("reload rejected")
+    });
+    assert!(rejected.is_some(), "no rejection logged:\n{}", a.log());
+    assert!(
+        a.log().contains("timeout"),
+        "the rejection names the key:\n{}",
+        a.log()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        holds(&lab, "a", ACTIVEIP),
+        "a bad reload changed the addresses"
+    );
+    std::fs::write(
+        a.config_path(),
+        good.replace("checktime= 200ms", "checktime= 300ms"),
+    )
+    .expect("write new config");
+    a.signal(Signal::SIGHUP);
+    let taken = wait_for(Duration::from_secs(3), || a.log().contains("now in force"));
+    assert!(
+        taken.is_some(),
+        "the good config was not taken:\n{}",
+        a.log()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        holds(&lab, "a", ACTIVEIP),
+        "a good reload dropped the activeip"
+    );
+}
+
+#[test]
+fn sigterm_releases_the_addresses_and_status_follows_the_role() {
+    let name = "sigterm_releases_the_addresses_and_status_follows_the_role";
+    if !root_or_skip(name) {
+        return;
+    }
+    let lab = Lab::up();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut a = Daemon::start(&lab, dir.path(), "a", "run", &config("a", ""), &[]);
+    assert!(wait_for(Duration::from_secs(5), || holds(&lab, "a", ACTIVEIP)).is_some());
+    std::thread::sleep(Duration::from_millis(300));
+    let status = assert_cmd::Command::cargo_bin("failoverctl")
+        .expect("binary")
+        .args(["status", "--json", "--state-file"])
+        .arg(a.state_path())
+        .output()
+        .expect("status");
+    assert_eq!(status.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&status.stdout).expect("status JSON");
+    assert_eq!(v["running"], true);
+    assert_eq!(v["status"]["role"], "active");
+    assert_eq!(v["status"]["channels"].as_array().map(Vec::len), Some(2));
+    a.signal(Signal::SIGTERM);
+    assert_eq!(a.wait_exit(Duration::from_secs(3)), Some(0), "{}", a.log());
+    assert!(
+        !holds(&lab, "a", ACTIVEIP),
+        "SIGTERM left the activeip behind"
+    );
+    assert!(holds(&lab, "a", "192.0.2.11"), "SIGTERM took the passiveip");
+    let status = assert_cmd::Command::cargo_bin("failoverctl")
+        .expect("binary")
+        .args(["status", "--state-file"])
+        .arg(a.state_path())
+        .output()
+        .expect("status");
+    assert_eq!(
+        status.status.code(),
+        Some(1),
+        "a stopped daemon is not running"
+    );
+}
