@@ -133,6 +133,7 @@ pub fn run_with(
             Err(RecvTimeoutError::Disconnected) => break exit::USAGE,
         }
     };
+    shell.finish();
     forwarder.close();
     Ok(code)
 }

@@ -42,6 +42,8 @@ pub struct Shell {
     history_keep: usize,
     history_file: PathBuf,
     log: Log,
+    /// Hooks still running: waited for before the process exits, so none is cut off.
+    hooks: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Shell {
@@ -61,6 +63,14 @@ impl Shell {
             history_keep: 64,
             history_file: config.policy.historyfile.clone(),
             log,
+            hooks: Vec::new(),
+        }
+    }
+
+    /// Waits for running hooks (each is bounded by its own timeout).
+    pub fn finish(&mut self) {
+        for h in self.hooks.drain(..) {
+            let _ = h.join();
         }
     }
 
@@ -296,8 +306,12 @@ impl Shell {
                     Ok(out) => log.warn(&format!("{name}: {}; stderr: {}", out, out.stderr.trim())),
                     Err(e) => log.warn(&format!("{name}: {e}")),
                 });
-        if let Err(e) = spawned {
-            self.log.warn(&format!("cannot start the hook thread: {e}"));
+        match spawned {
+            Ok(handle) => {
+                self.hooks.retain(|h| !h.is_finished());
+                self.hooks.push(handle);
+            }
+            Err(e) => self.log.warn(&format!("cannot start the hook thread: {e}")),
         }
     }
 

@@ -1,0 +1,161 @@
+//! The one-role commands and the failure actions, in the lab: `run-passive` takes over and exits,
+//! `run-active` ends with its failure action, `--dry-run` changes nothing, and the source document's
+//! first story, "the active reboots even when the passive is off", fixed by `requirepeer`.
+
+mod common;
+use common::lab::{root_or_skip, Lab};
+use common::pair::{config, holds, wait_for, Daemon, ACTIVEIP};
+use std::time::Duration;
+
+fn lab_and_dir(name: &str) -> Option<(Lab, tempfile::TempDir)> {
+    root_or_skip(name).then(|| (Lab::up(), tempfile::tempdir().expect("tempdir")))
+}
+
+/// Makes every test host of node a's channels unreachable (the channels "fail").
+fn kill_test_hosts(lab: &Lab) {
+    for node in ["th", "cl"] {
+        lab.link(node, "eth1", false);
+        lab.link(node, "eth2", false);
+    }
+}
+
+#[test]
+fn run_passive_takes_over_runs_the_up_hook_and_exits_0() {
+    let Some((lab, dir)) = lab_and_dir("run_passive_takes_over_runs_the_up_hook_and_exits_0")
+    else {
+        return;
+    };
+    let hook = dir.path().join("up.env");
+    let policy = format!(
+        "up= echo \"$FAILOVERCTL_EVENT $FAILOVERCTL_CHANNEL $FAILOVERCTL_DEVICE $FAILOVERCTL_ACTIVEIP\" >> {}",
+        hook.display()
+    );
+    let mut b = Daemon::start(
+        &lab,
+        dir.path(),
+        "b",
+        "run-passive",
+        &config("b", &policy),
+        &[],
+    );
+    assert_eq!(b.wait_exit(Duration::from_secs(5)), Some(0), "{}", b.log());
+    assert!(holds(&lab, "b", ACTIVEIP) && holds(&lab, "b", "198.51.100.10"));
+    let seen = wait_for(Duration::from_secs(3), || {
+        std::fs::read_to_string(&hook).is_ok_and(|t| t.lines().count() == 2)
+    });
+    assert!(seen.is_some(), "up hooks did not run:\n{}", b.log());
+    let text = std::fs::read_to_string(&hook).expect("hook output");
+    assert!(text.contains("up lan1 eth1 192.0.2.10"), "{text}");
+    assert!(text.contains("up lan2 eth2 198.51.100.10"), "{text}");
+}
+
+#[test]
+fn run_passive_dry_run_touches_nothing() {
+    let Some((lab, dir)) = lab_and_dir("run_passive_dry_run_touches_nothing") else {
+        return;
+    };
+    let mut b = Daemon::start(
+        &lab,
+        dir.path(),
+        "b",
+        "run-passive",
+        &config("b", ""),
+        &["--dry-run"],
+    );
+    assert_eq!(b.wait_exit(Duration::from_secs(5)), Some(0), "{}", b.log());
+    assert!(
+        b.log().contains("dry-run: would add 192.0.2.10 on eth1"),
+        "{}",
+        b.log()
+    );
+    assert!(!holds(&lab, "b", ACTIVEIP), "a dry run added the activeip");
+}
+
+#[test]
+fn run_active_exec_failure_action_ends_with_exit_1() {
+    let Some((lab, dir)) = lab_and_dir("run_active_exec_failure_action_ends_with_exit_1") else {
+        return;
+    };
+    let marker = dir.path().join("failed");
+    let policy = format!(
+        "onfailure= exec:echo \"$FAILOVERCTL_EVENT $FAILOVERCTL_CHANNEL\" > {}\nrequirepeer= no\nfastdown= no",
+        marker.display()
+    );
+    // fastdown is a [network] key: keep it there.
+    let cfg = config("a", &policy.replace("\nfastdown= no", ""))
+        .replace("[sendconfig]", "fastdown= no\n\n[sendconfig]");
+    let mut a = Daemon::start(&lab, dir.path(), "a", "run-active", &cfg, &[]);
+    assert!(wait_for(Duration::from_secs(3), || holds(&lab, "a", ACTIVEIP)).is_some());
+    kill_test_hosts(&lab);
+    assert_eq!(a.wait_exit(Duration::from_secs(5)), Some(1), "{}", a.log());
+    let text = std::fs::read_to_string(&marker).expect("the exec command ran");
+    assert!(text.starts_with("failure lan"), "{text}");
+    // fastdown=no: the addresses stay until the action itself does something about them.
+    assert!(holds(&lab, "a", ACTIVEIP));
+}
+
+#[test]
+fn classic_reboot_goes_through_the_injected_command_after_fastdown_release() {
+    let Some((lab, dir)) =
+        lab_and_dir("classic_reboot_goes_through_the_injected_command_after_fastdown_release")
+    else {
+        return;
+    };
+    let mut a = Daemon::start(
+        &lab,
+        dir.path(),
+        "a",
+        "run",
+        &config("a", "mode= classic"),
+        &[],
+    );
+    assert!(wait_for(Duration::from_secs(5), || holds(&lab, "a", ACTIVEIP)).is_some());
+    kill_test_hosts(&lab);
+    assert_eq!(a.wait_exit(Duration::from_secs(5)), Some(1), "{}", a.log());
+    let reboots = std::fs::read_to_string(a.reboots_path()).expect("the injected reboot ran");
+    assert_eq!(reboots.lines().count(), 1);
+    assert!(
+        !holds(&lab, "a", ACTIVEIP),
+        "fastdown=yes releases before the reboot"
+    );
+    let history = std::fs::read_to_string(dir.path().join("a.history")).expect("history");
+    assert_eq!(
+        history.lines().count(),
+        1,
+        "the failure action is on record"
+    );
+}
+
+/// Story 1: "the active reboots even when the passive is off, so nobody takes over".
+#[test]
+fn story_passive_off_the_active_holds_instead_of_rebooting() {
+    let Some((lab, dir)) = lab_and_dir("story_passive_off_the_active_holds_instead_of_rebooting")
+    else {
+        return;
+    };
+    // The peer is off: its sync link is down and nothing runs there.
+    lab.link("b", "sync0", false);
+    let a = Daemon::start(
+        &lab,
+        dir.path(),
+        "a",
+        "run",
+        &config("a", "onfailure= reboot"),
+        &[],
+    );
+    assert!(wait_for(Duration::from_secs(5), || holds(&lab, "a", ACTIVEIP)).is_some());
+    kill_test_hosts(&lab);
+    let held = wait_for(Duration::from_secs(5), || a.log().contains("ALERT"));
+    assert!(held.is_some(), "no hold alert:\n{}", a.log());
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(a.log().contains("holding"), "{}", a.log());
+    assert!(
+        !a.reboots_path().exists(),
+        "rebooted with the passive off:\n{}",
+        a.log()
+    );
+    assert!(
+        holds(&lab, "a", ACTIVEIP),
+        "the only node gave up its addresses"
+    );
+}
