@@ -57,6 +57,17 @@ pub enum Command {
 
 /// Runs one parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    if !matches!(
+        cli.command,
+        Command::Run(_) | Command::RunActive(_) | Command::RunPassive(_)
+    ) {
+        // One-shot commands end quietly when their reader goes away (`| head`), as Unix tools do.
+        // The daemon keeps Rust's default: a closed stderr must not kill a node holding addresses.
+        // SAFETY: resetting a signal disposition at start-up, before any thread exists.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     match cli.command {
         Command::Validate(a) => validate::run(a),
         Command::Probe(a) => probe::run(a),
