@@ -441,7 +441,10 @@ impl Node {
         self.log(
             now,
             None,
-            format!("passive; no takeover before {not_before}"),
+            format!(
+                "passive; no takeover for {} ms",
+                (not_before - now).as_millis()
+            ),
         );
         if let Mode::Passive(m) = &mut self.mode {
             m.handle_timeout(now);

@@ -220,14 +220,26 @@ impl PassiveMonitor {
                 .set(PassiveTimer::Tick, sent_at + self.checktime);
             return;
         }
-        self.failures += 1;
+        // The counter stops at its limit: past it only the start slot or hold-off is waited out.
+        self.failures = (self.failures + 1).min(limit);
         let n = self.failures;
+        let held = self.not_before_at.filter(|&t| now < t);
         let addresses: Vec<String> = self.targets.iter().map(|t| t.address.to_string()).collect();
+        let waiting = match held {
+            Some(t) if n >= limit => format!(
+                ", waiting {} ms more (start slot or demote hold-off)",
+                (t - now).as_millis()
+            ),
+            _ => String::new(),
+        };
         self.log(
             now,
-            format!("no ARP answer for {} ({n}/{limit})", addresses.join(", ")),
+            format!(
+                "no ARP answer for {} ({n}/{limit}{waiting})",
+                addresses.join(", ")
+            ),
         );
-        let held = self.not_before_at.is_some_and(|t| now < t);
+        let held = held.is_some();
         if n >= limit && !held {
             // "If the failure counter reaches the value of activeretries, it switches to active mode."
             self.log(now, format!("active gone ({n}/{limit}): taking over"));
