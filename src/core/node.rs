@@ -103,6 +103,8 @@ pub struct Node {
     /// The passiveips were dropped at takeover (`releasepassiveip`) and are owed back at release.
     passive_dropped: bool,
     holding: Option<HoldReason>,
+    /// The channel whose failure is held, and since when: the hold is lifted once it is healthy again.
+    held: Option<(String, Instant)>,
     pending: Option<PendingFailure>,
     history: FailoverHistory,
     actions: VecDeque<Action>,
@@ -158,6 +160,7 @@ impl Node {
             announcements_left: 0,
             passive_dropped: false,
             holding: None,
+            held: None,
             pending: None,
             history: FailoverHistory::new(failovers),
             actions: VecDeque::new(),
@@ -295,6 +298,7 @@ impl Node {
         for a in drained {
             self.push(a);
         }
+        self.lift_hold(now);
         match verdict {
             Some(None) => self.take_over(now, "claiming the activeips"),
             Some(Some(failure)) => self.on_failure(now, failure),
@@ -349,6 +353,7 @@ impl Node {
         self.role = Role::Active;
         self.since = now;
         self.holding = None;
+        self.held = None;
         let ids = self.next_ids();
         self.mode = if self.scope == Scope::PassiveOnly {
             // run-passive's work ends with the takeover; only the announcement burst remains.
@@ -472,6 +477,31 @@ impl Node {
         self.act(now, &failure);
     }
 
+    /// A held failure that healed (traffic or an answer on its channel since the hold) ends the hold,
+    /// so `status` no longer reports it and the next failure alerts again.
+    fn lift_hold(&mut self, now: Instant) {
+        let Some((channel, since)) = &self.held else {
+            return;
+        };
+        let Mode::Active(m) = &self.mode else {
+            return;
+        };
+        let healed = m
+            .status()
+            .iter()
+            .any(|c| &c.ident == channel && c.last_ok_at.is_some_and(|t| t > *since));
+        if healed {
+            let channel = channel.clone();
+            self.holding = None;
+            self.held = None;
+            self.log(
+                now,
+                Some(&channel),
+                format!("channel {channel} healthy again: hold lifted"),
+            );
+        }
+    }
+
     fn hold(&mut self, now: Instant, failure: &ChannelFailure, reason: HoldReason) {
         let text = format!(
             "channel {} failed but holding: {reason}; staying active",
@@ -479,6 +509,7 @@ impl Node {
         );
         let changed = self.holding.as_ref() != Some(&reason);
         self.holding = Some(reason);
+        self.held = Some((failure.channel.clone(), now));
         let d = self.decision(now, Some(&failure.channel), text);
         // Alert when the hold starts or its reason changes, not at every repeated detection.
         self.push(if changed {
@@ -493,6 +524,7 @@ impl Node {
 
     fn act(&mut self, now: Instant, failure: &ChannelFailure) {
         self.holding = None;
+        self.held = None;
         self.history.record(now);
         self.push(Action::RecordFailover { at: now });
         let why = format!("channel {} failed", failure.channel);
@@ -650,6 +682,40 @@ mod tests {
         assert_eq!(first(|a| matches!(a, Action::FailureAction(_))), None);
         assert_eq!(node.role(), Role::Active);
         assert!(node.status().holding.is_some());
+    }
+
+    /// Nobody answers until 40 s; from then on the test hosts answer again (the peer stays down).
+    fn test_hosts_back_at_40s(now: Instant, a: &Action) -> Option<(Duration, Input)> {
+        match a {
+            Action::Probe { id, targets, .. } if now >= at_ms(40_000) => Some((
+                Duration::from_millis(5),
+                Input::ProbeDone {
+                    id: *id,
+                    results: targets
+                        .iter()
+                        .map(|t| ProbeResult {
+                            target: t.clone(),
+                            rtt: Some(Duration::from_millis(1)),
+                        })
+                        .collect(),
+                },
+            )),
+            other => silent_world(now, other),
+        }
+    }
+
+    #[test]
+    fn a_hold_is_lifted_when_the_channel_heals() {
+        let cfg = config(PolicyMode::Improved);
+        let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+        drive(&mut node, Instant::ZERO, at_ms(39_000), silent_world);
+        assert!(node.status().holding.is_some(), "held while the peer is down");
+        let seen = drive(&mut node, at_ms(39_000), at_ms(80_000), test_hosts_back_at_40s);
+        assert!(node.status().holding.is_none(), "the hold outlived the failure");
+        assert!(seen
+            .iter()
+            .any(|(_, a)| matches!(a, Action::Log(d) if d.reason.contains("hold lifted"))));
+        assert_eq!(node.role(), Role::Active);
     }
 
     #[test]
