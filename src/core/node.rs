@@ -709,9 +709,20 @@ mod tests {
         let cfg = config(PolicyMode::Improved);
         let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
         drive(&mut node, Instant::ZERO, at_ms(39_000), silent_world);
-        assert!(node.status().holding.is_some(), "held while the peer is down");
-        let seen = drive(&mut node, at_ms(39_000), at_ms(80_000), test_hosts_back_at_40s);
-        assert!(node.status().holding.is_none(), "the hold outlived the failure");
+        assert!(
+            node.status().holding.is_some(),
+            "held while the peer is down"
+        );
+        let seen = drive(
+            &mut node,
+            at_ms(39_000),
+            at_ms(80_000),
+            test_hosts_back_at_40s,
+        );
+        assert!(
+            node.status().holding.is_none(),
+            "the hold outlived the failure"
+        );
         assert!(seen
             .iter()
             .any(|(_, a)| matches!(a, Action::Log(d) if d.reason.contains("hold lifted"))));

@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use super::action::{Action, Input};
 use super::Instant;
-use crate::config::{
-    Channel, Config, FailureAction, Network, Policy, PolicyMode, SendConfig, TestHosts,
-};
+use crate::config::{Channel, Config, FailureAction, Network, Policy, PolicyMode, SendConfig};
 
 pub(crate) fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
@@ -33,28 +31,13 @@ pub(crate) fn channel(ident: &str, n: u8, testips: &[Ipv4Addr], checkonlyidle: b
 }
 
 pub(crate) fn policy(mode: PolicyMode) -> Policy {
-    let improved = mode == PolicyMode::Improved;
+    // The mode's own defaults, but the source document's failure action in both modes (the stories
+    // are told about reboots) and a slower announcement burst that keeps timelines readable.
     Policy {
-        mode,
         onfailure: FailureAction::Reboot,
-        testhosts: if improved {
-            TestHosts::Any
-        } else {
-            TestHosts::All
-        },
-        requirepeer: improved,
-        maxfailovers: if improved { 3 } else { 0 },
-        failoverwindow: secs(3600),
-        shutdowndelay: secs(30),
-        garpcount: 3,
         garpinterval: secs(1),
-        garprefresh: None,
-        releasepassiveip: false,
-        releaseonstop: true,
-        up: None,
-        down: None,
-        statefile: PathBuf::from("/run/failoverctl/state.json"),
         historyfile: PathBuf::from("/nonexistent/failovers"),
+        ..Policy::defaults(mode)
     }
 }
 

@@ -5,36 +5,17 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::{
-    Channel, Config, FailureAction, Network, Policy, PolicyMode, SendConfig, TestHosts,
-};
+use crate::config::{Channel, Config, FailureAction, Network, Policy, PolicyMode, SendConfig};
 
 /// The policy values of each mode (classic: the source document; improved: its stories fixed).
 pub fn policy(mode: PolicyMode) -> Policy {
-    let improved = mode == PolicyMode::Improved;
+    // The mode's own defaults, but the source document's failure action in both modes (the stories
+    // are told about reboots) and a slower announcement burst that keeps timelines readable.
     Policy {
-        mode,
         onfailure: FailureAction::Reboot,
-        testhosts: if improved {
-            TestHosts::Any
-        } else {
-            TestHosts::All
-        },
-        requirepeer: improved,
-        maxfailovers: if improved { 3 } else { 0 },
-        failoverwindow: Duration::from_secs(3600),
-        // "Typically, the time from the start of the reboot to shutting down the interfaces does not
-        // exceed 30 seconds".
-        shutdowndelay: Duration::from_secs(30),
-        garpcount: 3,
         garpinterval: Duration::from_secs(1),
-        garprefresh: None,
-        releasepassiveip: false,
-        releaseonstop: true,
-        up: None,
-        down: None,
-        statefile: PathBuf::from("/run/failoverctl/state.json"),
         historyfile: PathBuf::from("/nonexistent/failovers"),
+        ..Policy::defaults(mode)
     }
 }
 
