@@ -1,7 +1,6 @@
 //! The Linux run loop: feeds the decision core with real events (time, counters, probe and ARP results,
 //! signals) and carries out its actions (addresses, gratuitous ARP, hooks, failure action).
 
-pub mod actions;
 pub mod clock;
 pub mod failure;
 pub mod hooks;
