@@ -44,16 +44,27 @@ complete -c failoverctl -n "__fish_failoverctl_using_subcommand validate" -l str
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand validate" -l check-host -d 'Also check, read-only, that each device exists on this host and holds the channel\'s activeip or passiveip'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand validate" -s h -l help -d 'Print help'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand validate" -s V -l version -d 'Print version'
-complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -s c -l config -d 'Configuration file (`-` reads standard input)' -r -F
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -s c -l config -d 'Configuration file (`-` reads standard input): probes every channel\'s testips' -r -F
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -l device -d 'Probe out of this device instead of a config\'s channels' -r
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -l source -d 'Source address (with `--device`); default: the kernel\'s choice for the device' -r
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -l timeout -d 'How long to wait for the replies of one round [default: the config\'s timeout, or 1s]' -r
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -l count -d 'Rounds to send; a target is reached when any round got its reply' -r
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -l interval -d 'Time from the start of one round to the start of the next' -r
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -l json -d 'Machine-readable JSON output'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -s h -l help -d 'Print help'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -s V -l version -d 'Print version'
-complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -s c -l config -d 'Configuration file (`-` reads standard input)' -r -F
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -s c -l config -d 'Configuration file (`-` reads standard input): checks every channel\'s activeip' -r -F
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -l device -d 'Check out of this device instead of a config\'s channels' -r
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -l method -d 'table: the source document\'s neighbour-table check; raw: ARP request and reply directly' -r -f -a "table\t'Delete the neighbour entry, send a UDP datagram, read the kernel\'s table (needs CAP_NET_ADMIN)'
+raw\t'Send an ARP request and read the reply directly, touching no kernel table (needs CAP_NET_RAW)'"
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -l timeout -d 'How long to wait for the answers [default: the config\'s timeout, or 1s]' -r
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -l json -d 'Machine-readable JSON output'
-complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -s h -l help -d 'Print help'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -s V -l version -d 'Print version'
-complete -c failoverctl -n "__fish_failoverctl_using_subcommand watch-counters" -s c -l config -d 'Configuration file (`-` reads standard input)' -r -F
-complete -c failoverctl -n "__fish_failoverctl_using_subcommand watch-counters" -l json -d 'Machine-readable JSON output'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand watch-counters" -s c -l config -d 'Configuration file (`-` reads standard input): watches every channel\'s device' -r -F
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand watch-counters" -l interval -d 'Length of one interval (the config\'s checktime plays this role in the daemon)' -r
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand watch-counters" -l count -d 'Stop after this many intervals (default: until Ctrl-C)' -r
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand watch-counters" -l json -d 'One JSON object per interval and line (JSON Lines)'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand watch-counters" -s h -l help -d 'Print help'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand watch-counters" -s V -l version -d 'Print version'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-active" -s c -l config -d 'Configuration file (`-` reads standard input)' -r -F
