@@ -1,8 +1,10 @@
 //! `failoverctl simulate-timing`: the source document's downtime bounds for a config (or the built-in
-//! example). The rows are data, so a simulation of the decision core can add its measured column.
+//! example), and beside them the worst case of each fault scenario measured by driving the real
+//! decision core in virtual time (`sim::worst_case`).
 
 use crate::config::{self, example::EXAMPLE, value, Config};
 use crate::core::timing::{self, Bounds};
+use crate::sim::{self, Scenario, SimReport};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -83,12 +85,12 @@ pub fn report(config: &Config, source: &str, shutdown_delay: Option<Duration>) -
     };
     let rows = vec![
         Row {
-            name: "active detects an interface failure",
+            name: ACTIVE_DETECTS,
             formula: "checktime + timeout × channelretries".into(),
             value: b.active_detection,
         },
         Row {
-            name: "passive detects the active is gone",
+            name: PASSIVE_DETECTS,
             formula: "checktime + timeout × activeretries".into(),
             value: b.passive_detection,
         },
@@ -156,6 +158,253 @@ pub fn heading(r: &Report) -> String {
     )
 }
 
+/// The simulated worst case of one scenario, compared with the formula bound that covers it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Simulated {
+    pub scenario: Scenario,
+    /// Where in the check cycle the fault of the worst run fell.
+    #[serde(serialize_with = "as_millis")]
+    pub fault_offset_ms: Duration,
+    /// The failed active's own decision (failure action or hold); `null`: it made none.
+    #[serde(serialize_with = "as_opt_millis")]
+    pub detected_after_ms: Option<Duration>,
+    /// The peer claimed the activeips; `null`: it did not.
+    #[serde(serialize_with = "as_opt_millis")]
+    pub takeover_after_ms: Option<Duration>,
+    /// The longest time a client of the first channel found nobody serving its activeip.
+    #[serde(serialize_with = "as_millis")]
+    pub longest_gap_ms: Duration,
+    /// Which measurement is held against which formula row; `null` when the document gives none.
+    pub compared: Option<Comparison>,
+    /// The longest client gap is within the formula's worst case for this config.
+    pub gap_within_worst_case: bool,
+    /// Why the simulation could not run (the formula bounds stand regardless).
+    pub error: Option<String>,
+}
+
+/// One simulated time against one formula bound.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    /// `detected_after` or `takeover_after`.
+    pub measure: &'static str,
+    /// The name of the formula row.
+    pub bound: &'static str,
+    #[serde(serialize_with = "as_millis")]
+    pub bound_ms: Duration,
+    /// False when the simulation exceeded the formula (or the event never came).
+    pub within: bool,
+}
+
+fn as_opt_millis<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => as_millis(d, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// The formula row a scenario's simulated time is held against: the active's own detection for its
+/// link, the passive's detection when the active is gone or mute; a dead test host has no bound in
+/// the document.
+fn comparison(scenario: Scenario, r: &SimReport, b: &Bounds) -> Option<Comparison> {
+    let (measure, measured, bound, bound_ms) = match scenario {
+        Scenario::ActiveLinkDown => (
+            "detected_after",
+            r.detected_after,
+            ACTIVE_DETECTS,
+            b.active_detection,
+        ),
+        Scenario::ActivePowerOff | Scenario::ActiveSilent => (
+            "takeover_after",
+            r.takeover_after,
+            PASSIVE_DETECTS,
+            b.passive_detection,
+        ),
+        Scenario::TestHostDead => return None,
+    };
+    Some(Comparison {
+        measure,
+        bound,
+        bound_ms,
+        within: measured.is_some_and(|m| m <= bound_ms),
+    })
+}
+
+const ACTIVE_DETECTS: &str = "active detects an interface failure";
+const PASSIVE_DETECTS: &str = "passive detects the active is gone";
+
+/// Runs every scenario's worst case on `config`.
+pub fn simulate(config: &Config, shutdown_delay: Option<Duration>) -> Vec<Simulated> {
+    let b = timing::bounds(&config.network, &config.policy, shutdown_delay);
+    Scenario::ALL
+        .iter()
+        .map(|&scenario| match sim::worst_case(config, scenario) {
+            Ok(r) => Simulated {
+                scenario,
+                fault_offset_ms: r.fault_offset,
+                detected_after_ms: r.detected_after,
+                takeover_after_ms: r.takeover_after,
+                longest_gap_ms: r.longest_gap,
+                compared: comparison(scenario, &r, &b),
+                gap_within_worst_case: r.longest_gap <= b.worst_case,
+                error: None,
+            },
+            Err(e) => Simulated {
+                scenario,
+                fault_offset_ms: Duration::ZERO,
+                detected_after_ms: None,
+                takeover_after_ms: None,
+                longest_gap_ms: Duration::ZERO,
+                compared: None,
+                gap_within_worst_case: false,
+                error: Some(e.to_string()),
+            },
+        })
+        .collect()
+}
+
+/// What a reader needs to trust the simulated table: how it was run, and why a row may exceed its
+/// formula.
+pub fn notes(
+    config: &Config,
+    shutdown_delay: Option<Duration>,
+    simulated: &[Simulated],
+) -> Vec<String> {
+    let n = &config.network;
+    let first = config
+        .channels
+        .first()
+        .map_or("-", |c| c.ident.as_str())
+        .to_string();
+    let mut notes = vec![format!(
+        "each scenario faults the active (its link on, or the test hosts of, the first channel, \
+         {first}) at every offset of one check cycle (checktime + timeout) in {} steps; shown is the \
+         run with the longest client gap",
+        value::format_duration(sim::sweep_step(config))
+    )];
+    let b = timing::bounds(&config.network, &config.policy, shutdown_delay);
+    let idle: Vec<&str> = config
+        .channels
+        .iter()
+        .filter(|c| c.checkonlyidle)
+        .map(|c| c.ident.as_str())
+        .collect();
+    if !idle.is_empty() {
+        notes.push(format!(
+            "checkonlyidle=yes on {}: traffic before the fault in the same interval counts as \
+             healthy, so the active's detection can exceed checktime + timeout × channelretries by up \
+             to one checktime ({}), and while traffic flows a dead test host goes unnoticed",
+            idle.join(", "),
+            value::format_duration(n.checktime)
+        ));
+    }
+    for s in simulated {
+        if let Some(c) = s.compared.as_ref().filter(|c| !c.within) {
+            let measured = match c.measure {
+                "detected_after" => s.detected_after_ms,
+                _ => s.takeover_after_ms,
+            };
+            notes.push(match measured {
+                Some(m) => format!(
+                    "{}: {} after {}, beyond the formula's {} ({}) by {}",
+                    scenario_name(s.scenario),
+                    measure_name(c.measure),
+                    value::format_duration(m),
+                    c.bound,
+                    value::format_duration(c.bound_ms),
+                    value::format_duration(m.saturating_sub(c.bound_ms))
+                ),
+                None => format!(
+                    "{}: {} never happened in the simulation",
+                    scenario_name(s.scenario),
+                    measure_name(c.measure)
+                ),
+            });
+        }
+        if s.error.is_none() && !s.gap_within_worst_case {
+            notes.push(format!(
+                "{}: the longest client gap, {}, is beyond the formula's worst case for this config \
+                 ({}) by {}",
+                scenario_name(s.scenario),
+                value::format_duration(s.longest_gap_ms),
+                value::format_duration(b.worst_case),
+                value::format_duration(s.longest_gap_ms.saturating_sub(b.worst_case))
+            ));
+        }
+        if let Some(e) = &s.error {
+            notes.push(format!("{}: not simulated: {e}", scenario_name(s.scenario)));
+        }
+    }
+    notes
+}
+
+fn scenario_name(s: Scenario) -> &'static str {
+    match s {
+        Scenario::ActiveLinkDown => "active link down",
+        Scenario::ActivePowerOff => "active power off",
+        Scenario::ActiveSilent => "active silent (carrier up)",
+        Scenario::TestHostDead => "test host dead",
+    }
+}
+
+fn measure_name(m: &str) -> &'static str {
+    match m {
+        "detected_after" => "the active decided",
+        _ => "the peer took over",
+    }
+}
+
+/// The simulated worst cases as a table.
+pub fn simulated_table(simulated: &[Simulated]) -> comfy_table::Table {
+    let mut t = super::output::table(&[
+        "scenario",
+        "active decides",
+        "peer takes over",
+        "longest client gap",
+        "against the formulas (gap: the worst case)",
+    ]);
+    let time = |d: Option<Duration>| d.map_or("never".to_string(), value::format_duration);
+    for s in simulated {
+        let verdict = |within: bool| {
+            if within {
+                "within"
+            } else {
+                "EXCEEDED (see note)"
+            }
+        };
+        let bound = match (&s.compared, &s.error) {
+            (_, Some(_)) => "not simulated (see note)".to_string(),
+            (None, None) => format!("gap: {}", verdict(s.gap_within_worst_case)),
+            (Some(c), None) => format!(
+                "{} ≤ {}: {}; gap: {}",
+                match c.measure {
+                    "detected_after" => "decides",
+                    _ => "takes over",
+                },
+                value::format_duration(c.bound_ms),
+                verdict(c.within),
+                verdict(s.gap_within_worst_case)
+            ),
+        };
+        t.add_row(vec![
+            scenario_name(s.scenario).to_string(),
+            time(s.detected_after_ms),
+            time(s.takeover_after_ms),
+            value::format_duration(s.longest_gap_ms),
+            bound,
+        ]);
+    }
+    t
+}
+
+/// `simulate-timing --json`: the formula report with the simulated worst cases beside it.
+#[derive(Debug, Serialize)]
+struct Output {
+    #[serde(flatten)]
+    report: Report,
+    simulated: Vec<Simulated>,
+    simulated_notes: Vec<String>,
+}
+
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let (config, source) = match &args.config {
         Some(path) => (
@@ -175,11 +424,23 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         return Ok(crate::exit::FAILED);
     };
     let r = report(&config, &source, args.shutdown_delay);
+    let simulated = simulate(&config, args.shutdown_delay);
+    let simulated_notes = notes(&config, args.shutdown_delay, &simulated);
     if args.json {
-        super::output::print_json(&r)?;
+        super::output::print_json(&Output {
+            report: r,
+            simulated,
+            simulated_notes,
+        })?;
     } else {
         println!("{}", heading(&r));
         println!("{}", table(&r));
+        println!();
+        println!("simulated worst case (the decision core in virtual time):");
+        println!("{}", simulated_table(&simulated));
+        for note in &simulated_notes {
+            println!("note: {note}");
+        }
     }
     Ok(crate::exit::OK)
 }

@@ -114,12 +114,20 @@ pub fn run_scenario(
     })
 }
 
-/// Sweeps the fault over one check cycle (checktime + timeout, in 100 ms steps) and returns the run
+/// The spacing of the fault offsets [`worst_case`] tries: 100 ms, or a 200th of the check cycle when
+/// that is longer, so a long checktime does not cost thousands of runs.
+pub fn sweep_step(config: &Config) -> Duration {
+    let n = &config.network;
+    let cycle = (n.checktime + n.timeout).as_millis() as u64;
+    Duration::from_millis((cycle / 200).max(100))
+}
+
+/// Sweeps the fault over one check cycle (checktime + timeout, in [`sweep_step`]s) and returns the run
 /// with the longest client gap.
 pub fn worst_case(config: &Config, scenario: Scenario) -> Result<SimReport, SimError> {
     let n = &config.network;
     let cycle = (n.checktime + n.timeout).as_millis() as u64;
-    let step = (cycle / 200).max(100);
+    let step = sweep_step(config).as_millis() as u64;
     let mut worst: Option<SimReport> = None;
     for ms in (0..cycle).step_by(step as usize) {
         let r = run_scenario(config, scenario, Duration::from_millis(ms))?;

@@ -2,17 +2,14 @@
 //! (the takeover's "add each activeip, drop the passiveip"), plus [`NetlinkAddresses`], the
 //! [`AddressControl`] the daemon uses.
 
-use std::io;
 use std::net::{IpAddr, Ipv4Addr};
 
-use netlink_packet_core::{
-    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL,
-    NLM_F_REQUEST,
-};
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
-use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
+use super::ifindex;
+use super::netlink::{Netlink, DUMP, REQUEST_ACK};
 use crate::net::{AddressControl, NetError};
 
 /// The prefix used when neither the config nor an address of the device in the same network gives one.
@@ -71,19 +68,15 @@ impl AddressControl for NetlinkAddresses {
 /// existing address of the device whose network contains `address`, else /32. An address already
 /// there is success, so a takeover can be repeated safely.
 pub fn add(device: &str, address: Ipv4Addr, prefix: Option<u8>) -> Result<u8, NetError> {
-    let what = || format!("add {address} to {device}");
-    let index = index_of(device)?;
+    let what = format!("add {address} to {device}");
+    let index = ifindex(device)?;
+    let mut netlink = Netlink::open()?;
     let prefix = match prefix {
         Some(p) => p,
-        None => infer_prefix(
-            &list_index(index).map_err(|e| map_err(e, device, &what()))?,
-            address,
-        ),
+        None => infer_prefix(&list_index(&mut netlink, index, device, &what)?, address),
     };
-    match add_index(index, address, prefix) {
-        Ok(()) => Ok(prefix),
-        Err(e) => Err(map_err(e, device, &what())),
-    }
+    add_index(&mut netlink, index, address, prefix, device, &what)?;
+    Ok(prefix)
 }
 
 /// The prefix of the first address in `existing` whose network contains `address`, else /32.
@@ -101,29 +94,32 @@ pub fn infer_prefix(existing: &[DeviceAddress], address: Ipv4Addr) -> u8 {
 /// it. Those collateral losses are added back at once with their prefixes.
 pub fn remove(device: &str, address: Ipv4Addr) -> Result<(), NetError> {
     let what = format!("remove {address} from {device}");
-    let index = index_of(device)?;
-    let before = list_index(index).map_err(|e| map_err(e, device, &what))?;
+    let index = ifindex(device)?;
+    let mut netlink = Netlink::open()?;
+    let before = list_index(&mut netlink, index, device, &what)?;
     // An address may be present more than once with different prefixes; bounded, the kernel answers
     // EADDRNOTAVAIL when none is left.
     for _ in 0..16 {
-        match del_index(index, address) {
+        match del_index(&mut netlink, index, address, device, &what) {
             Ok(()) => continue,
-            Err(e) if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => break,
-            Err(e) => return Err(map_err(e, device, &what)),
+            Err(e) if e.os_error() == Some(libc::EADDRNOTAVAIL) => break,
+            Err(e) => return Err(e),
         }
     }
-    let after = list_index(index).map_err(|e| map_err(e, device, &what))?;
+    let after = list_index(&mut netlink, index, device, &what)?;
     for lost in before
         .iter()
         .filter(|b| b.address != address && !after.iter().any(|a| a.address == b.address))
     {
-        add_index(index, lost.address, lost.prefix).map_err(|e| {
-            map_err(
-                e,
-                device,
-                &format!("{what}: restore {}/{}", lost.address, lost.prefix),
-            )
-        })?;
+        let restore = format!("{what}: restore {}/{}", lost.address, lost.prefix);
+        add_index(
+            &mut netlink,
+            index,
+            lost.address,
+            lost.prefix,
+            device,
+            &restore,
+        )?;
     }
     Ok(())
 }
@@ -135,32 +131,24 @@ pub fn holds(device: &str, address: Ipv4Addr) -> Result<bool, NetError> {
 
 /// The IPv4 addresses of `device`, in the kernel's order (primaries before their secondaries).
 pub fn addresses(device: &str) -> Result<Vec<DeviceAddress>, NetError> {
-    let index = index_of(device)?;
-    list_index(index).map_err(|e| map_err(e, device, &format!("list addresses of {device}")))
+    let index = ifindex(device)?;
+    let what = format!("list addresses of {device}");
+    list_index(&mut Netlink::open()?, index, device, &what)
 }
 
-fn index_of(device: &str) -> Result<u32, NetError> {
-    nix::net::if_::if_nametoindex(device).map_err(|e| match e {
-        nix::errno::Errno::ENODEV => NetError::NoDevice(device.to_string()),
-        e => NetError::Io {
-            context: format!("look up device {device}"),
-            source: io::Error::from(e),
-        },
+/// Sends one address request. [`Netlink::request`] names `what` in a `NoDevice`; here the device
+/// itself is named, as the callers of this module expect.
+fn exchange(
+    netlink: &mut Netlink,
+    message: RouteNetlinkMessage,
+    flags: u16,
+    device: &str,
+    what: &str,
+) -> Result<Vec<RouteNetlinkMessage>, NetError> {
+    netlink.request(message, flags, what).map_err(|e| match e {
+        NetError::NoDevice(_) => NetError::NoDevice(device.to_string()),
+        e => e,
     })
-}
-
-fn map_err(e: io::Error, device: &str, what: &str) -> NetError {
-    match e.raw_os_error() {
-        Some(libc::EPERM) | Some(libc::EACCES) => NetError::Privilege {
-            what: what.to_string(),
-            capability: "CAP_NET_ADMIN",
-        },
-        Some(libc::ENODEV) => NetError::NoDevice(device.to_string()),
-        _ => NetError::Io {
-            context: what.to_string(),
-            source: e,
-        },
-    }
 }
 
 fn address_message(index: u32, address: Ipv4Addr, prefix: u8) -> AddressMessage {
@@ -173,34 +161,65 @@ fn address_message(index: u32, address: Ipv4Addr, prefix: u8) -> AddressMessage 
     msg
 }
 
-fn add_index(index: u32, address: Ipv4Addr, prefix: u8) -> io::Result<()> {
+fn add_index(
+    netlink: &mut Netlink,
+    index: u32,
+    address: Ipv4Addr,
+    prefix: u8,
+    device: &str,
+    what: &str,
+) -> Result<(), NetError> {
     let mut msg = address_message(index, address, prefix);
     // For IPv4 `ip addr add` sends both IFA_LOCAL and IFA_ADDRESS (the peer; equal when not p2p).
     msg.attributes
         .push(AddressAttribute::Address(IpAddr::V4(address)));
-    let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
-    match request(RouteNetlinkMessage::NewAddress(msg), flags) {
-        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(()),
+    let flags = REQUEST_ACK | NLM_F_CREATE | NLM_F_EXCL;
+    match exchange(
+        netlink,
+        RouteNetlinkMessage::NewAddress(msg),
+        flags,
+        device,
+        what,
+    ) {
+        // Already there: the state the takeover wants.
+        Err(e) if e.os_error() == Some(libc::EEXIST) => Ok(()),
         r => r.map(|_| ()),
     }
 }
 
-fn del_index(index: u32, address: Ipv4Addr) -> io::Result<()> {
+fn del_index(
+    netlink: &mut Netlink,
+    index: u32,
+    address: Ipv4Addr,
+    device: &str,
+    what: &str,
+) -> Result<(), NetError> {
     // Only IFA_LOCAL: the kernel then matches the address whatever its prefix.
     let msg = address_message(index, address, 0);
-    request(
+    exchange(
+        netlink,
         RouteNetlinkMessage::DelAddress(msg),
-        NLM_F_REQUEST | NLM_F_ACK,
+        REQUEST_ACK,
+        device,
+        what,
     )
     .map(|_| ())
 }
 
-fn list_index(index: u32) -> io::Result<Vec<DeviceAddress>> {
+fn list_index(
+    netlink: &mut Netlink,
+    index: u32,
+    device: &str,
+    what: &str,
+) -> Result<Vec<DeviceAddress>, NetError> {
     let mut msg = AddressMessage::default();
     msg.header.family = AddressFamily::Inet;
-    let replies = request(
+    let replies = exchange(
+        netlink,
         RouteNetlinkMessage::GetAddress(msg),
-        NLM_F_REQUEST | NLM_F_DUMP,
+        DUMP,
+        device,
+        what,
     )?;
     Ok(replies
         .into_iter()
@@ -219,48 +238,6 @@ fn list_index(index: u32) -> io::Result<Vec<DeviceAddress>> {
             _ => None,
         })
         .collect())
-}
-
-/// One synchronous rtnetlink exchange: sends `msg`, returns the messages of a dump (until DONE) or
-/// nothing for an ACK; a NACK becomes the `io::Error` of its errno.
-fn request(msg: RouteNetlinkMessage, flags: u16) -> io::Result<Vec<RouteNetlinkMessage>> {
-    let mut socket = Socket::new(NETLINK_ROUTE)?;
-    socket.bind_auto()?;
-    socket.connect(&SocketAddr::new(0, 0))?;
-
-    let mut header = NetlinkHeader::default();
-    header.flags = flags;
-    header.sequence_number = 1;
-    let mut packet = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(msg));
-    packet.finalize();
-    let mut buf = vec![0u8; packet.buffer_len()];
-    packet.serialize(&mut buf);
-    socket.send(&buf, 0)?;
-
-    let mut out = Vec::new();
-    loop {
-        let (data, _) = socket.recv_from_full()?;
-        let mut offset = 0;
-        while offset < data.len() {
-            let reply = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&data[offset..])
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
-            let len = reply.header.length as usize;
-            match reply.payload {
-                NetlinkPayload::Error(e) if e.code.is_some() => return Err(e.to_io()),
-                NetlinkPayload::Error(_) | NetlinkPayload::Done(_) => return Ok(out),
-                NetlinkPayload::InnerMessage(m) => out.push(m),
-                _ => {}
-            }
-            if len == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "netlink message of length 0",
-                ));
-            }
-            // Netlink messages are 4-byte aligned within one datagram.
-            offset += (len + 3) & !3;
-        }
-    }
 }
 
 #[cfg(test)]
@@ -311,5 +288,27 @@ mod tests {
             holds("nosuchdev0", ip("192.0.2.10")),
             Err(NetError::NoDevice(d)) if d == "nosuchdev0"
         ));
+    }
+
+    #[test]
+    fn a_nack_names_the_device_not_the_request() {
+        // No interface has index u32::MAX: as root the kernel answers ENODEV, otherwise EPERM first.
+        let mut netlink = Netlink::open().expect("a netlink socket");
+        let err = del_index(
+            &mut netlink,
+            u32::MAX,
+            ip("192.0.2.10"),
+            "gone0",
+            "remove 192.0.2.10 from gone0",
+        )
+        .expect_err("no such interface index");
+        if nix::unistd::geteuid().is_root() {
+            assert!(
+                matches!(err, NetError::NoDevice(ref d) if d == "gone0"),
+                "{err:?}"
+            );
+        } else {
+            assert!(matches!(err, NetError::Privilege { .. }), "{err:?}");
+        }
     }
 }

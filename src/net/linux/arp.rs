@@ -13,11 +13,12 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use pnet_datalink::{Channel, Config, NetworkInterface};
+use pnet_datalink::NetworkInterface;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::arp_frame::{ArpMessage, ArpOp};
 use super::neigh::NetlinkNeighbours;
+use super::raw;
 use crate::net::{ArpChecker, ArpResult, ArpTarget, NeighbourTable, NetError};
 
 /// The UDP port the table check sends to: discard (RFC 863). The datagram only exists to make the
@@ -147,11 +148,7 @@ impl ArpChecker for RawArpChecker {
         // Open every channel before any request goes out, so no early reply is missed.
         let mut jobs = Vec::new();
         for (device, addresses) in by_device {
-            let interface = interfaces
-                .iter()
-                .find(|i| i.name == device)
-                .ok_or_else(|| NetError::NoDevice(device.to_string()))?;
-            jobs.push(DeviceJob::open(interface, addresses)?);
+            jobs.push(DeviceJob::open(raw::find(&interfaces, device)?, addresses)?);
         }
         let answers: Vec<(String, BTreeMap<Ipv4Addr, [u8; 6]>)> = thread::scope(|s| {
             let handles: Vec<_> = jobs
@@ -189,14 +186,6 @@ struct DeviceJob {
 impl DeviceJob {
     fn open(interface: &NetworkInterface, addresses: Vec<Ipv4Addr>) -> Result<Self, NetError> {
         let device = interface.name.clone();
-        let mac = interface
-            .mac
-            .map(|m| m.octets())
-            .filter(|m| *m != [0; 6])
-            .ok_or_else(|| NetError::Io {
-                context: format!("{device}: no Ethernet address, ARP does not apply"),
-                source: std::io::Error::from(std::io::ErrorKind::Unsupported),
-            })?;
         let sources = interface
             .ips
             .iter()
@@ -205,29 +194,7 @@ impl DeviceJob {
                 std::net::IpAddr::V6(_) => None,
             })
             .collect();
-        let config = Config {
-            // pnet defaults to promiscuous: we only want frames for us and broadcasts.
-            promiscuous: false,
-            read_timeout: Some(RAW_READ_TIMEOUT),
-            ..Config::default()
-        };
-        let (tx, rx) = match pnet_datalink::channel(interface, config) {
-            Ok(Channel::Ethernet(tx, rx)) => (tx, rx),
-            Ok(_) => {
-                return Err(NetError::Io {
-                    context: format!("{device}: not an Ethernet channel"),
-                    source: std::io::Error::from(std::io::ErrorKind::Unsupported),
-                })
-            }
-            Err(e) => {
-                return Err(NetError::from_io(
-                    "raw ARP socket",
-                    &device,
-                    "CAP_NET_RAW",
-                    e,
-                ))
-            }
-        };
+        let raw::RawChannel { mac, tx, rx } = raw::open(interface, Some(RAW_READ_TIMEOUT))?;
         Ok(Self {
             device,
             mac,

@@ -6,15 +6,12 @@ use std::io;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use pnet_datalink::MacAddr;
-use pnet_datalink::{Channel, Config, DataLinkSender, NetworkInterface};
-use pnet_packet::arp::{ArpHardwareTypes, ArpOperation, ArpOperations, MutableArpPacket};
-use pnet_packet::ethernet::{EtherTypes, MutableEthernetPacket};
+use pnet_datalink::DataLinkSender;
 
+use super::arp_frame::ArpMessage;
+pub use super::arp_frame::FRAME_LEN;
+use super::raw;
 use crate::net::NetError;
-
-/// Ethernet header (14) plus an Ethernet/IPv4 ARP body (28), as `arping` sends it.
-pub const FRAME_LEN: usize = 42;
 
 /// Default number of announcements after a takeover: with [`DEFAULT_INTERVAL`] they span about a
 /// second, so a neighbour or switch that missed the first (a busy port, a link still negotiating)
@@ -36,30 +33,11 @@ pub enum GarpForm {
 
 /// Builds the Ethernet frame of one gratuitous ARP for `address` owned by `mac`.
 pub fn frame(form: GarpForm, mac: [u8; 6], address: Ipv4Addr) -> [u8; FRAME_LEN] {
-    let mut buf = [0u8; FRAME_LEN];
-    let own = MacAddr::from(mac);
-    {
-        let mut eth =
-            MutableEthernetPacket::new(&mut buf).expect("FRAME_LEN holds an Ethernet header");
-        eth.set_destination(MacAddr::broadcast());
-        eth.set_source(own);
-        eth.set_ethertype(EtherTypes::Arp);
+    match form {
+        GarpForm::Request => ArpMessage::gratuitous_request(mac, address),
+        GarpForm::Reply => ArpMessage::gratuitous_reply(mac, address),
     }
-    let mut arp = MutableArpPacket::new(&mut buf[14..]).expect("FRAME_LEN holds an ARP body");
-    arp.set_hardware_type(ArpHardwareTypes::Ethernet);
-    arp.set_protocol_type(EtherTypes::Ipv4);
-    arp.set_hw_addr_len(6);
-    arp.set_proto_addr_len(4);
-    let (op, target_mac): (ArpOperation, MacAddr) = match form {
-        GarpForm::Request => (ArpOperations::Request, MacAddr::zero()),
-        GarpForm::Reply => (ArpOperations::Reply, own),
-    };
-    arp.set_operation(op);
-    arp.set_sender_hw_addr(own);
-    arp.set_sender_proto_addr(address);
-    arp.set_target_hw_addr(target_mac);
-    arp.set_target_proto_addr(address);
-    buf
+    .to_frame()
 }
 
 /// An open raw sender on one device. Opening needs CAP_NET_RAW; keep one for a burst, or use
@@ -71,30 +49,15 @@ pub struct GarpSender {
 }
 
 impl GarpSender {
-    /// Opens a layer-2 sender on `device` (promiscuous off: we only send).
+    /// Opens a layer-2 sender on `device`.
     pub fn open(device: &str) -> Result<Self, NetError> {
-        let iface = find_interface(device)?;
-        let mac = iface.mac.ok_or_else(|| NetError::Io {
-            context: format!("gratuitous ARP on {device}"),
-            source: io::Error::new(io::ErrorKind::Unsupported, "device has no MAC address"),
-        })?;
-        let config = Config {
-            promiscuous: false,
-            ..Config::default()
-        };
-        match pnet_datalink::channel(&iface, config) {
-            // The receiving half is dropped at once: a sender reads nothing.
-            Ok(Channel::Ethernet(tx, _rx)) => Ok(GarpSender {
-                device: device.to_string(),
-                mac: mac.octets(),
-                tx,
-            }),
-            Ok(_) => Err(NetError::Io {
-                context: format!("open a raw socket on {device}"),
-                source: io::Error::new(io::ErrorKind::Unsupported, "not an Ethernet channel"),
-            }),
-            Err(e) => Err(raw_err(e, device, "open a raw socket")),
-        }
+        // The receiving half is dropped at once: a sender reads nothing.
+        let channel = raw::open(&raw::interface(device)?, None)?;
+        Ok(GarpSender {
+            device: device.to_string(),
+            mac: channel.mac,
+            tx: channel.tx,
+        })
     }
 
     /// The MAC address the frames carry.
@@ -107,7 +70,7 @@ impl GarpSender {
         let frame = frame(form, self.mac, address);
         match self.tx.send_to(&frame, None) {
             Some(Ok(())) => Ok(()),
-            Some(Err(e)) => Err(raw_err(e, &self.device, "send gratuitous ARP")),
+            Some(Err(e)) => Err(raw::error(e, &self.device, "send gratuitous ARP")),
             None => Err(NetError::Io {
                 context: format!("send gratuitous ARP on {}", self.device),
                 source: io::Error::other("sender gave no result"),
@@ -125,27 +88,6 @@ impl GarpSender {
 /// Sends both gratuitous ARP forms for `address` on `device` once.
 pub fn announce(device: &str, address: Ipv4Addr) -> Result<(), NetError> {
     GarpSender::open(device)?.announce(address)
-}
-
-fn find_interface(device: &str) -> Result<NetworkInterface, NetError> {
-    pnet_datalink::interfaces()
-        .into_iter()
-        .find(|i| i.name == device)
-        .ok_or_else(|| NetError::NoDevice(device.to_string()))
-}
-
-fn raw_err(e: io::Error, device: &str, what: &str) -> NetError {
-    match e.raw_os_error() {
-        Some(libc::EPERM) | Some(libc::EACCES) => NetError::Privilege {
-            what: format!("{what} on {device}"),
-            capability: "CAP_NET_RAW",
-        },
-        Some(libc::ENODEV) | Some(libc::ENXIO) => NetError::NoDevice(device.to_string()),
-        _ => NetError::Io {
-            context: format!("{what} on {device}"),
-            source: e,
-        },
-    }
 }
 
 /// The schedule of a gratuitous ARP burst, driven by the caller's clock: it never sleeps, it says when

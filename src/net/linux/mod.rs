@@ -11,6 +11,7 @@ pub mod garp;
 pub mod icmp;
 pub mod neigh;
 pub mod netlink;
+pub mod raw;
 
 pub use arp::{RawArpChecker, TableArpChecker};
 pub use counters::{NetlinkCounters, SysfsCounters};
