@@ -74,10 +74,10 @@ mode= improved
 ;failoverwindow= 1h
 ; duration from reboot start to interfaces down (the document's figure); default: 30s; extension
 ;shutdowndelay= 30s
-; integer, gratuitous ARPs (request and reply form) after a takeover; default: 3; extension
-;garpcount= 3
-; duration between them; default: 300ms; extension
-;garpinterval= 300ms
+; integer, gratuitous ARPs (request and reply form) after a takeover; default: 5; extension
+;garpcount= 5
+; duration between them (5 x 250ms: the burst lasts about a second); default: 250ms; extension
+;garpinterval= 250ms
 ; duration | off, resend period while active; default: off; extension
 ;garprefresh= off
 ; boolean, drop the passiveip when taking over; default: no; extension

@@ -873,8 +873,9 @@ impl Policy {
             maxfailovers: if classic { 0 } else { 3 },
             failoverwindow: Duration::from_secs(3600),
             shutdowndelay: DEFAULT_SHUTDOWNDELAY,
-            garpcount: 3,
-            garpinterval: Duration::from_millis(300),
+            // Five announcements over about a second: gear that misses one still learns the owner.
+            garpcount: 5,
+            garpinterval: Duration::from_millis(250),
             garprefresh: None,
             releasepassiveip: false,
             releaseonstop: true,

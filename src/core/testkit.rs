@@ -35,6 +35,7 @@ pub(crate) fn policy(mode: PolicyMode) -> Policy {
     // are told about reboots) and a slower announcement burst that keeps timelines readable.
     Policy {
         onfailure: FailureAction::Reboot,
+        garpcount: 3,
         garpinterval: secs(1),
         historyfile: PathBuf::from("/nonexistent/failovers"),
         ..Policy::defaults(mode)

@@ -13,6 +13,7 @@ pub fn policy(mode: PolicyMode) -> Policy {
     // are told about reboots) and a slower announcement burst that keeps timelines readable.
     Policy {
         onfailure: FailureAction::Reboot,
+        garpcount: 3,
         garpinterval: Duration::from_secs(1),
         historyfile: PathBuf::from("/nonexistent/failovers"),
         ..Policy::defaults(mode)
