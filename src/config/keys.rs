@@ -150,7 +150,7 @@ pub const KEYS: &[KeySpec] = &[
         "duration (s)",
         "5",
         S,
-        "the period of the sync link exchange",
+        "the period of the sync link exchange (read and validated for compatibility; failoverctl does not synchronise configs over the sync link: it asks the peer over it, see `peerip`)",
     ),
     k(
         "network",
