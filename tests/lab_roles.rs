@@ -159,3 +159,76 @@ fn story_passive_off_the_active_holds_instead_of_rebooting() {
         "the only node gave up its addresses"
     );
 }
+
+/// Story 4: "a fault that survives the reboot makes the pair reboot forever". The failure-action
+/// history survives the (injected) reboots in `historyfile`; after `maxfailovers` the node holds.
+#[test]
+fn story_fault_surviving_the_reboot_stops_after_maxfailovers() {
+    let Some((lab, dir)) = lab_and_dir("story_fault_surviving_the_reboot_stops_after_maxfailovers")
+    else {
+        return;
+    };
+    kill_test_hosts(&lab);
+    let policy = "onfailure= reboot\nrequirepeer= no\nmaxfailovers= 2\nfailoverwindow= 1h";
+    let mut a = Daemon::start(&lab, dir.path(), "a", "run", &config("a", policy), &[]);
+    // Each run takes over, finds its channels dead and "reboots" (the injected command); the next
+    // run is the machine coming back with the same fault.
+    for boot in 1..=2 {
+        assert_eq!(
+            a.wait_exit(Duration::from_secs(8)),
+            Some(1),
+            "boot {boot} did not end with the failure action:\n{}",
+            a.log()
+        );
+        a.spawn(&lab, "run", &[]);
+    }
+    let held = wait_for(Duration::from_secs(8), || a.log().contains("ALERT"));
+    assert!(held.is_some(), "the third boot did not hold:\n{}", a.log());
+    assert_eq!(
+        a.wait_exit(Duration::from_millis(500)),
+        None,
+        "the third boot rebooted"
+    );
+    let reboots = std::fs::read_to_string(a.reboots_path()).expect("reboots");
+    assert_eq!(reboots.lines().count(), 2, "exactly maxfailovers reboots");
+    assert!(holds(&lab, "a", ACTIVEIP), "the holding node keeps serving");
+}
+
+/// Story 2: "one dead test host (a switch that lost power) put the pair into an endless reboot
+/// loop". With two test hosts per channel and `testhosts=any` (improved) one dead host is no channel
+/// failure; with `testhosts=all` (the classic reading) the same fault ends in the failure action.
+#[test]
+fn story_one_dead_test_host_fails_over_only_in_classic() {
+    let Some((lab, dir)) = lab_and_dir("story_one_dead_test_host_fails_over_only_in_classic")
+    else {
+        return;
+    };
+    // The test host th loses power on LAN1; the client cl, the channel's second test host, lives.
+    lab.link("th", "eth1", false);
+    let improved = Daemon::start(&lab, dir.path(), "a", "run", &config("a", ""), &[]);
+    assert!(wait_for(Duration::from_secs(5), || holds(&lab, "a", ACTIVEIP)).is_some());
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        holds(&lab, "a", ACTIVEIP),
+        "improved gave up:\n{}",
+        improved.log()
+    );
+    assert!(!improved.log().contains("failed"), "{}", improved.log());
+    drop(improved);
+
+    let mut classic = Daemon::start(
+        &lab,
+        dir.path(),
+        "b",
+        "run",
+        &config("b", "mode= classic"),
+        &[],
+    );
+    assert_eq!(
+        classic.wait_exit(Duration::from_secs(8)),
+        Some(1),
+        "classic did not reboot:\n{}",
+        classic.log()
+    );
+    assert!(classic.log().contains("lan1"), "{}", classic.log());
+}
