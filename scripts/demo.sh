@@ -36,42 +36,7 @@ wait_for() { # SECONDS COMMAND...: polls every 20 ms, bounded
 echo "== lab $name: LAN1 192.0.2.0/24, LAN2 198.51.100.0/24, sync 203.0.113.0/30"
 bash scripts/netlab.sh up "$name" >/dev/null
 
-for node in a b; do
-  own=$([ $node = a ] && echo 11 || echo 12); peer=$([ $node = a ] && echo 2 || echo 1)
-  cat > "$work/$node.ini" <<INI
-[channel]
-ident= lan1
-device= eth1
-activeip= 192.0.2.10/24
-passiveip= 192.0.2.$own
-testip= 192.0.2.1
-testip= 192.0.2.100
-
-[channel]
-ident= lan2
-device= eth2
-activeip= 198.51.100.10/24
-passiveip= 198.51.100.$own
-testip= 198.51.100.1
-testip= 198.51.100.100
-
-[network]
-checktime= 200ms
-timeout= 100ms
-activeretries= 3
-channelretries= 3
-
-[sendconfig]
-device= sync0
-peerip= 203.0.113.$peer
-
-[policy]
-onfailure= demote
-garpinterval= 100ms
-statefile= $work/$node.state
-historyfile= $work/$node.history
-INI
-done
+for node in a b; do bash scripts/netlab.sh config "$node" "$work" > "$work/$node.ini"; done
 
 "$bin" simulate-timing -c "$work/a.ini" | sed -n '1,12p'
 

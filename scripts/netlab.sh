@@ -8,6 +8,8 @@
 #   scripts/netlab.sh silence   NAME NODE   drop all of NODE's traffic at the switches, carrier stays up
 #   scripts/netlab.sh unsilence NAME NODE
 #   scripts/netlab.sh exec  NAME NODE CMD...   run CMD inside NODE's namespace
+#   scripts/netlab.sh config NODE DIR [POLICY-LINE...]   print node a's or b's failover.ini for the
+#                                    lab (sub-second timing; state and history files under DIR)
 #
 # Topology (every node sees its interfaces under the same names):
 #   LAN 1 (192.0.2.0/24, switch s1):      a eth1 .11, b eth1 .12, th eth1 .1, cl eth1 .100; activeip .10
@@ -106,12 +108,56 @@ unsilence() {
   done
 }
 
+# The failover.ini of gateway NODE (a or b) in the lab: both LANs as channels with two test hosts
+# each, sub-second timing, the peer's sync address; extra [policy] lines from the arguments.
+config() {
+  local node=$1 dir=$2 own peer line
+  shift 2
+  own=$([ "$node" = a ] && echo 11 || echo 12)
+  peer=$([ "$node" = a ] && echo 2 || echo 1)
+  cat <<INI
+[channel]
+ident= lan1
+device= eth1
+activeip= $LAN1.10/24
+passiveip= $LAN1.$own
+testip= $LAN1.1
+testip= $LAN1.100
+
+[channel]
+ident= lan2
+device= eth2
+activeip= $LAN2.10/24
+passiveip= $LAN2.$own
+testip= $LAN2.1
+testip= $LAN2.100
+
+[network]
+checktime= 200ms
+timeout= 100ms
+activeretries= 3
+channelretries= 3
+
+[sendconfig]
+device= sync0
+peerip= $SYNC.$peer
+
+[policy]
+onfailure= demote
+garpinterval= 100ms
+statefile= $dir/$node.state
+historyfile= $dir/$node.history
+INI
+  for line in "$@"; do printf '%s\n' "$line"; done
+}
+
 cmd=${1:-}
 case "$cmd" in
   up) up "${2:-fl$$}" ;;
   down) down "${2:?usage: netlab.sh down NAME}" ;;
   silence) silence "${2:?NAME}" "${3:?NODE}" ;;
   unsilence) unsilence "${2:?NAME}" "${3:?NODE}" ;;
+  config) config "${2:?NODE}" "${3:?DIR}" "${@:4}" ;;
   exec) name=${2:?NAME}; node=${3:?NODE}; shift 3; exec ip netns exec "$(ns "$name" "$node")" "$@" ;;
-  *) sed -n '2,16p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,/^set -euo/p' "$0" | sed '$d' >&2; exit 2 ;;
 esac
