@@ -143,7 +143,6 @@ device= sync0
 peerip= $SYNC.$peer
 
 [policy]
-onfailure= demote
 garpinterval= 100ms
 statefile= $dir/$node.state
 historyfile= $dir/$node.history

@@ -8,31 +8,27 @@ use std::time::{Duration, Instant};
 
 pub const ACTIVEIP: &str = "192.0.2.10";
 
-/// Timing of the lab configs: sub-second so tests stay fast.
-pub const CHECKTIME_MS: u64 = 200;
-pub const TIMEOUT_MS: u64 = 100;
-pub const RETRIES: u64 = 3;
-
-/// The source document's total outage for the lab config:
-/// checktime × 2 + timeout × (channelretries + activeretries).
+/// The source document's total outage for the lab config, computed by the library from the config
+/// itself: checktime × 2 + timeout × (channelretries + activeretries).
 pub fn outage_bound() -> Duration {
-    Duration::from_millis(CHECKTIME_MS * 2 + TIMEOUT_MS * (RETRIES + RETRIES))
+    let text = config("a", "").replace("@DIR@", "/tmp");
+    let (cfg, _) = failoverctl::config::parse_str(&text, std::path::Path::new("a.ini"))
+        .expect("the lab config is valid");
+    failoverctl::core::timing::total_outage(&cfg.network)
 }
 
-/// The config of `node` (a or b): both lab channels, test hosts th and cl on LAN1, th on LAN2, the
-/// peer's sync address, and `policy` lines appended to `[policy]`.
+/// The config of `node` (a or b): `scripts/netlab.sh config` (both lab channels, two test hosts
+/// each, the lab timing above, the peer's sync address) with `policy` lines appended to `[policy]`.
+/// Its files live under `@DIR@`, which [`Daemon::start`] replaces with the test's directory.
 pub fn config(node: &str, policy: &str) -> String {
-    let (own, peer) = if node == "a" { (11, 2) } else { (12, 1) };
-    format!(
-        "[channel]\nident= lan1\ndevice= eth1\nactiveip= 192.0.2.10/24\npassiveip= 192.0.2.{own}\n\
-         testip= 192.0.2.1\ntestip= 192.0.2.100\n\n\
-         [channel]\nident= lan2\ndevice= eth2\nactiveip= 198.51.100.10/24\npassiveip= 198.51.100.{own}\n\
-         testip= 198.51.100.1\ntestip= 198.51.100.100\n\n\
-         [network]\nchecktime= {CHECKTIME_MS}ms\ntimeout= {TIMEOUT_MS}ms\nactiveretries= {RETRIES}\n\
-         channelretries= {RETRIES}\n\n\
-         [sendconfig]\ndevice= sync0\npeerip= 203.0.113.{peer}\n\n\
-         [policy]\ngarpinterval= 100ms\n{policy}\n"
-    )
+    let out = std::process::Command::new("bash")
+        .arg(super::lab::script())
+        .args(["config", node, "@DIR@"])
+        .args(policy.lines().filter(|l| !l.trim().is_empty()))
+        .output()
+        .expect("run scripts/netlab.sh config");
+    assert!(out.status.success(), "netlab config failed");
+    String::from_utf8(out.stdout).expect("the config is text")
 }
 
 /// One daemon under test.
@@ -53,9 +49,7 @@ impl Daemon {
         extra: &[&str],
     ) -> Daemon {
         let config = dir.join(format!("{node}.ini"));
-        // `[policy]` is the last section: the history goes to the test's own directory.
-        let history = dir.join(format!("{node}.history"));
-        let text = format!("{config_text}historyfile= {}\n", history.display());
+        let text = config_text.replace("@DIR@", &dir.display().to_string());
         std::fs::write(&config, text).expect("write config");
         let mut d = Daemon {
             node: node.to_owned(),
