@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Benchmarks in the network-namespace lab, each reported as a ratio against a baseline measured in
+# the same run (never as an assertion):
+#   1. probe concurrency: N targets (half of them dead) in one `probe` call vs N calls one by one;
+#   2. failover: the client's longest gap when the active is powered off vs the source document's
+#      outage bound for the lab config (checktime x 2 + timeout x (channelretries + activeretries));
+#   3. memory: the running daemon's peak RSS vs the bare binary's (`failoverctl --version`).
+#
+#   sudo scripts/bench.sh [ROUNDS]        (default 3 rounds each)
+#
+# Only the lab's own namespaces and documentation addresses are used; every process started here is
+# ended by PID; the lab is removed on exit, also on failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-3}
+[ "$(id -u)" -eq 0 ] || { echo "bench.sh: needs root (network namespaces)" >&2; exit 2; }
+
+cargo build --release --quiet
+bin=$PWD/target/release/failoverctl
+name=bench$$
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  bash scripts/netlab.sh down "$name"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+ns() { printf '%s-%s' "$name" "$1"; }
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+holds() { ip -n "$(ns "$1")" -o -4 addr show | grep -q " $2/"; }
+wait_for() { local end=$(( $(now_ms) + $1 )); shift; until "$@"; do [ "$(now_ms)" -lt "$end" ] || return 1; sleep 0.02; done; }
+
+bash scripts/netlab.sh up "$name" >/dev/null
+
+echo "== 1. probe concurrency (6 targets, 3 dead, timeout 300ms, $rounds rounds)"
+targets=(192.0.2.1 192.0.2.100 192.0.2.12 192.0.2.201 192.0.2.202 192.0.2.203)
+conc=(); seq=()
+for _ in $(seq "$rounds"); do
+  t=$(now_ms)
+  ip netns exec "$(ns a)" "$bin" probe --device eth1 --timeout 300ms "${targets[@]}" >/dev/null || true
+  conc+=($(( $(now_ms) - t )))
+  t=$(now_ms)
+  for x in "${targets[@]}"; do
+    ip netns exec "$(ns a)" "$bin" probe --device eth1 --timeout 300ms "$x" >/dev/null || true
+  done
+  seq+=($(( $(now_ms) - t )))
+done
+c=$(printf '%s\n' "${conc[@]}" | median); s=$(printf '%s\n' "${seq[@]}" | median)
+echo "one call: ${c} ms; one by one (baseline): ${s} ms; speed-up: $(awk -v a="$s" -v b="$c" 'BEGIN { printf "%.2f", a / b }')x"
+
+echo "== 2. failover gap, active powered off ($rounds rounds)"
+for node in a b; do bash scripts/netlab.sh config "$node" "$work" > "$work/$node.ini"; done
+bound=$("$bin" simulate-timing -c "$work/a.ini" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["total_outage_ms"])')
+gaps=()
+for round in $(seq "$rounds"); do
+  for n in a b; do ip -n "$(ns "$n")" addr del 192.0.2.10/24 dev eth1 2>/dev/null || true; ip -n "$(ns "$n")" addr del 198.51.100.10/24 dev eth2 2>/dev/null || true; done
+  for d in eth1 eth2 sync0; do ip -n "$(ns a)" link set "$d" up; done
+  FAILOVERCTL_REBOOT_COMMAND=true ip netns exec "$(ns a)" "$bin" run -c "$work/a.ini" 2>>"$work/a.log" & pa=$!; pids+=($pa)
+  wait_for 5000 holds a 192.0.2.10
+  FAILOVERCTL_REBOOT_COMMAND=true ip netns exec "$(ns b)" "$bin" run -c "$work/b.ini" 2>>"$work/b.log" & pb=$!; pids+=($pb)
+  sleep 1
+  ip netns exec "$(ns cl)" ping -D -n -i 0.01 -W 0.5 -w 5 192.0.2.10 >"$work/ping.log" 2>&1 & pp=$!; pids+=($pp)
+  sleep 0.5
+  kill -KILL "$pa"; wait "$pa" 2>/dev/null || true
+  for d in eth1 eth2 sync0; do ip -n "$(ns a)" link set "$d" down; done
+  wait_for 5000 holds b 192.0.2.10
+  sleep 0.5
+  kill -INT "$pp"; wait "$pp" 2>/dev/null || true
+  kill -TERM "$pb"; wait "$pb" 2>/dev/null || true
+  gap=$(awk -F'[][]' '/bytes from/ { if (prev) { d = $2 - prev; if (d > m) m = d } prev = $2 } END { printf "%d", m * 1000 }' "$work/ping.log")
+  echo "round $round: longest gap ${gap} ms"
+  gaps+=("$gap")
+done
+g=$(printf '%s\n' "${gaps[@]}" | median)
+echo "median gap: ${g} ms; the source document's bound (baseline): ${bound} ms; gap/bound: $(awk -v a="$g" -v b="$bound" 'BEGIN { printf "%.2f", a / b }')"
+
+echo "== 3. memory"
+FAILOVERCTL_REBOOT_COMMAND=true ip netns exec "$(ns b)" "$bin" run -c "$work/b.ini" 2>>"$work/b.log" & pb=$!; pids+=($pb)
+sleep 2
+daemon_kb=$(awk '/VmHWM/ { print $2 }' "/proc/$pb/status")
+kill -TERM "$pb"; wait "$pb" 2>/dev/null || true
+bare_kb=$( { /usr/bin/time -f '%M' "$bin" --version >/dev/null; } 2>&1 || echo 0)
+echo "daemon peak RSS: ${daemon_kb} KiB; bare binary (baseline): ${bare_kb} KiB; ratio: $(awk -v a="$daemon_kb" -v b="$bare_kb" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
