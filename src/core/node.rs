@@ -31,18 +31,22 @@ use super::Instant;
 use crate::config::{Config, FailureAction};
 use crate::net::{format_mac, ArpTarget, Rival};
 
-/// Start stagger slots. Two nodes started at once both see no active; the one whose first passiveip
-/// falls in the lower slot (its last octet modulo this) takes over first and the other sees it.
-/// Passiveips equal modulo 8 get the same slot: give the pair consecutive passiveips.
+/// Start stagger slots. Two nodes started at once both see no active; the one in the lower slot takes
+/// over first and the other sees it. The slot is `[policy] priority` (0..7) when set, else the first
+/// passiveip's last octet modulo this. Equal slots race: both take over, and the conflict check ends
+/// it (slower); set different priorities, the lower on the node that should be active.
 pub const STAGGER_SLOTS: u32 = 8;
 
 /// A stagger slot lasts 2 × timeout: one ARP check for the later node to see the earlier one's claim,
 /// plus one of margin.
 fn start_stagger(config: &Config) -> Duration {
-    let slot = config
-        .channels
-        .first()
-        .map_or(0, |c| u32::from(c.passiveip.octets()[3]) % STAGGER_SLOTS);
+    let slot = match config.policy.priority {
+        Some(p) => u32::from(p) % STAGGER_SLOTS,
+        None => config
+            .channels
+            .first()
+            .map_or(0, |c| u32::from(c.passiveip.octets()[3]) % STAGGER_SLOTS),
+    };
     config.network.timeout * 2 * slot
 }
 
@@ -811,6 +815,19 @@ mod tests {
         assert_eq!(first(|a| matches!(a, Action::FailureAction(_))), None);
         assert_eq!(node.role(), Role::Active);
         assert!(node.status().holding.is_some());
+    }
+
+    #[test]
+    fn priority_overrides_the_passiveip_slot() {
+        let mut cfg = config(PolicyMode::Improved);
+        cfg.policy.priority = Some(0);
+        assert_eq!(start_stagger(&cfg), Duration::ZERO);
+        cfg.policy.priority = Some(7);
+        assert_eq!(start_stagger(&cfg), Duration::from_secs(28));
+        let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+        let seen = drive(&mut node, Instant::ZERO, at_ms(40_000), silent_world);
+        let claims = times(&seen, |a| matches!(a, Action::ClaimAddresses { .. }));
+        assert_eq!(claims, vec![28_000]);
     }
 
     #[test]

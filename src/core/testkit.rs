@@ -55,6 +55,7 @@ pub(crate) fn policy(mode: PolicyMode) -> Policy {
         down: None,
         statefile: PathBuf::from("/run/failoverctl/state.json"),
         historyfile: PathBuf::from("/nonexistent/failovers"),
+        priority: None,
     }
 }
 

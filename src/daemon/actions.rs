@@ -184,6 +184,7 @@ mod tests {
                 down: None,
                 statefile: PathBuf::from("/nonexistent/state"),
                 historyfile: PathBuf::from("/nonexistent/failovers"),
+                priority: None,
             },
         }
     }

@@ -35,6 +35,7 @@ pub fn policy(mode: PolicyMode) -> Policy {
         down: None,
         statefile: PathBuf::from("/run/failoverctl/state.json"),
         historyfile: PathBuf::from("/nonexistent/failovers"),
+        priority: None,
     }
 }
 
