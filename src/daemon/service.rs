@@ -1,10 +1,11 @@
 //! The daemon's event loop, shared by `run`, `run-active` and `run-passive`: one thread drives the
-//! core (`handle_timeout`, drain `poll_action` through the shell, wait until `poll_timeout` or a
-//! signal), writes the state file and pings the systemd watchdog from the same loop, so a stuck core
-//! gets restarted.
+//! core (`handle_timeout`, drain `poll_action` through the shell, wait until `poll_timeout` or an
+//! [`Event`]: a signal, or an answer computed on a worker thread), writes the state file and pings the
+//! systemd watchdog from the same loop, so a stuck core gets restarted.
 
 use std::path::PathBuf;
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
 
 use crate::config::{self, Config};
 use crate::core::action::Role;
@@ -17,6 +18,14 @@ use crate::daemon::shell::{self, Primitives, Shell, MAX_WAIT};
 use crate::daemon::signals::{self, SignalEvent};
 use crate::daemon::state::{self, StateFile};
 use crate::exit::{self, ExitError};
+
+/// What wakes the loop besides its deadline.
+#[derive(Debug)]
+pub enum Event {
+    Signal(SignalEvent),
+    /// The answer to a request the shell carried out off the loop's thread (the conflict check).
+    Answer(Input),
+}
 
 /// How a run is set up (from the command line).
 pub struct Options {
@@ -49,7 +58,11 @@ pub fn run_with(
     let clock = Clock::start();
     let log = Log::new(clock);
     let (tx, rx) = mpsc::channel();
-    let forwarder = signals::forward(tx, |e| e)?;
+    let forwarder = signals::forward(tx.clone(), Event::Signal)?;
+    // A send fails only once the loop has ended: that answer is no longer wanted.
+    let deliver: shell::Deliver = Arc::new(move |input| {
+        let _ = tx.send(Event::Answer(input));
+    });
     let notifier = Notifier::from_env();
     let now = clock.now();
     let history = state::read_history(&config.policy.historyfile);
@@ -59,7 +72,7 @@ pub fn run_with(
         } else {
             Node::with_scope(&config, now, history, opts.scope)
         };
-    let mut shell = Shell::new(&config, net, executor, opts.dry_run, log.clone());
+    let mut shell = Shell::new(&config, net, executor, opts.dry_run, log.clone(), deliver);
     log.info(&format!(
         "{} started with {} ({} channel(s)){}",
         opts.command,
@@ -112,7 +125,8 @@ pub fn run_with(
             wait = wait.min(period);
         }
         match rx.recv_timeout(wait) {
-            Ok(SignalEvent::Stop(sig)) => {
+            Ok(Event::Answer(input)) => node.handle(clock.now(), input),
+            Ok(Event::Signal(SignalEvent::Stop(sig))) => {
                 log.info(&format!("signal {sig}: stopping"));
                 let _ = notifier.stopping();
                 node.handle(clock.now(), Input::Stop);
@@ -120,7 +134,7 @@ pub fn run_with(
                 write_state(&opts, &config, &node, &clock, &log, &mut last_state);
                 break exit::OK;
             }
-            Ok(SignalEvent::Reload) => {
+            Ok(Event::Signal(SignalEvent::Reload)) => {
                 let _ = notifier.reloading();
                 if let Some(new) = reload(&opts, &config, &log) {
                     node = rebuilt(&opts, &config, &new, &node, &mut shell, &clock, &log);

@@ -176,6 +176,14 @@ pub trait ArpChecker {
     ) -> Result<Vec<ArpResult>, NetError>;
 }
 
+/// The active's look for a rival owner of its own addresses. Runs on a worker thread of the daemon
+/// (it must not hold up the active's probes), hence `Send + Sync` and `&self`.
+pub trait ConflictChecker: Send + Sync {
+    /// Asks for every target without teaching anybody our address; one [`Rival`] for each target
+    /// another station answered for within `timeout`. Our own replies are no rival.
+    fn rivals(&self, targets: &[ArpTarget], timeout: Duration) -> Result<Vec<Rival>, NetError>;
+}
+
 /// The state of a neighbour (ARP) entry, after the kernel's NUD_* states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
