@@ -130,6 +130,10 @@ pub struct Node {
     /// The last conflict check found a rival and this node kept the addresses: when the rival is gone,
     /// announce once more, since neighbours may have learned its MAC in between.
     rival_seen: bool,
+    /// The first conflict check since taking over is still to come: it ends with an announcement
+    /// whatever it finds, since a rival that yielded before this node's first look (its own look
+    /// came first) may have been the last to teach the neighbours its MAC.
+    first_look: bool,
     history: FailoverHistory,
     actions: VecDeque<Action>,
     recent: VecDeque<Decision>,
@@ -187,6 +191,7 @@ impl Node {
             pending: None,
             conflict: None,
             rival_seen: false,
+            first_look: false,
             history: FailoverHistory::new(failovers),
             actions: VecDeque::new(),
             recent: VecDeque::new(),
@@ -420,6 +425,7 @@ impl Node {
             m.handle_timeout(now);
             self.timers
                 .set(NodeTimer::Conflict, now + self.config.network.checktime);
+            self.first_look = true;
         }
         self.after_monitor(now);
     }
@@ -472,6 +478,7 @@ impl Node {
     fn stop_conflict_checks(&mut self) {
         self.conflict = None;
         self.rival_seen = false;
+        self.first_look = false;
         self.timers.stop(NodeTimer::Conflict);
         self.timers.stop(NodeTimer::ConflictAnswer);
     }
@@ -533,12 +540,21 @@ impl Node {
                 .find(|r| r.device == c.device && r.address == c.activeip)
                 .map(|r| (c.ident.clone(), (*r).clone()))
         });
+        let first_look = std::mem::take(&mut self.first_look);
         let Some((ident, r)) = decider else {
             if std::mem::take(&mut self.rival_seen) {
                 self.log(
                     now,
                     None,
                     "split brain over: no rival answers for the activeips; announcing them again"
+                        .to_owned(),
+                );
+                self.reannounce(now);
+            } else if first_look {
+                self.log(
+                    now,
+                    None,
+                    "first look for a rival since taking over: none; announcing the activeips again"
                         .to_owned(),
                 );
                 self.reannounce(now);
@@ -808,7 +824,12 @@ mod tests {
             .filter(|(_, a)| matches!(a, Action::Announce { .. }))
             .map(|(t, _)| t.as_millis())
             .collect::<Vec<_>>();
-        assert_eq!(announces, vec![12_000, 13_000, 14_000]);
+        // The takeover burst, and another after the first conflict check (unanswered here: it
+        // counts as done at 22 s + timeout + ANSWER_GRACE).
+        assert_eq!(
+            announces,
+            vec![12_000, 13_000, 14_000, 25_000, 26_000, 27_000]
+        );
         // Unreadable counters count as idle: the probes fail, the peer is down: hold, no reboot.
         assert!(first(|a| matches!(a, Action::CheckPeer { .. })).is_some());
         assert!(first(|a| matches!(a, Action::Alert(_))).is_some());

@@ -3,6 +3,7 @@
 //! [`Event`]: a signal, or an answer computed on a worker thread), writes the state file and pings the
 //! systemd watchdog from the same loop, so a stuck core gets restarted.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
@@ -89,12 +90,14 @@ pub fn run_with(
     let mut last_state = None;
     let mut last_role = None;
     let mut ready = false;
+    // Signals that arrived while `drain` took answers off the channel, handled before waiting.
+    let mut signals: VecDeque<SignalEvent> = VecDeque::new();
     let code = loop {
         let now = clock.now();
         if node.poll_timeout().is_some_and(|t| t <= now) {
             node.handle_timeout(now);
         }
-        drain(&mut node, &mut shell, &clock, &log)?;
+        drain(&mut node, &mut shell, &clock, &log, &rx, &mut signals)?;
         write_state(&opts, &config, &node, &clock, &log, &mut last_state);
         if last_role != Some(node.role()) {
             last_role = Some(node.role());
@@ -124,13 +127,17 @@ pub fn run_with(
         if let Some(period) = watchdog {
             wait = wait.min(period);
         }
-        match rx.recv_timeout(wait) {
+        let event = match signals.pop_front() {
+            Some(s) => Ok(Event::Signal(s)),
+            None => rx.recv_timeout(wait),
+        };
+        match event {
             Ok(Event::Answer(input)) => node.handle(clock.now(), input),
             Ok(Event::Signal(SignalEvent::Stop(sig))) => {
                 log.info(&format!("signal {sig}: stopping"));
                 let _ = notifier.stopping();
                 node.handle(clock.now(), Input::Stop);
-                drain(&mut node, &mut shell, &clock, &log)?;
+                drain(&mut node, &mut shell, &clock, &log, &rx, &mut signals)?;
                 write_state(&opts, &config, &node, &clock, &log, &mut last_state);
                 break exit::OK;
             }
@@ -152,9 +159,28 @@ pub fn run_with(
     Ok(code)
 }
 
-/// Drains the core's actions through the shell, feeding every answer straight back.
-fn drain(node: &mut Node, shell: &mut Shell, clock: &Clock, log: &Log) -> anyhow::Result<()> {
-    while let Some(action) = node.poll_action() {
+/// Drains the core's actions through the shell, feeding every answer straight back. Answers from
+/// worker threads are taken between two actions, not after the whole chain: a chain of synchronous
+/// probes (each re-check follows the last at once) lasts up to channelretries × timeout, and a
+/// conflict answer waiting that long would let a channel failure decide first.
+fn drain(
+    node: &mut Node,
+    shell: &mut Shell,
+    clock: &Clock,
+    log: &Log,
+    rx: &mpsc::Receiver<Event>,
+    signals: &mut VecDeque<SignalEvent>,
+) -> anyhow::Result<()> {
+    loop {
+        while let Ok(event) = rx.try_recv() {
+            match event {
+                Event::Answer(input) => node.handle(clock.now(), input),
+                Event::Signal(s) => signals.push_back(s),
+            }
+        }
+        let Some(action) = node.poll_action() else {
+            break;
+        };
         match shell.execute(action) {
             Ok(Some(input)) => node.handle(clock.now(), input),
             Ok(None) => {}
