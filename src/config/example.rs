@@ -92,6 +92,8 @@ mode= improved
 ;statefile= /run/failoverctl/state.json
 ; absolute path of the failure-action history, kept across reboots for maxfailovers; default: /var/lib/failoverctl/failovers; extension
 ;historyfile= /var/lib/failoverctl/failovers
+; integer 0..7, start-up order when both start at once: the lower takes over first (give it to the node that should be active); default: the first passiveip's last octet mod 8; extension
+;priority= 0
 "#;
 
 #[cfg(test)]

@@ -304,6 +304,14 @@ pub const KEYS: &[KeySpec] = &[
         X,
         "where the times of failure actions are kept across reboots (for `maxfailovers`); on persistent storage",
     ),
+    k(
+        "policy",
+        "priority",
+        "integer 0..7",
+        "the first passiveip's last octet mod 8",
+        X,
+        "start-up order when both nodes start at once: the lower takes over first; give it to the node that should be active",
+    ),
 ];
 
 /// The spec of `section`/`key`, if known.

@@ -133,4 +133,8 @@ pub struct Policy {
     pub statefile: PathBuf,
     /// `historyfile=`: the failure-action times kept across reboots (for `maxfailovers`).
     pub historyfile: PathBuf,
+    /// `priority=` 0..=7: the start-up order when both nodes start at once, lower takes over first.
+    /// Give the node that should normally be active the lower one. `None`: the first passiveip's
+    /// last octet modulo 8.
+    pub priority: Option<u8>,
 }

@@ -433,6 +433,7 @@ impl Validator {
         set!("down", p.down, parse_hook);
         set!("statefile", p.statefile, parse_statefile);
         set!("historyfile", p.historyfile, parse_statefile);
+        set!("priority", p.priority, parse_priority);
         if p.maxfailovers > 0 && p.failoverwindow.is_zero() {
             let line = entry("failoverwindow").map_or(0, |e| e.line);
             self.error(
@@ -845,6 +846,20 @@ fn parse_hook(s: &str) -> Result<Option<String>, String> {
     Ok((!s.is_empty()).then(|| s.to_string()))
 }
 
+/// The highest `priority=`: one value per start stagger slot.
+pub const MAX_PRIORITY: u8 = 7;
+
+fn parse_priority(s: &str) -> Result<Option<u8>, String> {
+    let n = value::integer(s)?;
+    u8::try_from(n)
+        .ok()
+        .filter(|n| *n <= MAX_PRIORITY)
+        .map(Some)
+        .ok_or_else(|| {
+            format!("priority {n} is out of range: 0 (takes over first) to {MAX_PRIORITY} (last)")
+        })
+}
+
 fn parse_statefile(s: &str) -> Result<PathBuf, String> {
     if s.starts_with('/') {
         Ok(PathBuf::from(s))
@@ -883,6 +898,7 @@ impl Policy {
             down: None,
             statefile: PathBuf::from(DEFAULT_STATEFILE),
             historyfile: PathBuf::from(DEFAULT_HISTORYFILE),
+            priority: None,
         }
     }
 }
@@ -930,6 +946,28 @@ mod tests {
         assert_eq!(config.policy.testhosts, TestHosts::Any);
         assert_eq!(config.policy.maxfailovers, 0);
         assert!(!config.policy.requirepeer);
+    }
+
+    #[test]
+    fn priority_is_0_to_7_and_out_of_range_names_the_range() {
+        let (config, _) = parse_str(CHANNEL, Path::new("t.ini")).expect("valid");
+        assert_eq!(config.policy.priority, None);
+        let text = format!("{CHANNEL}[policy]\npriority= 7\n");
+        let (config, _) = parse_str(&text, Path::new("t.ini")).expect("valid");
+        assert_eq!(config.policy.priority, Some(7));
+        for bad in ["8", "300", "-1"] {
+            let text = format!("{CHANNEL}[policy]\npriority= {bad}\n");
+            let err = parse_str(&text, Path::new("t.ini")).expect_err("invalid");
+            let d = err
+                .diagnostics()
+                .iter()
+                .find(|d| d.is_error())
+                .expect("an error");
+            assert_eq!((d.line, d.key.as_deref()), (7, Some("priority")), "{err}");
+            if bad != "-1" {
+                assert!(d.to_string().contains("out of range: 0"), "{d}");
+            }
+        }
     }
 
     #[test]

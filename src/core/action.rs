@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::Instant;
-use crate::net::{ArpResult, ArpTarget, Counters, ProbeResult, ProbeTarget};
+use crate::net::{ArpResult, ArpTarget, Counters, ProbeResult, ProbeTarget, Rival};
 
 /// Ties an answer to its request. Ids only grow within one [`super::Node`], so the answer to a request
 /// of an earlier round (or an earlier monitor) never matches the current one.
@@ -135,6 +135,15 @@ pub enum Action {
         targets: Vec<ArpTarget>,
         timeout: Duration,
     },
+    /// The active's look for a rival owner of its own activeips (a split brain): ask each target
+    /// without teaching anybody our address (an RFC 5227 probe, sender IP 0.0.0.0) and answer with
+    /// [`Input::ConflictDone`], as soon as every target answered or `timeout` has passed. Replies from
+    /// this node's own MAC are no rival. Must not hold up the other requests: it runs every checktime.
+    ConflictCheck {
+        id: RequestId,
+        targets: Vec<ArpTarget>,
+        timeout: Duration,
+    },
     /// Is the peer node alive (sync link)? Answer with [`Input::PeerAlive`].
     CheckPeer { id: RequestId },
     /// Takeover: add `add` (the activeips), then remove `remove` (passiveips, per `releasepassiveip`).
@@ -190,6 +199,8 @@ pub enum Input {
         id: RequestId,
         results: Vec<ArpResult>,
     },
+    /// Answer to [`Action::ConflictCheck`]: one entry per target another station answered for.
+    ConflictDone { id: RequestId, rivals: Vec<Rival> },
     /// Answer to [`Action::CheckPeer`].
     PeerAlive { id: RequestId, alive: bool },
     /// The service is stopping (SIGTERM/SIGINT): release the addresses if `releaseonstop`.
@@ -203,6 +214,7 @@ impl Input {
             Input::Counters { id, .. }
             | Input::ProbeDone { id, .. }
             | Input::ArpDone { id, .. }
+            | Input::ConflictDone { id, .. }
             | Input::PeerAlive { id, .. } => Some(*id),
             Input::Stop => None,
         }

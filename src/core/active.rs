@@ -175,6 +175,12 @@ impl ActiveMonitor {
         self.ids.clone()
     }
 
+    /// An id for a request the node issues beside this monitor's own (the conflict check), so ids
+    /// stay unique while the monitor runs.
+    pub(crate) fn issue_id(&mut self) -> RequestId {
+        self.ids.next_id()
+    }
+
     /// The next deadline: call [`Self::handle_timeout`] when `now` reaches it.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.timers.next()

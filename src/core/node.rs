@@ -2,6 +2,12 @@
 //! monitors as active, and on a channel failure applies the policy: hold, demote (back to passive),
 //! reboot or exec.
 //!
+//! While active it also looks for a rival owner of its activeips every checktime
+//! ([`Action::ConflictCheck`]): a passive that missed activeretries answers in a row (loss, a switch's
+//! hiccup) takes over beside a live active, and without this both would stay active forever. The
+//! tie-break needs no talk: on the channel where a rival answers, the node with the lower MAC keeps the
+//! addresses and re-announces them; the other releases and becomes passive with the demote hold-off.
+//!
 //! Polling order (as quinn-proto's `Connection`): feed [`Node::handle`]`(now, input)` for every answer,
 //! call [`Node::handle_timeout`]`(now)` when `now` reaches [`Node::poll_timeout`], then drain
 //! [`Node::poll_action`] until `None` and carry out each action; then sleep until the next
@@ -23,19 +29,24 @@ use super::status::{Status, RECENT_DECISIONS};
 use super::timer::Timers;
 use super::Instant;
 use crate::config::{Config, FailureAction};
+use crate::net::{format_mac, ArpTarget, Rival};
 
-/// Start stagger slots. Two nodes started at once both see no active; the one whose first passiveip
-/// falls in the lower slot (its last octet modulo this) takes over first and the other sees it.
-/// Passiveips equal modulo 8 get the same slot: give the pair consecutive passiveips.
+/// Start stagger slots. Two nodes started at once both see no active; the one in the lower slot takes
+/// over first and the other sees it. The slot is `[policy] priority` (0..7) when set, else the first
+/// passiveip's last octet modulo this. Equal slots race: both take over, and the conflict check ends
+/// it (slower); set different priorities, the lower on the node that should be active.
 pub const STAGGER_SLOTS: u32 = 8;
 
 /// A stagger slot lasts 2 × timeout: one ARP check for the later node to see the earlier one's claim,
 /// plus one of margin.
 fn start_stagger(config: &Config) -> Duration {
-    let slot = config
-        .channels
-        .first()
-        .map_or(0, |c| u32::from(c.passiveip.octets()[3]) % STAGGER_SLOTS);
+    let slot = match config.policy.priority {
+        Some(p) => u32::from(p) % STAGGER_SLOTS,
+        None => config
+            .channels
+            .first()
+            .map_or(0, |c| u32::from(c.passiveip.octets()[3]) % STAGGER_SLOTS),
+    };
     config.network.timeout * 2 * slot
 }
 
@@ -66,6 +77,10 @@ enum NodeTimer {
     Announce,
     /// The peer check counts as "peer down" after this.
     PeerAnswer,
+    /// The next look for a rival owner of the activeips (every checktime while active).
+    Conflict,
+    /// The conflict check in flight counts as answered by nobody after this.
+    ConflictAnswer,
 }
 
 impl From<NodeTimer> for usize {
@@ -89,6 +104,13 @@ struct PendingFailure {
     check: RequestId,
 }
 
+/// A conflict check waiting for its answer.
+#[derive(Debug, Clone, Copy)]
+struct ConflictInFlight {
+    id: RequestId,
+    sent_at: Instant,
+}
+
 /// One node of the pair.
 #[derive(Debug, Clone)]
 pub struct Node {
@@ -98,7 +120,7 @@ pub struct Node {
     role: Role,
     since: Instant,
     ids: RequestIds,
-    timers: Timers<NodeTimer, 2>,
+    timers: Timers<NodeTimer, 4>,
     announcements_left: u32,
     /// The passiveips were dropped at takeover (`releasepassiveip`) and are owed back at release.
     passive_dropped: bool,
@@ -106,6 +128,14 @@ pub struct Node {
     /// The channel whose failure is held, and since when: the hold is lifted once it is healthy again.
     held: Option<(String, Instant)>,
     pending: Option<PendingFailure>,
+    conflict: Option<ConflictInFlight>,
+    /// The last conflict check found a rival and this node kept the addresses: when the rival is gone,
+    /// announce once more, since neighbours may have learned its MAC in between.
+    rival_seen: bool,
+    /// The first conflict check since taking over is still to come: it ends with an announcement
+    /// whatever it finds, since a rival that yielded before this node's first look (its own look
+    /// came first) may have been the last to teach the neighbours its MAC.
+    first_look: bool,
     history: FailoverHistory,
     actions: VecDeque<Action>,
     recent: VecDeque<Decision>,
@@ -162,6 +192,9 @@ impl Node {
             holding: None,
             held: None,
             pending: None,
+            conflict: None,
+            rival_seen: false,
+            first_look: false,
             history: FailoverHistory::new(failovers),
             actions: VecDeque::new(),
             recent: VecDeque::new(),
@@ -225,6 +258,15 @@ impl Node {
                 self.hold(now, &p.failure, HoldReason::PeerDown);
             }
         }
+        if self.timers.take_expired(NodeTimer::ConflictAnswer, now) {
+            if let Some(c) = self.conflict.take() {
+                // The shell lost the answer: nobody was seen, look again at the next period.
+                self.on_conflict_done(now, c.sent_at, &[]);
+            }
+        }
+        if self.timers.take_expired(NodeTimer::Conflict, now) {
+            self.conflict_check(now);
+        }
         match &mut self.mode {
             Mode::Passive(m) => m.handle_timeout(now),
             Mode::Active(m) => m.handle_timeout(now),
@@ -246,6 +288,13 @@ impl Node {
                     } else {
                         self.hold(now, &p.failure, HoldReason::PeerDown);
                     }
+                }
+            }
+            Input::ConflictDone { id, rivals } => {
+                if let Some(c) = self.conflict.filter(|c| c.id == id) {
+                    self.conflict = None;
+                    self.timers.stop(NodeTimer::ConflictAnswer);
+                    self.on_conflict_done(now, c.sent_at, &rivals);
                 }
             }
             other => match &mut self.mode {
@@ -376,9 +425,12 @@ impl Node {
         self.announcements_left = self.config.policy.garpcount;
         self.announce(now);
         self.hooks(Hook::Up);
-        // The active monitor's first round is due now.
+        // The active monitor's first round is due now; the first look for a rival one checktime on.
         if let Mode::Active(m) = &mut self.mode {
             m.handle_timeout(now);
+            self.timers
+                .set(NodeTimer::Conflict, now + self.config.network.checktime);
+            self.first_look = true;
         }
         self.after_monitor(now);
     }
@@ -424,7 +476,133 @@ impl Node {
             restore,
         });
         self.timers.stop(NodeTimer::Announce);
+        self.stop_conflict_checks();
         self.hooks(Hook::Down);
+    }
+
+    fn stop_conflict_checks(&mut self) {
+        self.conflict = None;
+        self.rival_seen = false;
+        self.first_look = false;
+        self.timers.stop(NodeTimer::Conflict);
+        self.timers.stop(NodeTimer::ConflictAnswer);
+    }
+
+    fn conflict_targets(&self) -> Vec<ArpTarget> {
+        self.config
+            .channels
+            .iter()
+            .map(|c| ArpTarget {
+                device: c.device.clone(),
+                address: c.activeip,
+            })
+            .collect()
+    }
+
+    /// Asks whether anybody else answers for our activeips.
+    fn conflict_check(&mut self, now: Instant) {
+        let Mode::Active(m) = &mut self.mode else {
+            return;
+        };
+        let id = m.issue_id();
+        let timeout = self.config.network.timeout;
+        self.conflict = Some(ConflictInFlight { id, sent_at: now });
+        self.timers
+            .set(NodeTimer::ConflictAnswer, now + timeout + ANSWER_GRACE);
+        let targets = self.conflict_targets();
+        self.push(Action::ConflictCheck {
+            id,
+            targets,
+            timeout,
+        });
+    }
+
+    /// Restarts the gratuitous ARP burst: neighbours that learned a rival's MAC learn ours again.
+    fn reannounce(&mut self, now: Instant) {
+        self.announcements_left = self.config.policy.garpcount;
+        self.announce(now);
+    }
+
+    fn on_conflict_done(&mut self, now: Instant, sent_at: Instant, rivals: &[Rival]) {
+        if self.role != Role::Active {
+            return;
+        }
+        // Only our own activeips count, and a reply from our own MAC is no rival.
+        let mine: Vec<&Rival> = rivals
+            .iter()
+            .filter(|r| r.rival_mac != r.own_mac)
+            .filter(|r| {
+                self.config
+                    .channels
+                    .iter()
+                    .any(|c| c.device == r.device && c.activeip == r.address)
+            })
+            .collect();
+        // The first channel in config order where a rival answered decides: both nodes list the
+        // channels in the same order, so they agree whenever they see the same channels.
+        let decider = self.config.channels.iter().find_map(|c| {
+            mine.iter()
+                .find(|r| r.device == c.device && r.address == c.activeip)
+                .map(|r| (c.ident.clone(), (*r).clone()))
+        });
+        let first_look = std::mem::take(&mut self.first_look);
+        let Some((ident, r)) = decider else {
+            if std::mem::take(&mut self.rival_seen) {
+                self.log(
+                    now,
+                    None,
+                    "split brain over: no rival answers for the activeips; announcing them again"
+                        .to_owned(),
+                );
+                self.reannounce(now);
+            } else if first_look {
+                self.log(
+                    now,
+                    None,
+                    "first look for a rival since taking over: none; announcing the activeips again"
+                        .to_owned(),
+                );
+                self.reannounce(now);
+            }
+            self.next_conflict_check(now, sent_at);
+            return;
+        };
+        let (own, rival) = (format_mac(&r.own_mac), format_mac(&r.rival_mac));
+        let seen = format!(
+            "split brain: {} on {} is also answered by {rival} (this node: {own})",
+            r.address, r.device
+        );
+        if r.own_mac < r.rival_mac {
+            self.log(
+                now,
+                Some(&ident),
+                format!(
+                    "{seen}; the lower MAC keeps the activeips: keeping them, announcing again"
+                ),
+            );
+            self.rival_seen = true;
+            self.reannounce(now);
+            self.next_conflict_check(now, sent_at);
+        } else {
+            self.log(
+                now,
+                Some(&ident),
+                format!("{seen}; the lower MAC keeps the activeips: yielding to {rival}"),
+            );
+            // Not a failure: no failure action, nothing recorded; any failure in hand is moot.
+            self.holding = None;
+            self.pending = None;
+            self.timers.stop(NodeTimer::PeerAnswer);
+            self.release(now, &format!("split brain, {rival} keeps them"));
+            let holdoff = demote_holdoff(&self.config);
+            self.become_passive(now, now + holdoff);
+        }
+    }
+
+    /// "Every checktime": the period runs from check to check.
+    fn next_conflict_check(&mut self, now: Instant, sent_at: Instant) {
+        let at = (sent_at + self.config.network.checktime).max(now);
+        self.timers.set(NodeTimer::Conflict, at);
     }
 
     fn become_passive(&mut self, now: Instant, not_before: Instant) {
@@ -464,8 +642,14 @@ impl Node {
         }
         if self.config.policy.requirepeer {
             // "The active server should not reboot if the passive one is turned off."
-            self.ids = self.next_ids();
-            let check = self.ids.next_id();
+            // From the monitor's sequence, which goes on after the check: ids never repeat.
+            let check = match &mut self.mode {
+                Mode::Active(m) => m.issue_id(),
+                _ => {
+                    self.ids = self.next_ids();
+                    self.ids.next_id()
+                }
+            };
             self.pending = Some(PendingFailure { failure, check });
             self.timers.set(
                 NodeTimer::PeerAnswer,
@@ -675,7 +859,12 @@ mod tests {
             .filter(|(_, a)| matches!(a, Action::Announce { .. }))
             .map(|(t, _)| t.as_millis())
             .collect::<Vec<_>>();
-        assert_eq!(announces, vec![12_000, 13_000, 14_000]);
+        // The takeover burst, and another after the first conflict check (unanswered here: it
+        // counts as done at 22 s + timeout + ANSWER_GRACE).
+        assert_eq!(
+            announces,
+            vec![12_000, 13_000, 14_000, 25_000, 26_000, 27_000]
+        );
         // Unreadable counters count as idle: the probes fail, the peer is down: hold, no reboot.
         assert!(first(|a| matches!(a, Action::CheckPeer { .. })).is_some());
         assert!(first(|a| matches!(a, Action::Alert(_))).is_some());
@@ -730,6 +919,19 @@ mod tests {
     }
 
     #[test]
+    fn priority_overrides_the_passiveip_slot() {
+        let mut cfg = config(PolicyMode::Improved);
+        cfg.policy.priority = Some(0);
+        assert_eq!(start_stagger(&cfg), Duration::ZERO);
+        cfg.policy.priority = Some(7);
+        assert_eq!(start_stagger(&cfg), Duration::from_secs(28));
+        let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+        let seen = drive(&mut node, Instant::ZERO, at_ms(40_000), silent_world);
+        let claims = times(&seen, |a| matches!(a, Action::ClaimAddresses { .. }));
+        assert_eq!(claims, vec![28_000]);
+    }
+
+    #[test]
     fn classic_reboots_with_fastdown_releasing_first() {
         let cfg = config(PolicyMode::Classic);
         let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
@@ -747,6 +949,170 @@ mod tests {
         assert_eq!(kinds, vec!["record", "release", "reboot"]);
         assert_eq!(node.role(), Role::Failed);
         assert_eq!(node.poll_timeout(), None);
+    }
+
+    const OWN_MAC: [u8; 6] = [2, 0, 0, 0, 0, 5];
+
+    /// The silent world, plus a station answering every conflict check for every target with
+    /// `rival_mac` after 100 ms while `rival(now)` holds.
+    fn rival_world(
+        rival_mac: [u8; 6],
+        rival: impl Fn(Instant) -> bool,
+    ) -> impl FnMut(Instant, &Action) -> Option<(Duration, Input)> {
+        move |now, a| match a {
+            Action::ConflictCheck { id, targets, .. } => {
+                let rivals = if rival(now) {
+                    targets
+                        .iter()
+                        .map(|t| Rival {
+                            device: t.device.clone(),
+                            address: t.address,
+                            rival_mac,
+                            own_mac: OWN_MAC,
+                        })
+                        .collect()
+                } else {
+                    vec![]
+                };
+                Some((
+                    Duration::from_millis(100),
+                    Input::ConflictDone { id: *id, rivals },
+                ))
+            }
+            other => silent_world(now, other),
+        }
+    }
+
+    fn times(seen: &[(Instant, Action)], pick: fn(&Action) -> bool) -> Vec<u64> {
+        seen.iter()
+            .filter(|(_, a)| pick(a))
+            .map(|(t, _)| t.as_millis())
+            .collect()
+    }
+
+    #[test]
+    fn the_lower_mac_keeps_the_addresses_and_announces_again_until_the_rival_is_gone() {
+        let cfg = config(PolicyMode::Improved);
+        let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+        // Takeover at 12 s (the stagger); a rival with a higher MAC answers until 31 s.
+        let world = rival_world([2, 0, 0, 0, 0, 9], |now| now < at_ms(31_000));
+        let seen = drive(&mut node, Instant::ZERO, at_ms(45_000), world);
+        // Every checktime while active, from check to check.
+        assert_eq!(
+            times(&seen, |a| matches!(a, Action::ConflictCheck { .. })),
+            vec![22_000, 32_000, 42_000]
+        );
+        // The takeover burst; the rival seen at 22.1 s: a new burst; gone at 32.1 s: one more.
+        assert_eq!(
+            times(&seen, |a| matches!(a, Action::Announce { .. })),
+            vec![12_000, 13_000, 14_000, 22_100, 23_100, 24_100, 32_100, 33_100, 34_100]
+        );
+        assert!(!seen
+            .iter()
+            .any(|(_, a)| matches!(a, Action::ReleaseAddresses { .. })));
+        assert_eq!(node.role(), Role::Active);
+        let logged = node.status().recent;
+        assert!(
+            logged.iter().any(|d| d.at == at_ms(22_100)
+                && d.reason.contains("02:00:00:00:00:09")
+                && d.reason.contains("02:00:00:00:00:05")
+                && d.reason.contains("keeping")),
+            "{logged:#?}"
+        );
+        // Conflict checks take ids from the same sequence as the monitor's requests.
+        let mut ids: Vec<RequestId> = seen
+            .iter()
+            .filter_map(|(_, a)| match a {
+                Action::ConflictCheck { id, .. }
+                | Action::ArpCheck { id, .. }
+                | Action::Probe { id, .. }
+                | Action::SampleCounters { id, .. }
+                | Action::CheckPeer { id } => Some(*id),
+                _ => None,
+            })
+            .collect();
+        let n = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "request ids repeat");
+    }
+
+    #[test]
+    fn the_higher_mac_yields_without_a_failure_action_and_waits_the_demote_holdoff() {
+        let cfg = config(PolicyMode::Improved);
+        let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+        let world = rival_world([2, 0, 0, 0, 0, 1], |_| true);
+        let seen = drive(&mut node, Instant::ZERO, at_ms(40_000), world);
+        assert_eq!(
+            times(&seen, |a| matches!(a, Action::ConflictCheck { .. })),
+            vec![22_000],
+            "no more conflict checks once passive"
+        );
+        assert_eq!(
+            times(&seen, |a| matches!(a, Action::ReleaseAddresses { .. })),
+            vec![22_100]
+        );
+        assert!(!seen
+            .iter()
+            .any(|(_, a)| matches!(a, Action::RecordFailover { .. } | Action::FailureAction(_))));
+        assert_eq!(node.role(), Role::Passive);
+        // Demote hold-off: checktime × 2 + timeout × (activeretries + 1) = 28 s.
+        let passive = node.status().passive.expect("passive");
+        assert_eq!(passive.not_before_at, Some(at_ms(50_100)));
+        assert!(node.status().recent.iter().any(|d| d.at == at_ms(22_100)
+            && d.reason.contains("yielding to 02:00:00:00:00:01")
+            && d.reason.contains("02:00:00:00:00:05")));
+    }
+
+    #[test]
+    fn stale_unanswered_and_own_mac_conflict_answers_change_nothing() {
+        let cfg = config(PolicyMode::Improved);
+        let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+        // A shell that never answers conflict checks: each counts as unanswered after
+        // timeout + ANSWER_GRACE (25 s), and the next still goes out a checktime after the last.
+        let seen = drive(&mut node, Instant::ZERO, at_ms(43_000), silent_world);
+        assert_eq!(
+            times(&seen, |a| matches!(a, Action::ConflictCheck { .. })),
+            vec![22_000, 32_000, 42_000]
+        );
+        let Some((_, Action::ConflictCheck { id, targets, .. })) = seen
+            .iter()
+            .rev()
+            .find(|(_, a)| matches!(a, Action::ConflictCheck { .. }))
+        else {
+            panic!("no conflict check")
+        };
+        let rival = |mac: [u8; 6]| Rival {
+            device: targets[0].device.clone(),
+            address: targets[0].address,
+            rival_mac: mac,
+            own_mac: OWN_MAC,
+        };
+        // A stale id with a lower-MAC rival is ignored.
+        node.handle(
+            at_ms(42_050),
+            Input::ConflictDone {
+                id: RequestId(id.0 + 100),
+                rivals: vec![rival([0; 6])],
+            },
+        );
+        // Our own reply (the rival MAC is ours) is no rival.
+        node.handle(
+            at_ms(42_100),
+            Input::ConflictDone {
+                id: *id,
+                rivals: vec![rival(OWN_MAC)],
+            },
+        );
+        let after: Vec<Action> = std::iter::from_fn(|| node.poll_action()).collect();
+        assert!(
+            !after
+                .iter()
+                .any(|a| matches!(a, Action::ReleaseAddresses { .. } | Action::Announce { .. })),
+            "{after:?}"
+        );
+        assert_eq!(node.role(), Role::Active);
+        assert_eq!(node.timers.get(NodeTimer::Conflict), Some(at_ms(52_000)));
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! The daemon's event loop, shared by `run`, `run-active` and `run-passive`: one thread drives the
-//! core (`handle_timeout`, drain `poll_action` through the shell, wait until `poll_timeout` or a
-//! signal), writes the state file and pings the systemd watchdog from the same loop, so a stuck core
-//! gets restarted.
+//! core (`handle_timeout`, drain `poll_action` through the shell, wait until `poll_timeout` or an
+//! [`Event`]: a signal, or an answer computed on a worker thread), writes the state file and pings the
+//! systemd watchdog from the same loop, so a stuck core gets restarted.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
 
 use crate::config::{self, Config};
 use crate::core::action::Role;
@@ -17,6 +19,14 @@ use crate::daemon::shell::{self, Primitives, Shell, MAX_WAIT};
 use crate::daemon::signals::{self, SignalEvent};
 use crate::daemon::state::{self, StateFile};
 use crate::exit::{self, ExitError};
+
+/// What wakes the loop besides its deadline.
+#[derive(Debug)]
+pub enum Event {
+    Signal(SignalEvent),
+    /// The answer to a request the shell carried out off the loop's thread (the conflict check).
+    Answer(Input),
+}
 
 /// How a run is set up (from the command line).
 pub struct Options {
@@ -49,7 +59,11 @@ pub fn run_with(
     let clock = Clock::start();
     let log = Log::new(clock);
     let (tx, rx) = mpsc::channel();
-    let forwarder = signals::forward(tx, |e| e)?;
+    let forwarder = signals::forward(tx.clone(), Event::Signal)?;
+    // A send fails only once the loop has ended: that answer is no longer wanted.
+    let deliver: shell::Deliver = Arc::new(move |input| {
+        let _ = tx.send(Event::Answer(input));
+    });
     let notifier = Notifier::from_env();
     let now = clock.now();
     let history = state::read_history(&config.policy.historyfile);
@@ -59,7 +73,7 @@ pub fn run_with(
         } else {
             Node::with_scope(&config, now, history, opts.scope)
         };
-    let mut shell = Shell::new(&config, net, executor, opts.dry_run, log.clone());
+    let mut shell = Shell::new(&config, net, executor, opts.dry_run, log.clone(), deliver);
     log.info(&format!(
         "{} started with {} ({} channel(s)){}",
         opts.command,
@@ -76,12 +90,14 @@ pub fn run_with(
     let mut last_state = None;
     let mut last_role = None;
     let mut ready = false;
+    // Signals that arrived while `drain` took answers off the channel, handled before waiting.
+    let mut signals: VecDeque<SignalEvent> = VecDeque::new();
     let code = loop {
         let now = clock.now();
         if node.poll_timeout().is_some_and(|t| t <= now) {
             node.handle_timeout(now);
         }
-        drain(&mut node, &mut shell, &clock, &log)?;
+        drain(&mut node, &mut shell, &clock, &log, &rx, &mut signals)?;
         write_state(&opts, &config, &node, &clock, &log, &mut last_state);
         if last_role != Some(node.role()) {
             last_role = Some(node.role());
@@ -111,16 +127,21 @@ pub fn run_with(
         if let Some(period) = watchdog {
             wait = wait.min(period);
         }
-        match rx.recv_timeout(wait) {
-            Ok(SignalEvent::Stop(sig)) => {
+        let event = match signals.pop_front() {
+            Some(s) => Ok(Event::Signal(s)),
+            None => rx.recv_timeout(wait),
+        };
+        match event {
+            Ok(Event::Answer(input)) => node.handle(clock.now(), input),
+            Ok(Event::Signal(SignalEvent::Stop(sig))) => {
                 log.info(&format!("signal {sig}: stopping"));
                 let _ = notifier.stopping();
                 node.handle(clock.now(), Input::Stop);
-                drain(&mut node, &mut shell, &clock, &log)?;
+                drain(&mut node, &mut shell, &clock, &log, &rx, &mut signals)?;
                 write_state(&opts, &config, &node, &clock, &log, &mut last_state);
                 break exit::OK;
             }
-            Ok(SignalEvent::Reload) => {
+            Ok(Event::Signal(SignalEvent::Reload)) => {
                 let _ = notifier.reloading();
                 if let Some(new) = reload(&opts, &config, &log) {
                     node = rebuilt(&opts, &config, &new, &node, &mut shell, &clock, &log);
@@ -138,9 +159,28 @@ pub fn run_with(
     Ok(code)
 }
 
-/// Drains the core's actions through the shell, feeding every answer straight back.
-fn drain(node: &mut Node, shell: &mut Shell, clock: &Clock, log: &Log) -> anyhow::Result<()> {
-    while let Some(action) = node.poll_action() {
+/// Drains the core's actions through the shell, feeding every answer straight back. Answers from
+/// worker threads are taken between two actions, not after the whole chain: a chain of synchronous
+/// probes (each re-check follows the last at once) lasts up to channelretries × timeout, and a
+/// conflict answer waiting that long would let a channel failure decide first.
+fn drain(
+    node: &mut Node,
+    shell: &mut Shell,
+    clock: &Clock,
+    log: &Log,
+    rx: &mpsc::Receiver<Event>,
+    signals: &mut VecDeque<SignalEvent>,
+) -> anyhow::Result<()> {
+    loop {
+        while let Ok(event) = rx.try_recv() {
+            match event {
+                Event::Answer(input) => node.handle(clock.now(), input),
+                Event::Signal(s) => signals.push_back(s),
+            }
+        }
+        let Some(action) = node.poll_action() else {
+            break;
+        };
         match shell.execute(action) {
             Ok(Some(input)) => node.handle(clock.now(), input),
             Ok(None) => {}

@@ -1,8 +1,11 @@
 //! Carries out the core's actions on Linux: one `match` over [`Action`], each arm a call into the
-//! probing and address primitives. Requests are answered synchronously with the matching [`Input`].
+//! probing and address primitives. Requests are answered synchronously with the matching [`Input`],
+//! except the conflict check: it runs every checktime while active and would delay the active's
+//! probes by its timeout, so it runs on a worker thread and its answer goes through [`Deliver`].
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{Channel, Config, FailureAction};
@@ -13,8 +16,8 @@ use crate::daemon::hooks::{run_hook, HookEnv, HookEvent, DEFAULT_TIMEOUT};
 use crate::daemon::log::Log;
 use crate::daemon::state;
 use crate::net::{
-    AddressControl, ArpChecker, ArpResult, CounterSource, NetError, ProbeResult, ProbeTarget,
-    Prober,
+    AddressControl, ArpChecker, ArpResult, ArpTarget, ConflictChecker, CounterSource, NetError,
+    ProbeResult, ProbeTarget, Prober,
 };
 
 /// The primitives the shell is composed of; tests and `--dry-run` swap some of them.
@@ -22,8 +25,13 @@ pub struct Primitives {
     pub counters: Box<dyn CounterSource>,
     pub prober: Box<dyn Prober>,
     pub arp: Box<dyn ArpChecker>,
+    /// Shared with the worker thread of each conflict check.
+    pub conflict: Arc<dyn ConflictChecker>,
     pub addresses: Box<dyn AddressControl>,
 }
+
+/// Hands an answer computed off the loop's thread back to the loop (the service's event channel).
+pub type Deliver = Arc<dyn Fn(Input) + Send + Sync>;
 
 /// What ended a request: the answer, or an error that must stop the daemon (a missing privilege: a
 /// passive node that cannot see the active must not conclude that it is gone).
@@ -44,6 +52,10 @@ pub struct Shell {
     log: Log,
     /// Hooks still running: waited for before the process exits, so none is cut off.
     hooks: Vec<std::thread::JoinHandle<()>>,
+    /// Where answers from worker threads go.
+    deliver: Deliver,
+    /// Conflict checks still running (each bounded by its timeout).
+    checks: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Shell {
@@ -53,6 +65,7 @@ impl Shell {
         executor: FailureExecutor,
         dry_run: bool,
         log: Log,
+        deliver: Deliver,
     ) -> Shell {
         Shell {
             config: config.clone(),
@@ -64,12 +77,14 @@ impl Shell {
             history_file: config.policy.historyfile.clone(),
             log,
             hooks: Vec::new(),
+            deliver,
+            checks: Vec::new(),
         }
     }
 
-    /// Waits for running hooks (each is bounded by its own timeout).
+    /// Waits for running hooks and conflict checks (each is bounded by its own timeout).
     pub fn finish(&mut self) {
-        for h in self.hooks.drain(..) {
+        for h in self.hooks.drain(..).chain(self.checks.drain(..)) {
             let _ = h.join();
         }
     }
@@ -129,6 +144,15 @@ impl Shell {
                     }
                 };
                 Ok(Some(Input::ArpDone { id, results }))
+            }
+            Action::ConflictCheck {
+                id,
+                targets,
+                timeout,
+            } => {
+                // Only reads (probes that teach nobody anything): a dry run checks too.
+                self.conflict_check(id, targets, timeout);
+                Ok(None)
             }
             Action::CheckPeer { id } => {
                 let alive = self.peer_alive()?;
@@ -271,6 +295,38 @@ impl Shell {
         }
     }
 
+    /// Starts the check on a worker thread; the answer comes back through `deliver`. A check that
+    /// cannot start goes unanswered: the core counts it as such after its grace time.
+    fn conflict_check(
+        &mut self,
+        id: crate::core::action::RequestId,
+        targets: Vec<ArpTarget>,
+        timeout: Duration,
+    ) {
+        let checker = Arc::clone(&self.net.conflict);
+        let deliver = Arc::clone(&self.deliver);
+        let log = self.log.clone();
+        let spawned = std::thread::Builder::new()
+            .name("conflict".into())
+            .spawn(move || {
+                let rivals = checker.rivals(&targets, timeout).unwrap_or_else(|e| {
+                    // Nobody seen: the next check, a checktime later, tries again.
+                    log.warn(&format!("conflict check: {e}"));
+                    Vec::new()
+                });
+                deliver(Input::ConflictDone { id, rivals });
+            });
+        match spawned {
+            Ok(handle) => {
+                self.checks.retain(|h| !h.is_finished());
+                self.checks.push(handle);
+            }
+            Err(e) => self
+                .log
+                .warn(&format!("cannot start the conflict check thread: {e}")),
+        }
+    }
+
     fn channel(&self, ident: &str) -> Option<Channel> {
         self.config
             .channels
@@ -360,6 +416,7 @@ pub fn linux_primitives(table: bool) -> Primitives {
         } else {
             Box::new(RawArpChecker::new())
         },
+        conflict: Arc::new(RawArpChecker::probe_form()),
         addresses: Box::new(NetlinkAddresses::new()),
     }
 }

@@ -155,6 +155,18 @@ pub struct ArpResult {
     pub mac: Option<[u8; 6]>,
 }
 
+/// Another station answered ARP for one of this node's activeips while this node holds it: a split
+/// brain. Both MACs are those of the channel's device, so the tie-break (lower MAC keeps) needs no talk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rival {
+    pub device: String,
+    pub address: Ipv4Addr,
+    /// Who else answered for `address`.
+    pub rival_mac: [u8; 6],
+    /// This node's MAC on `device`.
+    pub own_mac: [u8; 6],
+}
+
 /// The passive node's check (the source document's flush, UDP, read-the-table; or raw ARP).
 pub trait ArpChecker {
     fn check(
@@ -162,6 +174,14 @@ pub trait ArpChecker {
         targets: &[ArpTarget],
         timeout: Duration,
     ) -> Result<Vec<ArpResult>, NetError>;
+}
+
+/// The active's look for a rival owner of its own addresses. Runs on a worker thread of the daemon
+/// (it must not hold up the active's probes), hence `Send + Sync` and `&self`.
+pub trait ConflictChecker: Send + Sync {
+    /// Asks for every target without teaching anybody our address; one [`Rival`] for each target
+    /// another station answered for within `timeout`. Our own replies are no rival.
+    fn rivals(&self, targets: &[ArpTarget], timeout: Duration) -> Result<Vec<Rival>, NetError>;
 }
 
 /// The state of a neighbour (ARP) entry, after the kernel's NUD_* states.

@@ -9,12 +9,17 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::core::action::{Action, CounterSample, FailureCommand, Input};
 use crate::core::{Instant, Node};
-use crate::net::{ArpResult, Counters, ProbeResult};
+use crate::net::{ArpResult, Counters, ProbeResult, Rival};
 
 use super::fault::{Fault, Loss, NodeId};
 
 /// The simulated client: packets per second through the owner of each activeip.
 const CLIENT_PACKETS_PER_SEC: u64 = 10;
+
+/// The MAC of node `i` on every channel: a's is the lower, so a keeps the addresses in a split brain.
+fn mac(i: usize) -> [u8; 6] {
+    [2, 0, 0, 0, 0, i as u8]
+}
 
 /// Steps at one instant beyond this mean the pair loops without time moving.
 const MAX_STEPS_PER_INSTANT: u32 = 10_000;
@@ -476,11 +481,45 @@ impl World {
                     let answered = up && !self.lost();
                     results.push(ArpResult {
                         target: t,
-                        mac: answered.then_some([2, 0, 0, 0, 0, peer as u8]),
+                        mac: answered.then_some(mac(peer)),
                     });
                 }
                 // The source document's check reads the ARP table after the whole timeout.
                 Some((timeout, Input::ArpDone { id: req, results }))
+            }
+            Action::ConflictCheck {
+                id: req,
+                targets,
+                timeout,
+            } => {
+                // The peer's kernel answers the probe when it holds the address and the frame gets
+                // through both ends.
+                let mut rivals = Vec::new();
+                let mut all = true;
+                for t in targets {
+                    let through = self.channel_of(i, &t.device).is_some_and(|c| {
+                        let (me, other) = (&self.nodes[i], &self.nodes[peer]);
+                        me.links[c]
+                            && !me.silent
+                            && other.powered
+                            && !other.silent
+                            && other.links[c]
+                            && other.owned.contains(&t.address)
+                    });
+                    if through && !self.lost() {
+                        rivals.push(Rival {
+                            device: t.device,
+                            address: t.address,
+                            rival_mac: mac(peer),
+                            own_mac: mac(i),
+                        });
+                    } else {
+                        all = false;
+                    }
+                }
+                // Done early when every address was answered, else at the timeout.
+                let delay = if all { Duration::ZERO } else { timeout };
+                Some((delay, Input::ConflictDone { id: req, rivals }))
             }
             Action::CheckPeer { id: req } => {
                 let alive = self.nodes[peer].node.is_some();

@@ -4,7 +4,8 @@
 //!   UDP datagram to it out of the channel's device (the kernel sends the ARP request), wait, read the
 //!   table. Deleting first is what keeps a stale entry from passing for a live peer.
 //! - [`RawArpChecker`]: send the ARP request and read the reply ourselves (pnet), touching no kernel
-//!   table.
+//!   table. In RFC 5227 probe form (sender IP 0.0.0.0) it is also the active's conflict check
+//!   ([`ConflictChecker`]): the rival's kernel answers a probe without learning anything from it.
 //!
 //! All targets of one call run concurrently under one deadline.
 
@@ -19,7 +20,9 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use super::arp_frame::{ArpMessage, ArpOp};
 use super::neigh::NetlinkNeighbours;
 use super::raw;
-use crate::net::{ArpChecker, ArpResult, ArpTarget, NeighbourTable, NetError};
+use crate::net::{
+    ArpChecker, ArpResult, ArpTarget, ConflictChecker, NeighbourTable, NetError, Rival,
+};
 
 /// The UDP port the table check sends to: discard (RFC 863). The datagram only exists to make the
 /// kernel resolve the address; what happens to it afterwards does not matter.
@@ -121,16 +124,63 @@ fn send_udp(device: &str, address: Ipv4Addr) -> Result<(), NetError> {
 
 /// ARP request and reply on the wire (pnet), no kernel table involved; needs CAP_NET_RAW.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct RawArpChecker;
+pub struct RawArpChecker {
+    /// Send RFC 5227 probes (sender IP 0.0.0.0) rather than requests from our own address.
+    probe_form: bool,
+}
 
 impl RawArpChecker {
     pub fn new() -> Self {
-        RawArpChecker
+        RawArpChecker::default()
+    }
+
+    /// Requests in RFC 5227 probe form: sender IP 0.0.0.0, so whoever answers puts nothing of ours
+    /// in its ARP table (the conflict check must not teach a rival, or its neighbours, anything).
+    pub fn probe_form() -> Self {
+        RawArpChecker { probe_form: true }
     }
 }
 
 /// The granularity at which a reader thread looks at the deadline (pnet's read timeout is per read).
 const RAW_READ_TIMEOUT: Duration = Duration::from_millis(20);
+
+/// What one device's reader found: the device, its own MAC, and who answered for which address.
+type DeviceAnswers = (String, [u8; 6], BTreeMap<Ipv4Addr, [u8; 6]>);
+
+/// Sends the requests for all targets and collects replies from other stations until each target
+/// answered or `timeout` has passed; one reader thread per device.
+fn raw_check(
+    targets: &[ArpTarget],
+    timeout: Duration,
+    probe_form: bool,
+) -> Result<Vec<DeviceAnswers>, NetError> {
+    let deadline = Instant::now() + timeout;
+    let mut by_device: BTreeMap<&str, Vec<Ipv4Addr>> = BTreeMap::new();
+    for t in targets {
+        by_device.entry(&t.device).or_default().push(t.address);
+    }
+    let interfaces = pnet_datalink::interfaces();
+
+    // Open every channel before any request goes out, so no early reply is missed.
+    let mut jobs = Vec::new();
+    for (device, addresses) in by_device {
+        jobs.push(DeviceJob::open(
+            raw::find(&interfaces, device)?,
+            addresses,
+            probe_form,
+        )?);
+    }
+    Ok(thread::scope(|s| {
+        let handles: Vec<_> = jobs
+            .into_iter()
+            .map(|job| s.spawn(move || job.run(deadline)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("ARP reader thread panicked"))
+            .collect()
+    }))
+}
 
 impl ArpChecker for RawArpChecker {
     fn check(
@@ -138,39 +188,56 @@ impl ArpChecker for RawArpChecker {
         targets: &[ArpTarget],
         timeout: Duration,
     ) -> Result<Vec<ArpResult>, NetError> {
-        let deadline = Instant::now() + timeout;
-        let mut by_device: BTreeMap<&str, Vec<Ipv4Addr>> = BTreeMap::new();
-        for t in targets {
-            by_device.entry(&t.device).or_default().push(t.address);
-        }
-        let interfaces = pnet_datalink::interfaces();
-
-        // Open every channel before any request goes out, so no early reply is missed.
-        let mut jobs = Vec::new();
-        for (device, addresses) in by_device {
-            jobs.push(DeviceJob::open(raw::find(&interfaces, device)?, addresses)?);
-        }
-        let answers: Vec<(String, BTreeMap<Ipv4Addr, [u8; 6]>)> = thread::scope(|s| {
-            let handles: Vec<_> = jobs
-                .into_iter()
-                .map(|job| s.spawn(move || job.run(deadline)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("ARP reader thread panicked"))
-                .collect()
-        });
+        let answers = raw_check(targets, timeout, self.probe_form)?;
         Ok(targets
             .iter()
             .map(|t| ArpResult {
                 target: t.clone(),
                 mac: answers
                     .iter()
-                    .find(|(device, _)| *device == t.device)
-                    .and_then(|(_, found)| found.get(&t.address).copied()),
+                    .find(|(device, _, _)| *device == t.device)
+                    .and_then(|(_, _, found)| found.get(&t.address).copied()),
             })
             .collect())
     }
+}
+
+impl ConflictChecker for RawArpChecker {
+    /// Always in probe form, whatever this checker was made with.
+    fn rivals(&self, targets: &[ArpTarget], timeout: Duration) -> Result<Vec<Rival>, NetError> {
+        let answers = raw_check(targets, timeout, true)?;
+        Ok(targets
+            .iter()
+            .filter_map(|t| {
+                let (_, own_mac, found) = answers.iter().find(|(d, _, _)| *d == t.device)?;
+                // The reader already drops frames from our own MAC: whoever is left is a rival.
+                found.get(&t.address).map(|rival_mac| Rival {
+                    device: t.device.clone(),
+                    address: t.address,
+                    rival_mac: *rival_mac,
+                    own_mac: *own_mac,
+                })
+            })
+            .collect())
+    }
+}
+
+/// The sender IP for a request to `target`: 0.0.0.0 in probe form; else our address (of `sources`)
+/// in its subnet, else any of ours, else 0.0.0.0 (an RFC 5227 probe, which every stack answers too).
+fn sender_ip(probe_form: bool, sources: &[(Ipv4Addr, u8)], target: Ipv4Addr) -> Ipv4Addr {
+    if probe_form {
+        return Ipv4Addr::UNSPECIFIED;
+    }
+    let same_subnet = |(ip, prefix): &(Ipv4Addr, u8)| {
+        let mask = u32::MAX.checked_shl(32 - u32::from(*prefix)).unwrap_or(0);
+        u32::from(*ip) & mask == u32::from(target) & mask
+    };
+    sources
+        .iter()
+        .find(|s| same_subnet(s))
+        .or(sources.first())
+        .map(|(ip, _)| *ip)
+        .unwrap_or(Ipv4Addr::UNSPECIFIED)
 }
 
 /// The raw check on one device: its channel, its MAC and source address, the addresses asked for.
@@ -179,12 +246,17 @@ struct DeviceJob {
     mac: [u8; 6],
     sources: Vec<(Ipv4Addr, u8)>,
     addresses: Vec<Ipv4Addr>,
+    probe_form: bool,
     tx: Box<dyn pnet_datalink::DataLinkSender>,
     rx: Box<dyn pnet_datalink::DataLinkReceiver>,
 }
 
 impl DeviceJob {
-    fn open(interface: &NetworkInterface, addresses: Vec<Ipv4Addr>) -> Result<Self, NetError> {
+    fn open(
+        interface: &NetworkInterface,
+        addresses: Vec<Ipv4Addr>,
+        probe_form: bool,
+    ) -> Result<Self, NetError> {
         let device = interface.name.clone();
         let sources = interface
             .ips
@@ -200,24 +272,14 @@ impl DeviceJob {
             mac,
             sources,
             addresses,
+            probe_form,
             tx,
             rx,
         })
     }
 
-    /// The sender IP for a request to `target`: our address in its subnet, else any of ours, else
-    /// 0.0.0.0 (an RFC 5227 probe, which every stack answers too).
     fn source_for(&self, target: Ipv4Addr) -> Ipv4Addr {
-        let same_subnet = |(ip, prefix): &(Ipv4Addr, u8)| {
-            let mask = u32::MAX.checked_shl(32 - u32::from(*prefix)).unwrap_or(0);
-            u32::from(*ip) & mask == u32::from(target) & mask
-        };
-        self.sources
-            .iter()
-            .find(|s| same_subnet(s))
-            .or(self.sources.first())
-            .map(|(ip, _)| *ip)
-            .unwrap_or(Ipv4Addr::UNSPECIFIED)
+        sender_ip(self.probe_form, &self.sources, target)
     }
 
     fn send_requests(&mut self, pending: &[Ipv4Addr]) {
@@ -230,7 +292,7 @@ impl DeviceJob {
 
     /// Sends the requests (again at half time for a lost frame) and collects replies until every
     /// address answered or the deadline passed.
-    fn run(mut self, deadline: Instant) -> (String, BTreeMap<Ipv4Addr, [u8; 6]>) {
+    fn run(mut self, deadline: Instant) -> DeviceAnswers {
         let mut found = BTreeMap::new();
         let start = Instant::now();
         let mut resend_at = Some(start + (deadline.saturating_duration_since(start)) / 2);
@@ -260,7 +322,7 @@ impl DeviceJob {
                 found.entry(m.sender_ip).or_insert(m.sender_mac);
             }
         }
-        (self.device, found)
+        (self.device, self.mac, found)
     }
 }
 
@@ -290,6 +352,23 @@ mod tests {
         ) -> Result<Option<NeighbourEntry>, NetError> {
             Ok(self.entries.get(&address).cloned())
         }
+    }
+
+    #[test]
+    fn probe_form_sends_from_0_0_0_0_even_holding_an_address_in_the_subnet() {
+        // Holding the activeip itself: a request "from" it would be a martian to the rival's
+        // kernel (its own address as source) and teach its neighbours our MAC for it.
+        let sources = [
+            (Ipv4Addr::new(198, 51, 100, 10), 24),
+            (Ipv4Addr::new(192, 0, 2, 10), 24),
+        ];
+        let target = Ipv4Addr::new(192, 0, 2, 10);
+        assert_eq!(sender_ip(true, &sources, target), Ipv4Addr::UNSPECIFIED);
+        assert_eq!(
+            sender_ip(false, &sources, target),
+            Ipv4Addr::new(192, 0, 2, 10)
+        );
+        assert_eq!(sender_ip(false, &[], target), Ipv4Addr::UNSPECIFIED);
     }
 
     #[test]
