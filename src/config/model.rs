@@ -136,7 +136,7 @@ pub struct Policy {
     /// `[sendconfig] port`, `key`, `keyfile`: the peer protocol on the sync link. Read from
     /// `[sendconfig]`; kept here rather than on [`SendConfig`] until the daemon's integration, since
     /// every literal of `Policy` starts from [`Policy::defaults`] and so takes a new field unchanged.
-    pub peerlink: PeerLink,
+    pub peerlink: PeerSettings,
 }
 
 /// The default UDP port of the peer protocol (`[sendconfig] port`).
@@ -144,16 +144,16 @@ pub const DEFAULT_PEER_PORT: u16 = 7411;
 
 /// The peer protocol's settings (`[sendconfig] port`, `key`, `keyfile`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct PeerLink {
+pub struct PeerSettings {
     /// `port=`: the UDP port both nodes listen on for peer queries.
     pub port: u16,
     /// `key=` or `keyfile=`: the shared key; `None`: no peer protocol, the peer is only pinged.
     pub key: Option<PeerKey>,
 }
 
-impl Default for PeerLink {
+impl Default for PeerSettings {
     fn default() -> Self {
-        PeerLink {
+        PeerSettings {
             port: DEFAULT_PEER_PORT,
             key: None,
         }

@@ -230,7 +230,7 @@ impl Validator {
 
         let network = self.network(find("network"));
         let (sendconfig, peerlink) = match find("sendconfig").map(|s| self.sendconfig(s)) {
-            None => (None, Some(PeerLink::default())),
+            None => (None, Some(PeerSettings::default())),
             Some(None) => (None, None),
             Some(Some((send, peer))) => (Some(send), Some(peer)),
         };
@@ -358,7 +358,7 @@ impl Validator {
         })
     }
 
-    fn sendconfig(&mut self, s: &RawSection) -> Option<(SendConfig, PeerLink)> {
+    fn sendconfig(&mut self, s: &RawSection) -> Option<(SendConfig, PeerSettings)> {
         let at = At {
             section: "sendconfig",
             ident: None,
@@ -389,7 +389,7 @@ impl Validator {
                 p
             }
         };
-        let mut peerlink = PeerLink::default();
+        let mut peerlink = PeerSettings::default();
         if let Some(e) = get(s, "port") {
             match self.parse(at, e, parse_port) {
                 Some(port) => peerlink.port = port,
@@ -941,7 +941,7 @@ impl Policy {
             down: None,
             statefile: PathBuf::from(DEFAULT_STATEFILE),
             historyfile: PathBuf::from(DEFAULT_HISTORYFILE),
-            peerlink: PeerLink::default(),
+            peerlink: PeerSettings::default(),
         }
     }
 }
