@@ -79,6 +79,15 @@ pub enum Role {
     Active,
 }
 
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Role::Passive => "passive",
+            Role::Active => "active",
+        })
+    }
+}
+
 /// "Can you reach these test hosts of channel `channel`?"
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Query {
