@@ -28,6 +28,12 @@ _failoverctl() {
             failoverctl,help)
                 cmd="failoverctl__subcmd__help"
                 ;;
+            failoverctl,peer-check)
+                cmd="failoverctl__subcmd__peer__subcmd__check"
+                ;;
+            failoverctl,peer-respond)
+                cmd="failoverctl__subcmd__peer__subcmd__respond"
+                ;;
             failoverctl,probe)
                 cmd="failoverctl__subcmd__probe"
                 ;;
@@ -64,6 +70,12 @@ _failoverctl() {
             failoverctl__subcmd__help,help)
                 cmd="failoverctl__subcmd__help__subcmd__help"
                 ;;
+            failoverctl__subcmd__help,peer-check)
+                cmd="failoverctl__subcmd__help__subcmd__peer__subcmd__check"
+                ;;
+            failoverctl__subcmd__help,peer-respond)
+                cmd="failoverctl__subcmd__help__subcmd__peer__subcmd__respond"
+                ;;
             failoverctl__subcmd__help,probe)
                 cmd="failoverctl__subcmd__help__subcmd__probe"
                 ;;
@@ -95,7 +107,7 @@ _failoverctl() {
 
     case "${cmd}" in
         failoverctl)
-            opts="-h -V --help --version validate probe arp-check watch-counters run-active run-passive run simulate-timing example-config status generate help"
+            opts="-h -V --help --version validate probe arp-check watch-counters peer-check peer-respond run-active run-passive run simulate-timing example-config status generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -175,7 +187,7 @@ _failoverctl() {
             return 0
             ;;
         failoverctl__subcmd__help)
-            opts="validate probe arp-check watch-counters run-active run-passive run simulate-timing example-config status generate help"
+            opts="validate probe arp-check watch-counters peer-check peer-respond run-active run-passive run simulate-timing example-config status generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -231,6 +243,34 @@ _failoverctl() {
             return 0
             ;;
         failoverctl__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        failoverctl__subcmd__help__subcmd__peer__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        failoverctl__subcmd__help__subcmd__peer__subcmd__respond)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -349,6 +389,66 @@ _failoverctl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        failoverctl__subcmd__peer__subcmd__check)
+            opts="-c -h -V --config --channel --timeout --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --channel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        failoverctl__subcmd__peer__subcmd__respond)
+            opts="-c -h -V --config --count --for --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

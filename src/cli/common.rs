@@ -53,12 +53,7 @@ pub fn require_devices<'a>(devices: impl IntoIterator<Item = &'a str>) -> anyhow
 /// The first of `candidates` that is assigned to `device` right now: the node's own address on a
 /// channel is the activeip while it is active, the passiveip while passive.
 pub fn own_address(device: &str, candidates: &[Ipv4Addr]) -> Option<Ipv4Addr> {
-    let assigned: Vec<Ipv4Addr> = nix::ifaddrs::getifaddrs()
-        .ok()?
-        .filter(|i| i.interface_name == device)
-        .filter_map(|i| i.address?.as_sockaddr_in().map(|s| s.ip()))
-        .collect();
-    candidates.iter().copied().find(|c| assigned.contains(c))
+    crate::net::linux::own_address(device, candidates)
 }
 
 /// Milliseconds with microsecond precision, for JSON and tables.

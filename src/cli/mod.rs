@@ -8,6 +8,8 @@ pub mod common;
 pub mod example_config;
 pub mod generate;
 pub mod output;
+pub mod peer_check;
+pub mod peer_respond;
 pub mod probe;
 pub mod run;
 pub mod run_active;
@@ -38,6 +40,11 @@ pub enum Command {
     ArpCheck(arp_check::Args),
     /// Sample rx/tx packet counters and apply the checkonlyidle rule.
     WatchCounters(watch_counters::Args),
+    /// Ask the peer over the sync link whether it reaches each channel's test hosts.
+    PeerCheck(peer_check::Args),
+    /// Answer the peer's questions without the daemon (bounded), for trying peer-check.
+    #[command(hide = true)]
+    PeerRespond(peer_respond::Args),
     /// Run the active node's monitor and its failure action.
     RunActive(run_active::Args),
     /// Run the passive node's monitor and take over when the active is gone.
@@ -73,6 +80,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Probe(a) => probe::run(a),
         Command::ArpCheck(a) => arp_check::run(a),
         Command::WatchCounters(a) => watch_counters::run(a),
+        Command::PeerCheck(a) => peer_check::run(a),
+        Command::PeerRespond(a) => peer_respond::run(a),
         Command::RunActive(a) => run_active::run(a),
         Command::RunPassive(a) => run_passive::run(a),
         Command::Run(a) => run::run(a),

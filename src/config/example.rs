@@ -56,6 +56,14 @@ fastdown= yes
 device= eth0
 ; IPv4 address of the peer on the sync link; default: none; extension
 peerip= 203.0.113.2
+; UDP port of the peer protocol on the sync link, the same on both nodes; default: 7411; extension
+;port= 7411
+; the shared peer key, hex, at least 32 characters (16 bytes), the same on both nodes; it authenticates
+; the question "can you reach the test hosts?" that the active asks before acting on a failure.
+; Generate one with `od -An -tx1 -N32 /dev/urandom | tr -d ' \n'`; default: none; extension
+;key= <32 or more hex characters>
+; absolute path of a file holding that hex key (root-only readable), instead of key; default: none; extension
+keyfile= /etc/failoverctl/peer.key
 
 ; [policy]: failoverctl's extension section. `mode` sets the defaults of the others; an explicit key
 ; overrides. The commented keys show the improved defaults.

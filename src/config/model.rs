@@ -137,4 +137,75 @@ pub struct Policy {
     /// Give the node that should normally be active the lower one. `None`: the first passiveip's
     /// last octet modulo 8.
     pub priority: Option<u8>,
+    /// `[sendconfig] port`, `key`, `keyfile`: the peer protocol on the sync link. Read from
+    /// `[sendconfig]`; kept here rather than on [`SendConfig`] until the daemon's integration, since
+    /// every literal of `Policy` starts from [`Policy::defaults`] and so takes a new field unchanged.
+    pub peerlink: PeerSettings,
+}
+
+/// The default UDP port of the peer protocol (`[sendconfig] port`).
+pub const DEFAULT_PEER_PORT: u16 = 7411;
+
+/// The peer protocol's settings (`[sendconfig] port`, `key`, `keyfile`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeerSettings {
+    /// `port=`: the UDP port both nodes listen on for peer queries.
+    pub port: u16,
+    /// `key=` or `keyfile=`: the shared key; `None`: no peer protocol, the peer is only pinged.
+    pub key: Option<PeerKey>,
+}
+
+impl Default for PeerSettings {
+    fn default() -> Self {
+        PeerSettings {
+            port: DEFAULT_PEER_PORT,
+            key: None,
+        }
+    }
+}
+
+/// Where the shared peer key comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PeerKey {
+    /// `key=`: given inline, already parsed (its `Debug` hides it).
+    Inline(crate::peer::Key),
+    /// `keyfile=`: an absolute path to a file holding the hex key, read when the key is needed.
+    File(PathBuf),
+}
+
+/// Why the key could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum PeerKeyError {
+    #[error("cannot read keyfile {}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("keyfile {}: {source}", .path.display())]
+    Invalid {
+        path: PathBuf,
+        #[source]
+        source: crate::peer::KeyError,
+    },
+}
+
+impl PeerKey {
+    /// The key: the inline one, or the keyfile read now (the config itself never touches the
+    /// system; a key rotated in the file is picked up by the next load).
+    pub fn load(&self) -> Result<crate::peer::Key, PeerKeyError> {
+        match self {
+            PeerKey::Inline(key) => Ok(key.clone()),
+            PeerKey::File(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| PeerKeyError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                crate::peer::Key::from_hex(&text).map_err(|source| PeerKeyError::Invalid {
+                    path: path.clone(),
+                    source,
+                })
+            }
+        }
+    }
 }

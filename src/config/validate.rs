@@ -229,8 +229,18 @@ impl Validator {
         let find = |name: &str| sections.iter().copied().find(|s| s.name == name);
 
         let network = self.network(find("network"));
-        let sendconfig = find("sendconfig").and_then(|s| self.sendconfig(s));
-        let policy = self.policy(find("policy"));
+        let (sendconfig, peerlink) = match find("sendconfig").map(|s| self.sendconfig(s)) {
+            None => (None, Some(PeerSettings::default())),
+            Some(None) => (None, None),
+            Some(Some((send, peer))) => (Some(send), Some(peer)),
+        };
+        // A [sendconfig] whose peer keys failed is reported already; the policy is then left out.
+        let policy = self.policy(find("policy")).and_then(|p| {
+            Some(Policy {
+                peerlink: peerlink?,
+                ..p
+            })
+        });
 
         let mut infos = Vec::new();
         let mut n = 0;
@@ -348,7 +358,7 @@ impl Validator {
         })
     }
 
-    fn sendconfig(&mut self, s: &RawSection) -> Option<SendConfig> {
+    fn sendconfig(&mut self, s: &RawSection) -> Option<(SendConfig, PeerSettings)> {
         let at = At {
             section: "sendconfig",
             ident: None,
@@ -379,8 +389,37 @@ impl Validator {
                 p
             }
         };
+        let mut peerlink = PeerSettings::default();
+        if let Some(e) = get(s, "port") {
+            match self.parse(at, e, parse_port) {
+                Some(port) => peerlink.port = port,
+                None => ok = false,
+            }
+        }
+        let key = get(s, "key").and_then(|e| {
+            let k = self.parse(at, e, |v| {
+                crate::peer::Key::from_hex(v).map_err(|err| err.to_string())
+            });
+            ok &= k.is_some();
+            k.map(PeerKey::Inline)
+        });
+        let keyfile = get(s, "keyfile").and_then(|e| {
+            let k = self.parse(at, e, parse_statefile);
+            ok &= k.is_some();
+            k.map(PeerKey::File)
+        });
+        if let (Some(k), Some(f)) = (get(s, "key"), get(s, "keyfile")) {
+            let (later, first) = if k.line > f.line { (k, f) } else { (f, k) };
+            let msg = format!(
+                "key and keyfile are both set (the other at line {}); give the key one way",
+                first.line
+            );
+            self.error(later.line, at, Some(&later.key), msg);
+            ok = false;
+        }
+        peerlink.key = key.or(keyfile);
         if ok {
-            device.map(|device| SendConfig { device, peerip })
+            device.map(|device| (SendConfig { device, peerip }, peerlink))
         } else {
             None
         }
@@ -766,6 +805,18 @@ impl Validator {
                     (None, None) => {} // "no [sendconfig] section" says it already
                 }
             }
+            let keyless = send.is_some_and(|s| s.peerip.is_some()) && p.peerlink.key.is_none();
+            if p.requirepeer && keyless {
+                if let Some(raw) = send_raw {
+                    let line = get(raw, "peerip").map_or(raw.line, |e| e.line);
+                    self.warn(
+                        line,
+                        at,
+                        Some("key"),
+                        "without a key the peer is only asked whether it is alive (ICMP), not whether it sees the test hosts; set key or keyfile on both nodes",
+                    );
+                }
+            }
         }
     }
 }
@@ -842,6 +893,13 @@ fn parse_refresh(s: &str) -> Result<Option<Duration>, String> {
         .map_err(|m| format!("{m}; or `off`"))
 }
 
+fn parse_port(s: &str) -> Result<u16, String> {
+    match s.parse::<u16>() {
+        Ok(0) | Err(_) => Err(format!("`{s}` is not a UDP port (1 to 65535)")),
+        Ok(p) => Ok(p),
+    }
+}
+
 fn parse_hook(s: &str) -> Result<Option<String>, String> {
     Ok((!s.is_empty()).then(|| s.to_string()))
 }
@@ -899,6 +957,7 @@ impl Policy {
             statefile: PathBuf::from(DEFAULT_STATEFILE),
             historyfile: PathBuf::from(DEFAULT_HISTORYFILE),
             priority: None,
+            peerlink: PeerSettings::default(),
         }
     }
 }
@@ -919,8 +978,8 @@ impl Default for Network {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::{parse_str, PolicyMode, TestHosts};
-    use std::path::Path;
+    use crate::config::{parse_str, PeerKey, PolicyMode, TestHosts, DEFAULT_PEER_PORT};
+    use std::path::{Path, PathBuf};
 
     const CHANNEL: &str = "[channel]\ndevice= eth1\nactiveip= 192.0.2.50\npassiveip= 192.0.2.51\n\
                            testip= 192.0.2.1, 192.0.2.2\n";
@@ -946,6 +1005,97 @@ mod tests {
         assert_eq!(config.policy.testhosts, TestHosts::Any);
         assert_eq!(config.policy.maxfailovers, 0);
         assert!(!config.policy.requirepeer);
+    }
+
+    const KEY: &str = "00112233445566778899aabbccddeeff";
+
+    /// The config's errors and warnings as (line, key, message).
+    fn findings(text: &str) -> Vec<(usize, Option<String>, String)> {
+        let diags = match parse_str(text, Path::new("t.ini")) {
+            Ok((_, warnings)) => warnings,
+            Err(e) => e.diagnostics().to_vec(),
+        };
+        diags
+            .into_iter()
+            .map(|d| (d.line, d.key, d.message))
+            .collect()
+    }
+
+    #[test]
+    fn peer_port_and_key_parse_with_defaults() {
+        let text =
+            format!("{CHANNEL}[sendconfig]\ndevice= sync0\npeerip= 203.0.113.2\nkey= {KEY}\n");
+        let (config, warnings) = parse_str(&text, Path::new("t.ini")).expect("valid");
+        assert_eq!(config.policy.peerlink.port, DEFAULT_PEER_PORT);
+        let Some(PeerKey::Inline(key)) = &config.policy.peerlink.key else {
+            panic!("an inline key: {:?}", config.policy.peerlink)
+        };
+        assert_eq!(key, &crate::peer::Key::from_hex(KEY).expect("valid"));
+        assert!(
+            warnings.iter().all(|w| w.key.as_deref() != Some("key")),
+            "{warnings:#?}"
+        );
+        assert!(
+            !format!("{config:?}").contains(KEY),
+            "Debug must not print the key"
+        );
+
+        let text = format!("{CHANNEL}[sendconfig]\ndevice= sync0\nport= 9000\nkeyfile= /etc/k\n");
+        let (config, _) = parse_str(&text, Path::new("t.ini")).expect("valid");
+        assert_eq!(config.policy.peerlink.port, 9000);
+        assert_eq!(
+            config.policy.peerlink.key,
+            Some(PeerKey::File(PathBuf::from("/etc/k")))
+        );
+    }
+
+    #[test]
+    fn bad_peer_keys_are_errors_at_their_lines() {
+        let base = format!("{CHANNEL}[sendconfig]\ndevice= sync0\n");
+        for (extra, key, needle) in [
+            ("port= 0", "port", "not a UDP port"),
+            ("port= 65536", "port", "not a UDP port"),
+            ("key= 0011", "key", "at least 16 bytes"),
+            (
+                "key= zz112233445566778899aabbccddeeff",
+                "key",
+                "not hexadecimal",
+            ),
+            ("keyfile= peer.key", "keyfile", "not an absolute path"),
+        ] {
+            let f = findings(&format!("{base}{extra}\n"));
+            assert!(
+                f.iter()
+                    .any(|(l, k, m)| *l == 8 && k.as_deref() == Some(key) && m.contains(needle)),
+                "{extra}: {f:#?}"
+            );
+        }
+        let f = findings(&format!("{base}key= {KEY}\nkeyfile= /etc/k\n"));
+        assert!(
+            f.iter().any(|(l, k, m)| *l == 9
+                && k.as_deref() == Some("keyfile")
+                && m.contains("both set (the other at line 8)")),
+            "{f:#?}"
+        );
+    }
+
+    #[test]
+    fn requirepeer_with_peerip_but_no_key_warns() {
+        let text = format!("{CHANNEL}[sendconfig]\ndevice= sync0\npeerip= 203.0.113.2\n");
+        let (_, warnings) = parse_str(&text, Path::new("t.ini")).expect("valid, with a warning");
+        let w = warnings
+            .iter()
+            .find(|w| w.key.as_deref() == Some("key"))
+            .unwrap_or_else(|| panic!("{warnings:#?}"));
+        assert_eq!(w.line, 8, "at peerip");
+        assert!(w.message.contains("only asked whether it is alive (ICMP)"));
+        // Classic does not ask the peer at all: nothing to warn about.
+        let classic = format!("{text}[policy]\nmode= classic\n");
+        let (_, warnings) = parse_str(&classic, Path::new("t.ini")).expect("valid");
+        assert!(
+            warnings.iter().all(|w| w.key.as_deref() != Some("key")),
+            "{warnings:#?}"
+        );
     }
 
     #[test]

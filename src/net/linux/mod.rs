@@ -11,12 +11,14 @@ pub mod garp;
 pub mod icmp;
 pub mod neigh;
 pub mod netlink;
+pub mod peer;
 pub mod raw;
 
 pub use arp::{RawArpChecker, TableArpChecker};
 pub use counters::{NetlinkCounters, SysfsCounters};
 pub use icmp::IcmpProber;
 pub use neigh::NetlinkNeighbours;
+pub use peer::{PeerLink, PeerResponder};
 
 use crate::net::NetError;
 
@@ -36,4 +38,34 @@ pub fn ifname(index: u32) -> Option<String> {
     // SAFETY: on success the buffer holds a NUL-terminated name.
     let name = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
     Some(name.to_string_lossy().into_owned())
+}
+
+/// The IPv4 addresses assigned to `device` right now, with their prefix lengths.
+pub fn addresses(device: &str) -> Vec<(std::net::Ipv4Addr, u8)> {
+    let Ok(all) = nix::ifaddrs::getifaddrs() else {
+        return Vec::new();
+    };
+    all.filter(|i| i.interface_name == device)
+        .filter_map(|i| {
+            let ip = i.address?.as_sockaddr_in()?.ip();
+            let prefix = i
+                .netmask
+                .and_then(|m| {
+                    m.as_sockaddr_in()
+                        .map(|s| u32::from(s.ip()).count_ones() as u8)
+                })
+                .unwrap_or(32);
+            Some((ip, prefix))
+        })
+        .collect()
+}
+
+/// The first of `candidates` that is assigned to `device` right now: the node's own address on a
+/// channel is the activeip while it is active, the passiveip while passive.
+pub fn own_address(device: &str, candidates: &[std::net::Ipv4Addr]) -> Option<std::net::Ipv4Addr> {
+    let assigned = addresses(device);
+    candidates
+        .iter()
+        .copied()
+        .find(|c| assigned.iter().any(|(a, _)| a == c))
 }

@@ -1,0 +1,620 @@
+//! The peer protocol's UDP transport on the sync link: [`PeerLink`] asks the peer "can you reach
+//! these test hosts?", [`PeerResponder`] is the thread that answers such questions by probing.
+//!
+//! Both sockets are bound to the sync device (`SO_BINDTODEVICE`) and to this node's sync address.
+//! Every datagram goes through `peer::open` first: malformed, forged and replayed ones are counted and
+//! dropped, never acted on.
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+use crate::config::Config;
+use crate::net::{NetError, ProbeTarget, Prober};
+use crate::peer::{
+    open, seal, Answer, Body, Key, Message, PeerError, PeerStats, Query, ReplayGuard, Role,
+    Sequence, MAX_DATAGRAM, MAX_TARGETS,
+};
+
+/// The longest probe a responder runs for one query, whatever the query asks: one query at a time,
+/// so this bounds how long the responder is busy.
+pub const MAX_PROBE: Duration = Duration::from_secs(2);
+/// Queries answered per second at most (and in one burst); more are dropped and counted. A flood
+/// of authentic queries must not turn the pair into a ping cannon, while `peer-check` over a few
+/// channels, run twice in a second, must still get every answer (5 was measured too tight).
+pub const MAX_QUERIES_PER_SECOND: u32 = 20;
+/// How often the responder thread looks at its stop flag.
+const STOP_POLL: Duration = Duration::from_millis(100);
+
+/// Microseconds since the Unix epoch: the start of the sequence numbers (see `peer::Sequence`).
+pub fn now_micros() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+/// This node's address on the sync device: the one in `peer`'s subnet when there are several.
+pub fn sync_address(device: &str, peer: Option<Ipv4Addr>) -> Result<Ipv4Addr, NetError> {
+    super::ifindex(device)?;
+    let addrs = super::addresses(device);
+    let in_subnet = |(a, p): &(Ipv4Addr, u8)| {
+        peer.is_some_and(|peer| crate::config::value::same_subnet(*a, peer, *p))
+    };
+    addrs
+        .iter()
+        .find(|a| in_subnet(a))
+        .or(addrs.first())
+        .map(|(a, _)| *a)
+        .ok_or_else(|| NetError::Io {
+            context: format!("sync device {device}"),
+            source: std::io::Error::new(
+                std::io::ErrorKind::AddrNotAvailable,
+                "no IPv4 address on it",
+            ),
+        })
+}
+
+/// A UDP socket bound to `device` and `node:port` (port 0: any).
+fn bind(device: &str, node: Ipv4Addr, port: u16) -> Result<UdpSocket, NetError> {
+    let what = "peer UDP socket";
+    let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))
+        .map_err(|e| NetError::from_io(what, device, "CAP_NET_RAW", e))?;
+    socket
+        .bind_device(Some(device.as_bytes()))
+        .map_err(|e| NetError::from_io("bind peer socket to device", device, "CAP_NET_RAW", e))?;
+    socket
+        .bind(&SockAddr::from(SocketAddrV4::new(node, port)))
+        .map_err(|e| NetError::from_io(&format!("bind {node}:{port}"), device, "root", e))?;
+    Ok(socket.into())
+}
+
+/// Reads one datagram until `deadline`; `None` when the time is up. A datagram longer than any peer
+/// message is read whole into the spare room, so `open` sees its true length and drops it.
+fn receive(
+    socket: &UdpSocket,
+    buf: &mut [u8],
+    deadline: Instant,
+) -> Result<Option<(usize, SocketAddrV4)>, NetError> {
+    let now = Instant::now();
+    if now >= deadline {
+        return Ok(None);
+    }
+    socket
+        .set_read_timeout(Some((deadline - now).max(Duration::from_millis(1))))
+        .map_err(|e| io("set peer socket read timeout", e))?;
+    match socket.recv_from(buf) {
+        Ok((n, SocketAddr::V4(from))) => Ok(Some((n, from))),
+        Ok((_, SocketAddr::V6(_))) => Ok(Some((0, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)))),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock
+                    | std::io::ErrorKind::TimedOut
+                    | std::io::ErrorKind::Interrupted
+            ) =>
+        {
+            // Time left is checked again by the caller's loop.
+            Ok(Some((0, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))))
+        }
+        // An ICMP error of an earlier send (port unreachable: no responder yet) is not a datagram.
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            Ok(Some((0, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))))
+        }
+        Err(e) => Err(io("receive on the peer socket", e)),
+    }
+}
+
+fn io(context: &str, source: std::io::Error) -> NetError {
+    NetError::Io {
+        context: context.to_string(),
+        source,
+    }
+}
+
+/// How long the peer may probe when the asker waits `timeout` for its answer: three quarters of it
+/// (the rest carries the answer back), at most [`MAX_PROBE`].
+pub fn probe_budget(timeout: Duration) -> Duration {
+    (timeout * 3 / 4)
+        .min(MAX_PROBE)
+        .max(Duration::from_millis(1))
+}
+
+/// The asking side: one socket on the sync link, this node's sequence, the peer's replay guard.
+pub struct PeerLink {
+    socket: UdpSocket,
+    key: Key,
+    node: Ipv4Addr,
+    port: u16,
+    sequence: Sequence,
+    guard: ReplayGuard,
+    stats: PeerStats,
+}
+
+impl PeerLink {
+    /// Opens the asking socket on `device`, from `node` (this node's sync address, any port); queries
+    /// go to the peer's `port`.
+    pub fn open(device: &str, node: Ipv4Addr, port: u16, key: Key) -> Result<PeerLink, NetError> {
+        Ok(PeerLink {
+            socket: bind(device, node, 0)?,
+            key,
+            node,
+            port,
+            sequence: Sequence::starting_at(now_micros()),
+            guard: ReplayGuard::new(),
+            stats: PeerStats::default(),
+        })
+    }
+
+    /// Asks `peer` whether it reaches `targets` of `channel` (at most 16); waits at most `timeout`
+    /// for the matching authenticated answer. `Ok(None)`: no answer in time (peer down, link cut,
+    /// other key, or no responder). Everything else received is counted in [`PeerLink::stats`] and
+    /// ignored.
+    pub fn ask(
+        &mut self,
+        peer: Ipv4Addr,
+        channel: &str,
+        targets: &[Ipv4Addr],
+        timeout: Duration,
+    ) -> Result<Option<Answer>, NetError> {
+        let deadline = Instant::now() + timeout;
+        let sequence = self.sequence.next(now_micros());
+        let query = Message {
+            sender: self.node,
+            sequence,
+            // The query's own sequence is unique and increasing: a good request id.
+            body: Body::Query(Query {
+                request: sequence,
+                channel: channel.to_string(),
+                targets: targets.to_vec(),
+                timeout_ms: probe_budget(timeout).as_millis() as u32,
+            }),
+        };
+        let datagram = seal(&self.key, &query).map_err(|e| {
+            io(
+                "seal peer query",
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
+            )
+        })?;
+        let to = SocketAddrV4::new(peer, self.port);
+        if self.socket.send_to(&datagram, to).is_err() {
+            // No route or the link is down: the peer cannot answer, which is the finding.
+            return Ok(None);
+        }
+        let mut buf = [0u8; 2048];
+        while let Some((n, from)) = receive(&self.socket, &mut buf, deadline)? {
+            if n == 0 {
+                continue;
+            }
+            let outcome = open(&self.key, &buf[..n], &mut self.guard);
+            self.stats.record(&outcome);
+            let Ok(message) = outcome else { continue };
+            match message.body {
+                Body::Answer(answer)
+                    if answer.request == sequence
+                        && *from.ip() == peer
+                        && message.sender == peer
+                        && answer.reached.len() == targets.len() =>
+                {
+                    return Ok(Some(answer));
+                }
+                // A late answer to an earlier query, or a query to the wrong socket: authentic but
+                // not what is waited for.
+                _ => continue,
+            }
+        }
+        Ok(None)
+    }
+
+    /// What was received so far.
+    pub fn stats(&self) -> PeerStats {
+        self.stats
+    }
+
+    /// This node's sync address the queries come from.
+    pub fn node(&self) -> Ipv4Addr {
+        self.node
+    }
+}
+
+/// A channel the responder can probe for the peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponderChannel {
+    /// The ident the peer names in its query.
+    pub ident: String,
+    pub device: String,
+    /// The source address: the first of these held on the device (activeip, passiveip).
+    pub sources: Vec<Ipv4Addr>,
+}
+
+/// Where and how the responder listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponderParams {
+    /// The sync device.
+    pub device: String,
+    /// This node's sync address.
+    pub node: Ipv4Addr,
+    /// `[sendconfig] port`.
+    pub port: u16,
+    /// `[sendconfig] peerip`: when set, queries from any other address are dropped.
+    pub peer: Option<Ipv4Addr>,
+    pub channels: Vec<ResponderChannel>,
+    /// Cap on queries answered per second.
+    pub max_per_second: u32,
+    /// Cap on one probe, whatever the query asks.
+    pub max_probe: Duration,
+}
+
+impl ResponderParams {
+    /// The responder of `config` on this node (`node`: its sync address); `None` without
+    /// `[sendconfig]`.
+    pub fn from_config(config: &Config, node: Ipv4Addr) -> Option<ResponderParams> {
+        let send = config.sendconfig.as_ref()?;
+        Some(ResponderParams {
+            device: send.device.clone(),
+            node,
+            port: config.policy.peerlink.port,
+            peer: send.peerip,
+            channels: config
+                .channels
+                .iter()
+                .map(|c| ResponderChannel {
+                    ident: c.ident.clone(),
+                    device: c.device.clone(),
+                    sources: vec![c.activeip, c.passiveip],
+                })
+                .collect(),
+            max_per_second: MAX_QUERIES_PER_SECOND,
+            max_probe: MAX_PROBE,
+        })
+    }
+}
+
+/// The responder's counters: the datagrams (as every receiver counts them) and what became of the
+/// authentic queries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ResponderStats {
+    #[serde(flatten)]
+    pub datagrams: PeerStats,
+    /// Queries probed and answered.
+    pub answered: u64,
+    /// Authentic queries naming a channel this node does not have.
+    pub unknown_channel: u64,
+    /// Authentic queries over the per-second cap.
+    pub rate_limited: u64,
+    /// Authentic queries from an address other than the peer's (or than the one they name).
+    pub wrong_sender: u64,
+    /// Queries not answered because the probe itself failed (no privilege, device gone).
+    pub probe_failed: u64,
+}
+
+/// What the responder did with one datagram, for the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResponderEvent {
+    Answered {
+        from: SocketAddrV4,
+        channel: String,
+        role: Role,
+        results: Vec<(Ipv4Addr, bool)>,
+    },
+    Dropped {
+        from: SocketAddrV4,
+        reason: PeerError,
+    },
+    UnknownChannel {
+        from: SocketAddrV4,
+        channel: String,
+    },
+    RateLimited {
+        from: SocketAddrV4,
+    },
+    WrongSender {
+        from: SocketAddrV4,
+        claimed: Ipv4Addr,
+    },
+    ProbeFailed {
+        channel: String,
+        error: String,
+    },
+}
+
+impl std::fmt::Display for ResponderEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ResponderEvent::Answered {
+                from,
+                channel,
+                role,
+                results,
+            } => {
+                let reached = results.iter().filter(|r| r.1).count();
+                write!(
+                    f,
+                    "answered {from} for channel {channel} as {role}: {reached}/{} test hosts reached",
+                    results.len()
+                )
+            }
+            ResponderEvent::Dropped { from, reason } => write!(f, "dropped from {from}: {reason}"),
+            ResponderEvent::UnknownChannel { from, channel } => {
+                write!(f, "dropped query from {from}: no channel `{channel}` here")
+            }
+            ResponderEvent::RateLimited { from } => {
+                write!(f, "dropped query from {from}: over the rate cap")
+            }
+            ResponderEvent::WrongSender { from, claimed } => write!(
+                f,
+                "dropped query from {from}: not the peer (the query names {claimed})"
+            ),
+            ResponderEvent::ProbeFailed { channel, error } => {
+                write!(f, "no answer for channel {channel}: probe failed: {error}")
+            }
+        }
+    }
+}
+
+/// The answering thread. Dropping it stops the thread.
+pub struct PeerResponder {
+    stop: Arc<AtomicBool>,
+    stats: Arc<Mutex<ResponderStats>>,
+    events: Receiver<ResponderEvent>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl PeerResponder {
+    /// Binds `params.node:params.port` on the sync device (errors come back here, not from the
+    /// thread) and starts the thread that answers authenticated queries one at a time by probing
+    /// with `prober`; `role` says this node's role at the moment of each answer.
+    pub fn spawn(
+        params: ResponderParams,
+        key: Key,
+        prober: Box<dyn Prober + Send>,
+        role: Box<dyn Fn() -> Role + Send>,
+    ) -> Result<PeerResponder, NetError> {
+        let socket = bind(&params.device, params.node, params.port)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stats = Arc::new(Mutex::new(ResponderStats::default()));
+        // Bounded: a reader that falls behind loses events, the thread never blocks on it.
+        let (tx, events) = mpsc::sync_channel(64);
+        let mut worker = Worker {
+            socket,
+            params,
+            key,
+            prober,
+            role,
+            sequence: Sequence::starting_at(now_micros()),
+            guard: ReplayGuard::new(),
+            stats: Arc::clone(&stats),
+            events: tx,
+            bucket: TokenBucket::new(0),
+        };
+        worker.bucket = TokenBucket::new(worker.params.max_per_second);
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("peer-responder".into())
+            .spawn(move || worker.run(&flag))
+            .map_err(|e| io("start the peer responder thread", e))?;
+        Ok(PeerResponder {
+            stop,
+            stats,
+            events,
+            thread: Some(thread),
+        })
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> ResponderStats {
+        *self
+            .stats
+            .lock()
+            .expect("the responder never panics holding the stats")
+    }
+
+    /// The shared counters, for a status writer that outlives this borrow.
+    pub fn stats_handle(&self) -> Arc<Mutex<ResponderStats>> {
+        Arc::clone(&self.stats)
+    }
+
+    /// The events since the last call (at most 64 are kept).
+    pub fn events(&self) -> Vec<ResponderEvent> {
+        self.events.try_iter().collect()
+    }
+
+    /// Stops the thread (within about 100 ms, or the probe in progress) and returns the counters.
+    pub fn stop(mut self) -> ResponderStats {
+        self.halt();
+        self.stats()
+    }
+
+    fn halt(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for PeerResponder {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+/// At most `rate` tokens, refilled at `rate` per second.
+struct TokenBucket {
+    rate: f64,
+    tokens: f64,
+    at: Instant,
+}
+
+impl TokenBucket {
+    fn new(rate: u32) -> TokenBucket {
+        TokenBucket {
+            rate: f64::from(rate),
+            tokens: f64::from(rate),
+            at: Instant::now(),
+        }
+    }
+
+    fn take(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.at = now;
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.rate);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+struct Worker {
+    socket: UdpSocket,
+    params: ResponderParams,
+    key: Key,
+    prober: Box<dyn Prober + Send>,
+    role: Box<dyn Fn() -> Role + Send>,
+    sequence: Sequence,
+    guard: ReplayGuard,
+    stats: Arc<Mutex<ResponderStats>>,
+    events: SyncSender<ResponderEvent>,
+    bucket: TokenBucket,
+}
+
+impl Worker {
+    fn run(&mut self, stop: &AtomicBool) {
+        let mut buf = [0u8; 2048];
+        while !stop.load(Ordering::Relaxed) {
+            let deadline = Instant::now() + STOP_POLL;
+            match receive(&self.socket, &mut buf, deadline) {
+                Ok(Some((n, from))) if n > 0 => self.handle(&buf[..n], from),
+                Ok(_) => {}
+                // A broken socket would spin: pause, and look at the stop flag again.
+                Err(_) => std::thread::sleep(STOP_POLL),
+            }
+        }
+    }
+
+    fn count(&self, f: impl FnOnce(&mut ResponderStats)) {
+        f(&mut self.stats.lock().expect("stats lock"));
+    }
+
+    fn emit(&self, event: ResponderEvent) {
+        let _ = self.events.try_send(event);
+    }
+
+    fn handle(&mut self, datagram: &[u8], from: SocketAddrV4) {
+        let outcome = open(&self.key, datagram, &mut self.guard);
+        self.count(|s| s.datagrams.record(&outcome));
+        let message = match outcome {
+            Ok(m) => m,
+            Err(reason) => return self.emit(ResponderEvent::Dropped { from, reason }),
+        };
+        // An answer sent here is authentic but asks nothing.
+        let Body::Query(query) = message.body else {
+            return;
+        };
+        if message.sender != *from.ip() || self.params.peer.is_some_and(|p| p != *from.ip()) {
+            self.count(|s| s.wrong_sender += 1);
+            return self.emit(ResponderEvent::WrongSender {
+                from,
+                claimed: message.sender,
+            });
+        }
+        if !self.bucket.take(Instant::now()) {
+            self.count(|s| s.rate_limited += 1);
+            return self.emit(ResponderEvent::RateLimited { from });
+        }
+        let Some(channel) = self
+            .params
+            .channels
+            .iter()
+            .find(|c| c.ident == query.channel)
+            .cloned()
+        else {
+            self.count(|s| s.unknown_channel += 1);
+            return self.emit(ResponderEvent::UnknownChannel {
+                from,
+                channel: query.channel,
+            });
+        };
+        let source = super::own_address(&channel.device, &channel.sources);
+        let targets: Vec<ProbeTarget> = query
+            .targets
+            .iter()
+            .take(MAX_TARGETS)
+            .map(|&target| ProbeTarget {
+                device: channel.device.clone(),
+                source,
+                target,
+            })
+            .collect();
+        let timeout = Duration::from_millis(u64::from(query.timeout_ms)).min(self.params.max_probe);
+        let results = match self.prober.probe(&targets, timeout) {
+            Ok(r) => r,
+            Err(e) => {
+                // "Unreached" would be a claim the probe did not make: no answer at all.
+                self.count(|s| s.probe_failed += 1);
+                return self.emit(ResponderEvent::ProbeFailed {
+                    channel: channel.ident,
+                    error: e.to_string(),
+                });
+            }
+        };
+        let reached: Vec<bool> = results.iter().map(|r| r.rtt.is_some()).collect();
+        let role = (self.role)();
+        let answer = Message {
+            sender: self.params.node,
+            sequence: self.sequence.next(now_micros()),
+            body: Body::Answer(Answer {
+                request: query.request,
+                role,
+                reached: reached.clone(),
+            }),
+        };
+        let datagram = seal(&self.key, &answer).expect("an answer has at most 16 results");
+        debug_assert!(datagram.len() <= MAX_DATAGRAM);
+        if self.socket.send_to(&datagram, from).is_ok() {
+            self.count(|s| s.answered += 1);
+            self.emit(ResponderEvent::Answered {
+                from,
+                channel: channel.ident,
+                role,
+                results: query.targets.iter().copied().zip(reached).collect(),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_probe_budget_leaves_time_for_the_answer_and_is_capped() {
+        assert_eq!(
+            probe_budget(Duration::from_secs(1)),
+            Duration::from_millis(750)
+        );
+        assert_eq!(probe_budget(Duration::from_secs(10)), MAX_PROBE);
+        assert!(probe_budget(Duration::from_micros(1)) > Duration::ZERO);
+    }
+
+    #[test]
+    fn the_token_bucket_caps_the_rate() {
+        let mut b = TokenBucket::new(5);
+        let t0 = b.at;
+        let taken = (0..20).filter(|_| b.take(t0)).count();
+        assert_eq!(taken, 5, "a burst of 20 gets the 5 tokens");
+        assert!(!b.take(t0 + Duration::from_millis(100)), "half a token");
+        assert!(
+            b.take(t0 + Duration::from_millis(250)),
+            "a token and a quarter"
+        );
+    }
+}
