@@ -141,6 +141,8 @@ channelretries= 3
 [sendconfig]
 device= sync0
 peerip= $SYNC.$peer
+; The lab's own key for the peer protocol (never use a published key on real gateways).
+key= 6c61622d6f6e6c792d6b65792d6e6f742d666f722d70726f64756374696f6e21
 
 [policy]
 garpinterval= 100ms

@@ -232,3 +232,57 @@ fn story_one_dead_test_host_fails_over_only_in_classic() {
     );
     assert!(classic.log().contains("lan1"), "{}", classic.log());
 }
+
+/// Story 3: "a protected server used as test IP takes the gateway down whenever it is rebooted for
+/// maintenance". One test host per channel, the server itself (th). While it reboots, the active
+/// asks the passive over the sync link (the peer protocol) whether IT reaches the server; it does not
+/// either, so the fault is not the active's: the active holds, nobody fails over, and the hold is
+/// lifted when the server is back.
+#[test]
+fn story_protected_server_rebooted_for_maintenance_does_not_fail_the_pair_over() {
+    let Some((lab, dir)) =
+        lab_and_dir("story_protected_server_rebooted_for_maintenance_does_not_fail_the_pair_over")
+    else {
+        return;
+    };
+    let single = |node: &str| {
+        config(node, "")
+            .replace("testip= 192.0.2.100\n", "")
+            .replace("testip= 198.51.100.100\n", "")
+    };
+    let a = Daemon::start(&lab, dir.path(), "a", "run", &single("a"), &[]);
+    assert!(wait_for(Duration::from_secs(5), || holds(&lab, "a", ACTIVEIP)).is_some());
+    let b = Daemon::start(&lab, dir.path(), "b", "run", &single("b"), &[]);
+    std::thread::sleep(Duration::from_millis(800));
+    // The server goes down for maintenance.
+    lab.link("th", "eth1", false);
+    lab.link("th", "eth2", false);
+    let held = wait_for(Duration::from_secs(5), || a.log().contains("ALERT"));
+    assert!(
+        held.is_some(),
+        "a did not hold:\na:\n{}\nb:\n{}",
+        a.log(),
+        b.log()
+    );
+    assert!(
+        a.log().contains("cannot reach channel"),
+        "the hold does not come from the peer's answer:\n{}",
+        a.log()
+    );
+    for _ in 0..20 {
+        assert!(
+            holds(&lab, "a", ACTIVEIP) && !holds(&lab, "b", ACTIVEIP),
+            "the pair failed over for a server's maintenance:\na:\n{}\nb:\n{}",
+            a.log(),
+            b.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The server is back: the hold ends by itself.
+    lab.link("th", "eth1", true);
+    lab.link("th", "eth2", true);
+    let lifted = wait_for(Duration::from_secs(5), || a.log().contains("hold lifted"));
+    assert!(lifted.is_some(), "the hold was not lifted:\n{}", a.log());
+    assert!(holds(&lab, "a", ACTIVEIP) && !holds(&lab, "b", ACTIVEIP));
+    assert!(!a.reboots_path().exists() && !b.reboots_path().exists());
+}

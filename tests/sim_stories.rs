@@ -270,6 +270,9 @@ fn story_3_protected_server_as_test_ip_rebooted_for_maintenance() {
     let router = TEST_HOST;
     for (mode, testips, fails_over) in [
         (PolicyMode::Improved, vec![server, router], false),
+        // The server as the only test host: the active asks the passive, which cannot reach it
+        // either, so the fault is not the active's (the peer protocol).
+        (PolicyMode::Improved, vec![server], false),
         (PolicyMode::Classic, vec![server], true),
     ] {
         let mut cfg = document_config(mode);

@@ -108,6 +108,12 @@ fn print_human(state: &StateFile, running: bool, last: usize) {
         }
         println!("{t}");
     }
+    if let Some(p) = &state.peer {
+        println!(
+            "peer protocol: {} questions answered; dropped {} malformed, {} forged, {} replayed",
+            p["answered"], p["malformed"], p["forged"], p["replayed"]
+        );
+    }
     let failovers = s["failovers"].as_array().map_or(0, Vec::len);
     println!("failure actions on record: {failovers}");
     if let Some(recent) = s["recent"].as_array() {

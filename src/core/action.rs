@@ -144,8 +144,14 @@ pub enum Action {
         targets: Vec<ArpTarget>,
         timeout: Duration,
     },
-    /// Is the peer node alive (sync link)? Answer with [`Input::PeerAlive`].
-    CheckPeer { id: RequestId },
+    /// Before acting on a failure of `channel`: is the peer alive (sync link), and does it reach the
+    /// channel's test hosts? Answer with [`Input::PeerAlive`] within `timeout` (plus a ping).
+    CheckPeer {
+        id: RequestId,
+        channel: String,
+        testips: Vec<Ipv4Addr>,
+        timeout: Duration,
+    },
     /// Takeover: add `add` (the activeips), then remove `remove` (passiveips, per `releasepassiveip`).
     ClaimAddresses {
         add: Vec<Address>,
@@ -201,8 +207,14 @@ pub enum Input {
     },
     /// Answer to [`Action::ConflictCheck`]: one entry per target another station answered for.
     ConflictDone { id: RequestId, rivals: Vec<Rival> },
-    /// Answer to [`Action::CheckPeer`].
-    PeerAlive { id: RequestId, alive: bool },
+    /// Answer to [`Action::CheckPeer`]. `reaches`: whether the peer reaches the channel's test hosts
+    /// (by the `testhosts` rule); `None` when it could only be pinged (no peer protocol, or no answer
+    /// to the question while its host still answers).
+    PeerAlive {
+        id: RequestId,
+        alive: bool,
+        reaches: Option<bool>,
+    },
     /// The service is stopping (SIGTERM/SIGINT): release the addresses if `releaseonstop`.
     Stop,
 }

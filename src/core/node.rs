@@ -50,6 +50,12 @@ fn start_stagger(config: &Config) -> Duration {
     config.network.timeout * 2 * slot
 }
 
+/// How long the peer may take to probe the failed channel's test hosts and answer: two timeouts, so
+/// its own probes get one and a half (the responder probes for three quarters of the question's).
+pub fn peer_check_timeout(config: &Config) -> Duration {
+    config.network.timeout * 2
+}
+
 /// After a demote, the peer gets a full passive detection window ("checktime + (timeout *
 /// activeretries)", plus a check in flight and one more checktime) before this node may take back.
 fn demote_holdoff(config: &Config) -> Duration {
@@ -279,14 +285,17 @@ impl Node {
     pub fn handle(&mut self, now: Instant, input: Input) {
         match input {
             Input::Stop => self.stop(now),
-            Input::PeerAlive { id, alive } => {
+            Input::PeerAlive { id, alive, reaches } => {
                 if self.pending.as_ref().is_some_and(|p| p.check == id) {
                     self.timers.stop(NodeTimer::PeerAnswer);
                     let p = self.pending.take().expect("checked just above");
-                    if alive {
-                        self.act(now, &p.failure);
-                    } else {
-                        self.hold(now, &p.failure, HoldReason::PeerDown);
+                    match (alive, reaches) {
+                        (false, _) => self.hold(now, &p.failure, HoldReason::PeerDown),
+                        (true, Some(false)) => {
+                            let channel = p.failure.channel.clone();
+                            self.hold(now, &p.failure, HoldReason::PeerCannotReach { channel })
+                        }
+                        (true, _) => self.act(now, &p.failure),
                     }
                 }
             }
@@ -650,12 +659,23 @@ impl Node {
                     self.ids.next_id()
                 }
             };
+            let timeout = peer_check_timeout(&self.config);
+            let (channel, testips) = (
+                failure.channel.clone(),
+                self.config.channels[failure.index].testips.clone(),
+            );
             self.pending = Some(PendingFailure { failure, check });
+            // The question, then a ping of the peer's host when the question got no answer.
             self.timers.set(
                 NodeTimer::PeerAnswer,
-                now + self.config.network.timeout + ANSWER_GRACE,
+                now + timeout + self.config.network.timeout * 2 + ANSWER_GRACE,
             );
-            self.push(Action::CheckPeer { id: check });
+            self.push(Action::CheckPeer {
+                id: check,
+                channel,
+                testips,
+                timeout,
+            });
             return;
         }
         self.act(now, &failure);
@@ -830,11 +850,12 @@ mod tests {
                     samples: vec![],
                 },
             )),
-            Action::CheckPeer { id } => Some((
+            Action::CheckPeer { id, .. } => Some((
                 Duration::ZERO,
                 Input::PeerAlive {
                     id: *id,
                     alive: false,
+                    reaches: None,
                 },
             )),
             _ => None,
@@ -929,6 +950,66 @@ mod tests {
         let seen = drive(&mut node, Instant::ZERO, at_ms(40_000), silent_world);
         let claims = times(&seen, |a| matches!(a, Action::ClaimAddresses { .. }));
         assert_eq!(claims, vec![28_000]);
+    }
+
+    /// The peer is alive but cannot reach the test hosts either (they are dead for everybody).
+    fn peer_cannot_reach_either(now: Instant, a: &Action) -> Option<(Duration, Input)> {
+        match a {
+            Action::CheckPeer { id, testips, .. } => {
+                assert!(
+                    !testips.is_empty(),
+                    "the question names the channel's test hosts"
+                );
+                Some((
+                    Duration::from_millis(10),
+                    Input::PeerAlive {
+                        id: *id,
+                        alive: true,
+                        reaches: Some(false),
+                    },
+                ))
+            }
+            other => silent_world(now, other),
+        }
+    }
+
+    /// The peer is alive and reaches the test hosts: the fault is this node's.
+    fn peer_reaches(now: Instant, a: &Action) -> Option<(Duration, Input)> {
+        match a {
+            Action::CheckPeer { id, .. } => Some((
+                Duration::from_millis(10),
+                Input::PeerAlive {
+                    id: *id,
+                    alive: true,
+                    reaches: Some(true),
+                },
+            )),
+            other => silent_world(now, other),
+        }
+    }
+
+    #[test]
+    fn a_failure_the_peer_shares_is_held_one_it_does_not_share_is_acted_on() {
+        let cfg = config(PolicyMode::Improved);
+        let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+        let seen = drive(
+            &mut node,
+            Instant::ZERO,
+            at_ms(40_000),
+            peer_cannot_reach_either,
+        );
+        assert!(!seen
+            .iter()
+            .any(|(_, a)| matches!(a, Action::FailureAction(_))));
+        let holding = node.status().holding.expect("held");
+        assert!(holding.contains("cannot reach channel if-1"), "{holding}");
+        assert_eq!(node.role(), Role::Active);
+
+        let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+        let seen = drive(&mut node, Instant::ZERO, at_ms(40_000), peer_reaches);
+        assert!(seen
+            .iter()
+            .any(|(_, a)| matches!(a, Action::FailureAction(FailureCommand::Reboot))));
     }
 
     #[test]
@@ -1027,7 +1108,7 @@ mod tests {
                 | Action::ArpCheck { id, .. }
                 | Action::Probe { id, .. }
                 | Action::SampleCounters { id, .. }
-                | Action::CheckPeer { id } => Some(*id),
+                | Action::CheckPeer { id, .. } => Some(*id),
                 _ => None,
             })
             .collect();

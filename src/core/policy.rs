@@ -20,6 +20,10 @@ use crate::config::Policy;
 pub enum HoldReason {
     /// `requirepeer`: the peer did not answer; acting would leave nobody serving.
     PeerDown,
+    /// `requirepeer`: the peer answered but cannot reach the failed channel's test hosts either: the
+    /// fault is not this node's (a dead test host, a protected server rebooted for maintenance), and
+    /// failing over would help nobody.
+    PeerCannotReach { channel: String },
     /// `maxfailovers`: this many failure actions already happened within the window.
     LimitReached {
         count: usize,
@@ -32,6 +36,10 @@ impl fmt::Display for HoldReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HoldReason::PeerDown => f.write_str("the peer is down (requirepeer)"),
+            HoldReason::PeerCannotReach { channel } => write!(
+                f,
+                "the peer cannot reach channel {channel}'s test hosts either: the fault is not this node's"
+            ),
             HoldReason::LimitReached { count, max, window } => write!(
                 f,
                 "{count} failure actions within {}s (maxfailovers={max})",

@@ -6,6 +6,7 @@ pub mod failure;
 pub mod hooks;
 pub mod log;
 pub mod notify;
+pub mod peer;
 pub mod service;
 pub mod shell;
 pub mod signals;

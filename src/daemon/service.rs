@@ -15,6 +15,7 @@ use crate::daemon::clock::Clock;
 use crate::daemon::failure::FailureExecutor;
 use crate::daemon::log::Log;
 use crate::daemon::notify::{self, Notifier};
+use crate::daemon::peer::PeerSide;
 use crate::daemon::shell::{self, Primitives, Shell, MAX_WAIT};
 use crate::daemon::signals::{self, SignalEvent};
 use crate::daemon::state::{self, StateFile};
@@ -74,6 +75,8 @@ pub fn run_with(
             Node::with_scope(&config, now, history, opts.scope)
         };
     let mut shell = Shell::new(&config, net, executor, opts.dry_run, log.clone(), deliver);
+    let mut peer = PeerSide::start(&config, &log);
+    shell.set_peer_link(peer.link.take());
     log.info(&format!(
         "{} started with {} ({} channel(s)){}",
         opts.command,
@@ -98,7 +101,9 @@ pub fn run_with(
             node.handle_timeout(now);
         }
         drain(&mut node, &mut shell, &clock, &log, &rx, &mut signals)?;
-        write_state(&opts, &config, &node, &clock, &log, &mut last_state);
+        peer.set_active(node.role() == Role::Active);
+        peer.log_events(&log);
+        write_state(&opts, &config, &node, &peer, &clock, &log, &mut last_state);
         if last_role != Some(node.role()) {
             last_role = Some(node.role());
             let _ = notifier.status(&format!("{}", node.role()));
@@ -138,7 +143,7 @@ pub fn run_with(
                 let _ = notifier.stopping();
                 node.handle(clock.now(), Input::Stop);
                 drain(&mut node, &mut shell, &clock, &log, &rx, &mut signals)?;
-                write_state(&opts, &config, &node, &clock, &log, &mut last_state);
+                write_state(&opts, &config, &node, &peer, &clock, &log, &mut last_state);
                 break exit::OK;
             }
             Ok(Event::Signal(SignalEvent::Reload)) => {
@@ -146,6 +151,14 @@ pub fn run_with(
                 if let Some(new) = reload(&opts, &config, &log) {
                     node = rebuilt(&opts, &config, &new, &node, &mut shell, &clock, &log);
                     shell.set_config(&new);
+                    if new.sendconfig != config.sendconfig
+                        || new.policy.peerlink != config.policy.peerlink
+                    {
+                        // The old responder lets go of its port before the new one binds it.
+                        drop(std::mem::replace(&mut peer, PeerSide::off()));
+                        peer = PeerSide::start(&new, &log);
+                        shell.set_peer_link(peer.link.take());
+                    }
                     config = new;
                 }
                 let _ = notifier.ready(&format!("{}", node.role()));
@@ -199,23 +212,26 @@ fn write_state(
     opts: &Options,
     config: &Config,
     node: &Node,
+    peer: &PeerSide,
     clock: &Clock,
     log: &Log,
-    last: &mut Option<serde_json::Value>,
+    last: &mut Option<(serde_json::Value, Option<serde_json::Value>)>,
 ) {
     if opts.dry_run && opts.state_file.is_none() {
         return;
     }
     let path = opts.state_file.as_ref().unwrap_or(&config.policy.statefile);
-    let state = StateFile::new(opts.command, &opts.config_path, clock.now(), &node.status());
+    let mut state = StateFile::new(opts.command, &opts.config_path, clock.now(), &node.status());
+    state.peer = peer.stats();
     // Written when something changed, not at every wake-up.
-    if last.as_ref() == Some(&state.status) {
+    let seen = (state.status.clone(), state.peer.clone());
+    if last.as_ref() == Some(&seen) {
         return;
     }
     if let Err(e) = state.write(path) {
         log.warn(&format!("state file {}: {e}", path.display()));
     }
-    *last = Some(state.status);
+    *last = Some(seen);
 }
 
 /// Re-reads and validates the config (SIGHUP). A bad one is reported and changes nothing.

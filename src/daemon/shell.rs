@@ -8,13 +8,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::{Channel, Config, FailureAction};
+use crate::config::{Channel, Config, FailureAction, TestHosts};
 use crate::core::action::{Address, CounterSample, Decision, FailureCommand, Hook};
 use crate::core::{Action, Input};
 use crate::daemon::failure::{FailureExecutor, FailureOutcome};
 use crate::daemon::hooks::{run_hook, HookEnv, HookEvent, DEFAULT_TIMEOUT};
 use crate::daemon::log::Log;
 use crate::daemon::state;
+use crate::net::linux::peer::PeerLink;
 use crate::net::{
     AddressControl, ArpChecker, ArpResult, ArpTarget, ConflictChecker, CounterSource, NetError,
     ProbeResult, ProbeTarget, Prober,
@@ -56,6 +57,8 @@ pub struct Shell {
     deliver: Deliver,
     /// Conflict checks still running (each bounded by its timeout).
     checks: Vec<std::thread::JoinHandle<()>>,
+    /// The peer protocol's asking link and the peer's address, when configured.
+    peer_link: Option<(PeerLink, Ipv4Addr)>,
 }
 
 impl Shell {
@@ -79,6 +82,7 @@ impl Shell {
             hooks: Vec::new(),
             deliver,
             checks: Vec::new(),
+            peer_link: None,
         }
     }
 
@@ -87,6 +91,11 @@ impl Shell {
         for h in self.hooks.drain(..).chain(self.checks.drain(..)) {
             let _ = h.join();
         }
+    }
+
+    /// Asks the peer over this link before acting on a failure (the peer protocol).
+    pub fn set_peer_link(&mut self, link: Option<(PeerLink, Ipv4Addr)>) {
+        self.peer_link = link;
     }
 
     /// Takes a new config (SIGHUP); the primitives stay.
@@ -154,9 +163,14 @@ impl Shell {
                 self.conflict_check(id, targets, timeout);
                 Ok(None)
             }
-            Action::CheckPeer { id } => {
-                let alive = self.peer_alive()?;
-                Ok(Some(Input::PeerAlive { id, alive }))
+            Action::CheckPeer {
+                id,
+                channel,
+                testips,
+                timeout,
+            } => {
+                let (alive, reaches) = self.check_peer(&channel, &testips, timeout)?;
+                Ok(Some(Input::PeerAlive { id, alive, reaches }))
             }
             Action::ClaimAddresses { add, remove } => {
                 for a in &add {
@@ -229,6 +243,53 @@ impl Shell {
         if let Some(c) = &d.channel {
             self.last_channel = Some(c.clone());
         }
+    }
+
+    /// Before acting on a failure of `channel`: asks the peer's daemon whether it reaches the
+    /// channel's test hosts (the peer protocol), judged by the same `testhosts` rule. Without the
+    /// protocol, or without an answer, only whether the peer's host is alive.
+    fn check_peer(
+        &mut self,
+        channel: &str,
+        testips: &[Ipv4Addr],
+        timeout: Duration,
+    ) -> Result<(bool, Option<bool>), NetError> {
+        if let Some((link, peer)) = &mut self.peer_link {
+            let peer = *peer;
+            let mut reached = Vec::new();
+            let mut answered = true;
+            // A question carries at most MAX_TARGETS test hosts: more are asked in turn.
+            for chunk in testips.chunks(crate::peer::MAX_TARGETS) {
+                match link.ask(peer, channel, chunk, timeout) {
+                    Ok(Some(answer)) => reached.extend(answer.reached),
+                    Ok(None) => {
+                        answered = false;
+                        break;
+                    }
+                    Err(e @ NetError::Privilege { .. }) => return Err(e),
+                    Err(e) => {
+                        self.log.warn(&format!("peer question: {e}"));
+                        answered = false;
+                        break;
+                    }
+                }
+            }
+            if answered {
+                let reaches = match self.config.policy.testhosts {
+                    TestHosts::Any => reached.iter().any(|&r| r),
+                    TestHosts::All => reached.iter().all(|&r| r),
+                };
+                self.log.info(&format!(
+                    "peer {peer} {} channel {channel}'s test hosts",
+                    if reaches { "reaches" } else { "cannot reach" }
+                ));
+                return Ok((true, Some(reaches)));
+            }
+            self.log.info(&format!(
+                "peer {peer} did not answer the question about {channel}; pinging it"
+            ));
+        }
+        Ok((self.peer_alive()?, None))
     }
 
     /// Is the peer alive? An ICMP echo over the sync link to `[sendconfig] peerip`. Without a

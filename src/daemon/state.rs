@@ -22,6 +22,10 @@ pub struct StateFile {
     pub written_at: u64,
     /// The core's [`Status`].
     pub status: serde_json::Value,
+    /// The peer protocol responder's counters (answered, and what it dropped: malformed, forged,
+    /// replayed, ...), when it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<serde_json::Value>,
 }
 
 impl StateFile {
@@ -32,6 +36,7 @@ impl StateFile {
             config: config.to_path_buf(),
             written_at: now.as_millis(),
             status: serde_json::to_value(status).expect("the status snapshot serializes"),
+            peer: None,
         }
     }
 

@@ -521,14 +521,35 @@ impl World {
                 let delay = if all { Duration::ZERO } else { timeout };
                 Some((delay, Input::ConflictDone { id: req, rivals }))
             }
-            Action::CheckPeer { id: req } => {
+            Action::CheckPeer {
+                id: req,
+                channel,
+                testips,
+                timeout,
+            } => {
                 let alive = self.nodes[peer].node.is_some();
-                let delay = if alive {
-                    Duration::ZERO
-                } else {
-                    self.nodes[i].config.network.timeout
-                };
-                Some((delay, Input::PeerAlive { id: req, alive }))
+                // The peer probes the channel's test hosts out of its own link on that channel.
+                let reaches = alive.then(|| {
+                    let p = &self.nodes[peer];
+                    let index = p.config.channels.iter().position(|c| c.ident == channel);
+                    let link = index.is_some_and(|c| p.links[c] && !p.silent);
+                    let reached = testips
+                        .iter()
+                        .filter(|t| link && !self.dead_hosts.contains(t));
+                    match p.config.policy.testhosts {
+                        crate::config::TestHosts::Any => reached.count() > 0,
+                        crate::config::TestHosts::All => reached.count() == testips.len(),
+                    }
+                });
+                let delay = if alive { Duration::ZERO } else { timeout };
+                Some((
+                    delay,
+                    Input::PeerAlive {
+                        id: req,
+                        alive,
+                        reaches,
+                    },
+                ))
             }
             Action::ClaimAddresses { add, .. } => {
                 let list: Vec<String> = add.iter().map(|a| a.address.to_string()).collect();
