@@ -3,7 +3,8 @@
 //! starts with the time since the daemon started.
 
 use std::io::Write;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::core::action::Decision;
 use crate::core::Instant;
@@ -20,7 +21,13 @@ struct Inner {
     clock: Clock,
     origin: Instant,
     journal: bool,
+    /// The last warning, when it was last written, and how often it came again since.
+    repeated: Mutex<Option<(String, std::time::Instant, u64)>>,
 }
+
+/// A warning that comes back every checktime (a device down, a check that keeps failing) is written
+/// once, then at most once per this period with its count, so the journal stays readable.
+pub const REPEAT_PERIOD: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, Copy)]
 enum Level {
@@ -36,6 +43,7 @@ impl Log {
                 clock,
                 origin: clock.now(),
                 journal: std::env::var_os("JOURNAL_STREAM").is_some(),
+                repeated: Mutex::new(None),
             }),
         }
     }
@@ -53,11 +61,37 @@ impl Log {
     }
 
     pub fn warn(&self, text: &str) {
-        self.line(
-            Level::Warning,
-            self.inner.clock.now(),
-            &format!("warning: {text}"),
-        );
+        if let Some(line) = self.admit_warning(text) {
+            self.line(Level::Warning, self.inner.clock.now(), &line);
+        }
+    }
+
+    /// The line to write for this warning, or `None` while it repeats within [`REPEAT_PERIOD`].
+    fn admit_warning(&self, text: &str) -> Option<String> {
+        let line = {
+            let mut last = self
+                .inner
+                .repeated
+                .lock()
+                .expect("the log lock is never poisoned");
+            match last.as_mut() {
+                Some((prev, at, count)) if prev == text => {
+                    *count += 1;
+                    if at.elapsed() < REPEAT_PERIOD {
+                        return None;
+                    }
+                    let line = format!("warning: {text} (repeated {count} times)");
+                    *at = std::time::Instant::now();
+                    *count = 0;
+                    line
+                }
+                _ => {
+                    *last = Some((text.to_owned(), std::time::Instant::now(), 0));
+                    format!("warning: {text}")
+                }
+            }
+        };
+        Some(line)
     }
 
     fn line(&self, level: Level, at: Instant, text: &str) {
@@ -81,5 +115,32 @@ fn format_decision(d: &Decision) -> String {
     match &d.channel {
         Some(c) => format!("{} [{c}]: {}", d.role, d.reason),
         None => format!("{}: {}", d.role, d.reason),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_repeated_warning_is_written_once_then_counted() {
+        let log = Log::new(Clock::start());
+        assert_eq!(
+            log.admit_warning("eth1 down").as_deref(),
+            Some("warning: eth1 down")
+        );
+        assert_eq!(log.admit_warning("eth1 down"), None);
+        assert_eq!(log.admit_warning("eth1 down"), None);
+        // Another warning is written at once, and the first one again after it.
+        assert!(log.admit_warning("eth2 down").is_some());
+        assert!(log.admit_warning("eth1 down").is_some());
+        // Past the period the repeat is written with its count.
+        if let Some((_, at, _)) = log.inner.repeated.lock().expect("lock").as_mut() {
+            *at -= REPEAT_PERIOD;
+        }
+        assert_eq!(
+            log.admit_warning("eth1 down").as_deref(),
+            Some("warning: eth1 down (repeated 1 times)")
+        );
     }
 }

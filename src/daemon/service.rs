@@ -26,7 +26,7 @@ use crate::exit::{self, ExitError};
 pub enum Event {
     Signal(SignalEvent),
     /// The answer to a request the shell carried out off the loop's thread (the conflict check).
-    Answer(Input),
+    Answer(u64, Input),
 }
 
 /// How a run is set up (from the command line).
@@ -62,8 +62,8 @@ pub fn run_with(
     let (tx, rx) = mpsc::channel();
     let forwarder = signals::forward(tx.clone(), Event::Signal)?;
     // A send fails only once the loop has ended: that answer is no longer wanted.
-    let deliver: shell::Deliver = Arc::new(move |input| {
-        let _ = tx.send(Event::Answer(input));
+    let deliver: shell::Deliver = Arc::new(move |generation, input| {
+        let _ = tx.send(Event::Answer(generation, input));
     });
     let notifier = Notifier::from_env();
     let now = clock.now();
@@ -137,7 +137,11 @@ pub fn run_with(
             None => rx.recv_timeout(wait),
         };
         match event {
-            Ok(Event::Answer(input)) => node.handle(clock.now(), input),
+            Ok(Event::Answer(generation, input)) => {
+                if generation == shell.generation() {
+                    node.handle(clock.now(), input)
+                }
+            }
             Ok(Event::Signal(SignalEvent::Stop(sig))) => {
                 log.info(&format!("signal {sig}: stopping"));
                 let _ = notifier.stopping();
@@ -187,7 +191,11 @@ fn drain(
     loop {
         while let Ok(event) = rx.try_recv() {
             match event {
-                Event::Answer(input) => node.handle(clock.now(), input),
+                Event::Answer(generation, input) => {
+                    if generation == shell.generation() {
+                        node.handle(clock.now(), input)
+                    }
+                }
                 Event::Signal(s) => signals.push_back(s),
             }
         }

@@ -32,7 +32,8 @@ pub struct Primitives {
 }
 
 /// Hands an answer computed off the loop's thread back to the loop (the service's event channel).
-pub type Deliver = Arc<dyn Fn(Input) + Send + Sync>;
+/// The first argument is the shell's generation when the request was made (see [`Shell::generation`]).
+pub type Deliver = Arc<dyn Fn(u64, Input) + Send + Sync>;
 
 /// What ended a request: the answer, or an error that must stop the daemon (a missing privilege: a
 /// passive node that cannot see the active must not conclude that it is gone).
@@ -59,6 +60,9 @@ pub struct Shell {
     checks: Vec<std::thread::JoinHandle<()>>,
     /// The peer protocol's asking link and the peer's address, when configured.
     peer_link: Option<(PeerLink, Ipv4Addr)>,
+    /// Bumped by every reload: a rebuilt node hands out request ids from the start again, so an
+    /// answer from before the reload must not be fed to it.
+    generation: u64,
 }
 
 impl Shell {
@@ -83,6 +87,7 @@ impl Shell {
             deliver,
             checks: Vec::new(),
             peer_link: None,
+            generation: 0,
         }
     }
 
@@ -98,9 +103,15 @@ impl Shell {
         self.peer_link = link;
     }
 
+    /// The generation of answers the current node may be fed.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// Takes a new config (SIGHUP); the primitives stay.
     pub fn set_config(&mut self, config: &Config) {
         self.config = config.clone();
+        self.generation += 1;
         self.history_file = config.policy.historyfile.clone();
     }
 
@@ -366,6 +377,7 @@ impl Shell {
     ) {
         let checker = Arc::clone(&self.net.conflict);
         let deliver = Arc::clone(&self.deliver);
+        let generation = self.generation;
         let log = self.log.clone();
         let spawned = std::thread::Builder::new()
             .name("conflict".into())
@@ -375,7 +387,7 @@ impl Shell {
                     log.warn(&format!("conflict check: {e}"));
                     Vec::new()
                 });
-                deliver(Input::ConflictDone { id, rivals });
+                deliver(generation, Input::ConflictDone { id, rivals });
             });
         match spawned {
             Ok(handle) => {
