@@ -272,3 +272,35 @@ fn sigterm_releases_the_addresses_and_status_follows_the_role() {
         "a stopped daemon is not running"
     );
 }
+
+#[test]
+fn the_daemons_peer_responder_drops_and_counts_garbage_and_status_shows_it() {
+    let name = "the_daemons_peer_responder_drops_and_counts_garbage_and_status_shows_it";
+    if !root_or_skip(name) {
+        return;
+    }
+    let lab = Lab::up();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_a, b) = pair(&lab, dir.path(), "");
+    // Not a peer message: dropped and counted, never acted on.
+    lab.ok(
+        "a",
+        &["bash", "-c", "echo garbage > /dev/udp/203.0.113.2/7411"],
+    );
+    let counted = wait_for(Duration::from_secs(3), || {
+        let out = assert_cmd::Command::cargo_bin("failoverctl")
+            .expect("binary")
+            .args(["status", "--json", "--state-file"])
+            .arg(b.state_path())
+            .output()
+            .expect("status");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        v["peer"]["malformed"].as_u64() == Some(1)
+    });
+    assert!(
+        counted.is_some(),
+        "the garbage was not counted:\n{}",
+        b.log()
+    );
+    assert!(holds(&lab, "a", ACTIVEIP) && !holds(&lab, "b", ACTIVEIP));
+}
