@@ -650,7 +650,10 @@ impl Validator {
             }
             seen.push(t);
         }
-        if testip_ok && seen.len() == 1 {
+        // With the peer protocol the active asks the passive before acting: a single test host that
+        // dies for both nodes no longer fails the pair over, so it is no single point of failure.
+        let peer_asked = policy.is_some_and(|p| p.requirepeer && p.peerlink.key.is_some());
+        if testip_ok && seen.len() == 1 && !peer_asked {
             let (t, l) = c.testips[0];
             let mut msg = format!(
                 "only one test host ({t}): when it is down the channel counts as failed (the source document's single point of failure); add a second testip"
@@ -1096,6 +1099,22 @@ mod tests {
             warnings.iter().all(|w| w.key.as_deref() != Some("key")),
             "{warnings:#?}"
         );
+    }
+
+    #[test]
+    fn a_single_test_host_is_no_single_point_of_failure_when_the_peer_is_asked() {
+        let one = CHANNEL.replace(", 192.0.2.2", "");
+        let single = |w: &[(usize, Option<String>, String)]| {
+            w.iter()
+                .any(|(_, k, m)| k.as_deref() == Some("testip") && m.contains("only one test host"))
+        };
+        let asked = format!("{one}[sendconfig]\ndevice= sync0\npeerip= 203.0.113.2\nkey= {KEY}\n");
+        assert!(!single(&findings(&asked)), "{:#?}", findings(&asked));
+        // Without the key, or in classic mode (nobody asks), the warning stays.
+        let keyless = format!("{one}[sendconfig]\ndevice= sync0\npeerip= 203.0.113.2\n");
+        assert!(single(&findings(&keyless)));
+        let classic = format!("{asked}[policy]\nmode= classic\n");
+        assert!(single(&findings(&classic)));
     }
 
     #[test]
