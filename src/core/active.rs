@@ -213,6 +213,14 @@ impl ActiveMonitor {
             .collect()
     }
 
+    /// Clears the failure counters without touching the schedule: unanswered probes so far do not
+    /// count (the node has just re-announced its addresses after a split brain).
+    pub fn forgive(&mut self) {
+        for c in &mut self.channels {
+            c.failures = 0;
+        }
+    }
+
     /// After a failure the policy chose to hold: reset the counters and go back to the main loop.
     pub fn resume(&mut self, now: Instant) {
         for c in &mut self.channels {

@@ -527,9 +527,15 @@ impl Node {
     }
 
     /// Restarts the gratuitous ARP burst: neighbours that learned a rival's MAC learn ours again.
+    /// Probes unanswered until now may have been answered to the rival (the test hosts had its MAC),
+    /// so the channels' failure counters start again from here: a real failure is still detected
+    /// within the source document's bound, counted from this announcement.
     fn reannounce(&mut self, now: Instant) {
         self.announcements_left = self.config.policy.garpcount;
         self.announce(now);
+        if let Mode::Active(m) = &mut self.mode {
+            m.forgive();
+        }
     }
 
     fn on_conflict_done(&mut self, now: Instant, sent_at: Instant, rivals: &[Rival]) {
