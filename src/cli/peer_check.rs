@@ -149,14 +149,14 @@ fn settings(config: &Config) -> anyhow::Result<(String, Ipv4Addr, u16, crate::pe
         ))
         .into());
     };
-    let Some(key) = &config.policy.peerlink.key else {
+    let Some(key) = &send.peerlink.key else {
         return Err(ExitError::usage(format!(
             "{source} has no [sendconfig] key or keyfile: without the shared key the peer cannot be asked (set the same key on both nodes)"
         ))
         .into());
     };
     let key = key.load().map_err(|e| ExitError::usage(e.to_string()))?;
-    Ok((send.device.clone(), peer, config.policy.peerlink.port, key))
+    Ok((send.device.clone(), peer, send.peerlink.port, key))
 }
 
 fn print_table(report: &Report) {

@@ -35,7 +35,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let Some(send) = &config.sendconfig else {
         return Err(ExitError::usage("no [sendconfig]: nothing to listen on").into());
     };
-    let Some(key) = &config.policy.peerlink.key else {
+    let Some(key) = &send.peerlink.key else {
         return Err(
             ExitError::usage("no [sendconfig] key or keyfile: nothing to answer with").into(),
         );

@@ -65,6 +65,8 @@ pub struct SendConfig {
     pub device: String,
     /// `peerip=` (extension): the peer's address on the sync link, used to ask "is the peer alive?".
     pub peerip: Option<Ipv4Addr>,
+    /// `port=`, `key=`/`keyfile=` (extensions): the peer protocol on the sync link.
+    pub peerlink: PeerSettings,
 }
 
 /// What the active does when a channel fails (`[policy] onfailure=`).
@@ -137,10 +139,6 @@ pub struct Policy {
     /// Give the node that should normally be active the lower one. `None`: the first passiveip's
     /// last octet modulo 8.
     pub priority: Option<u8>,
-    /// `[sendconfig] port`, `key`, `keyfile`: the peer protocol on the sync link. Read from
-    /// `[sendconfig]`; kept here rather than on [`SendConfig`] until the daemon's integration, since
-    /// every literal of `Policy` starts from [`Policy::defaults`] and so takes a new field unchanged.
-    pub peerlink: PeerSettings,
 }
 
 /// The default UDP port of the peer protocol (`[sendconfig] port`).

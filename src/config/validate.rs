@@ -229,24 +229,22 @@ impl Validator {
         let find = |name: &str| sections.iter().copied().find(|s| s.name == name);
 
         let network = self.network(find("network"));
-        let (sendconfig, peerlink) = match find("sendconfig").map(|s| self.sendconfig(s)) {
-            None => (None, Some(PeerSettings::default())),
-            Some(None) => (None, None),
-            Some(Some((send, peer))) => (Some(send), Some(peer)),
+        // `Err`: the section's errors are reported already; the config is then left out.
+        let sendconfig = match find("sendconfig").map(|s| self.sendconfig(s)) {
+            None => Ok(None),
+            Some(Some(send)) => Ok(Some(send)),
+            Some(None) => Err(()),
         };
-        // A [sendconfig] whose peer keys failed is reported already; the policy is then left out.
-        let policy = self.policy(find("policy")).and_then(|p| {
-            Some(Policy {
-                peerlink: peerlink?,
-                ..p
-            })
-        });
+        let policy = self.policy(find("policy"));
+        // With requirepeer and the peer protocol's key the active asks the passive before acting.
+        let peer_asked = policy.as_ref().is_some_and(|p| p.requirepeer)
+            && matches!(&sendconfig, Ok(Some(s)) if s.peerlink.key.is_some());
 
         let mut infos = Vec::new();
         let mut n = 0;
         for s in sections.iter().filter(|s| s.name == "channel") {
             n += 1;
-            infos.push(self.channel(s, n, policy.as_ref()));
+            infos.push(self.channel(s, n, policy.as_ref(), peer_asked));
         }
         if infos.is_empty() {
             self.push(
@@ -262,7 +260,7 @@ impl Validator {
         self.cross_sections(
             &infos,
             find("sendconfig"),
-            sendconfig.as_ref(),
+            sendconfig.as_ref().ok().and_then(Option::as_ref),
             find("policy"),
             policy.as_ref(),
         );
@@ -272,7 +270,7 @@ impl Validator {
             source: source.to_path_buf(),
             channels: channels?,
             network: network?,
-            sendconfig,
+            sendconfig: sendconfig.ok()?,
             policy: policy?,
         })
     }
@@ -358,7 +356,7 @@ impl Validator {
         })
     }
 
-    fn sendconfig(&mut self, s: &RawSection) -> Option<(SendConfig, PeerSettings)> {
+    fn sendconfig(&mut self, s: &RawSection) -> Option<SendConfig> {
         let at = At {
             section: "sendconfig",
             ident: None,
@@ -419,7 +417,11 @@ impl Validator {
         }
         peerlink.key = key.or(keyfile);
         if ok {
-            device.map(|device| (SendConfig { device, peerip }, peerlink))
+            device.map(|device| SendConfig {
+                device,
+                peerip,
+                peerlink,
+            })
         } else {
             None
         }
@@ -501,6 +503,7 @@ impl Validator {
         s: &'r RawSection,
         n: usize,
         policy: Option<&Policy>,
+        peer_asked: bool,
     ) -> ChannelInfo<'r> {
         let ident = channel_ident(s, n);
         let at = At {
@@ -587,7 +590,7 @@ impl Validator {
         if let Some(e) = get(s, "checkonlyidle") {
             info.checkonlyidle = self.parse(at, e, value::boolean).unwrap_or(false);
         }
-        self.channel_checks(&info, at, testip_ok, policy);
+        self.channel_checks(&info, at, testip_ok, policy, peer_asked);
         info
     }
 
@@ -598,6 +601,7 @@ impl Validator {
         at: At<'_>,
         testip_ok: bool,
         policy: Option<&Policy>,
+        peer_asked: bool,
     ) {
         if let (Some((a, ap, _)), Some((p, pp, pl))) = (c.activeip, c.passiveip) {
             if a == p {
@@ -652,7 +656,6 @@ impl Validator {
         }
         // With the peer protocol the active asks the passive before acting: a single test host that
         // dies for both nodes no longer fails the pair over, so it is no single point of failure.
-        let peer_asked = policy.is_some_and(|p| p.requirepeer && p.peerlink.key.is_some());
         if testip_ok && seen.len() == 1 && !peer_asked {
             let (t, l) = c.testips[0];
             let mut msg = format!(
@@ -808,7 +811,7 @@ impl Validator {
                     (None, None) => {} // "no [sendconfig] section" says it already
                 }
             }
-            let keyless = send.is_some_and(|s| s.peerip.is_some()) && p.peerlink.key.is_none();
+            let keyless = send.is_some_and(|s| s.peerip.is_some() && s.peerlink.key.is_none());
             if p.requirepeer && keyless {
                 if let Some(raw) = send_raw {
                     let line = get(raw, "peerip").map_or(raw.line, |e| e.line);
@@ -960,7 +963,6 @@ impl Policy {
             statefile: PathBuf::from(DEFAULT_STATEFILE),
             historyfile: PathBuf::from(DEFAULT_HISTORYFILE),
             priority: None,
-            peerlink: PeerSettings::default(),
         }
     }
 }
@@ -1029,9 +1031,26 @@ mod tests {
         let text =
             format!("{CHANNEL}[sendconfig]\ndevice= sync0\npeerip= 203.0.113.2\nkey= {KEY}\n");
         let (config, warnings) = parse_str(&text, Path::new("t.ini")).expect("valid");
-        assert_eq!(config.policy.peerlink.port, DEFAULT_PEER_PORT);
-        let Some(PeerKey::Inline(key)) = &config.policy.peerlink.key else {
-            panic!("an inline key: {:?}", config.policy.peerlink)
+        assert_eq!(
+            config
+                .sendconfig
+                .as_ref()
+                .expect("a [sendconfig]")
+                .peerlink
+                .port,
+            DEFAULT_PEER_PORT
+        );
+        let Some(PeerKey::Inline(key)) = &config
+            .sendconfig
+            .as_ref()
+            .expect("a [sendconfig]")
+            .peerlink
+            .key
+        else {
+            panic!(
+                "an inline key: {:?}",
+                config.sendconfig.as_ref().expect("a [sendconfig]").peerlink
+            )
         };
         assert_eq!(key, &crate::peer::Key::from_hex(KEY).expect("valid"));
         assert!(
@@ -1045,9 +1064,22 @@ mod tests {
 
         let text = format!("{CHANNEL}[sendconfig]\ndevice= sync0\nport= 9000\nkeyfile= /etc/k\n");
         let (config, _) = parse_str(&text, Path::new("t.ini")).expect("valid");
-        assert_eq!(config.policy.peerlink.port, 9000);
         assert_eq!(
-            config.policy.peerlink.key,
+            config
+                .sendconfig
+                .as_ref()
+                .expect("a [sendconfig]")
+                .peerlink
+                .port,
+            9000
+        );
+        assert_eq!(
+            config
+                .sendconfig
+                .as_ref()
+                .expect("a [sendconfig]")
+                .peerlink
+                .key,
             Some(PeerKey::File(PathBuf::from("/etc/k")))
         );
     }

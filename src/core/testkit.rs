@@ -59,6 +59,7 @@ pub(crate) fn config(mode: PolicyMode) -> Config {
         sendconfig: Some(SendConfig {
             device: "eth0".to_owned(),
             peerip: Some(Ipv4Addr::new(10, 0, 0, 2)),
+            peerlink: Default::default(),
         }),
         policy: policy(mode),
     }

@@ -39,7 +39,10 @@ impl PeerSide {
             responder: None,
             active: Arc::clone(&active),
         };
-        let (Some(send), Some(key)) = (&config.sendconfig, &config.policy.peerlink.key) else {
+        let Some(send) = &config.sendconfig else {
+            return none();
+        };
+        let Some(key) = &send.peerlink.key else {
             return none();
         };
         let Some(peer) = send.peerip else {
@@ -59,14 +62,13 @@ impl PeerSide {
                 return none();
             }
         };
-        let link =
-            match PeerLink::open(&send.device, node, config.policy.peerlink.port, key.clone()) {
-                Ok(l) => Some((l, peer)),
-                Err(e) => {
-                    log.warn(&format!("peer protocol: cannot ask the peer: {e}"));
-                    None
-                }
-            };
+        let link = match PeerLink::open(&send.device, node, send.peerlink.port, key.clone()) {
+            Ok(l) => Some((l, peer)),
+            Err(e) => {
+                log.warn(&format!("peer protocol: cannot ask the peer: {e}"));
+                None
+            }
+        };
         let flag = Arc::clone(&active);
         let responder = ResponderParams::from_config(config, node).and_then(|params| {
             let role = Box::new(move || {
@@ -87,7 +89,7 @@ impl PeerSide {
         if responder.is_some() {
             log.info(&format!(
                 "peer protocol on {}: answering at {node}:{}, asking {peer}",
-                send.device, config.policy.peerlink.port
+                send.device, send.peerlink.port
             ));
         }
         PeerSide {

@@ -155,9 +155,7 @@ pub fn run_with(
                 if let Some(new) = reload(&opts, &config, &log) {
                     node = rebuilt(&opts, &config, &new, &node, &mut shell, &clock, &log);
                     shell.set_config(&new);
-                    if new.sendconfig != config.sendconfig
-                        || new.policy.peerlink != config.policy.peerlink
-                    {
+                    if new.sendconfig != config.sendconfig {
                         // The old responder lets go of its port before the new one binds it.
                         drop(std::mem::replace(&mut peer, PeerSide::off()));
                         peer = PeerSide::start(&new, &log);

@@ -46,6 +46,7 @@ pub fn document_config(mode: PolicyMode) -> Config {
         sendconfig: Some(SendConfig {
             device: "eth0".to_owned(),
             peerip: None,
+            peerlink: Default::default(),
         }),
         policy: policy(mode),
     }

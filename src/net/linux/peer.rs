@@ -258,7 +258,7 @@ impl ResponderParams {
         Some(ResponderParams {
             device: send.device.clone(),
             node,
-            port: config.policy.peerlink.port,
+            port: send.peerlink.port,
             peer: send.peerip,
             channels: config
                 .channels
