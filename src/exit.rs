@@ -4,7 +4,7 @@
 pub const OK: i32 = 0;
 /// A finding: invalid config, a failed channel, a failed check.
 pub const FAILED: i32 = 1;
-/// Usage, privilege or environment error; also "not implemented yet".
+/// Usage, privilege or environment error.
 pub const USAGE: i32 = 2;
 
 /// An error that carries the exit code it should end the process with.

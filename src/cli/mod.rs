@@ -91,8 +91,3 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Generate(a) => generate::run(a),
     }
 }
-
-/// The answer of a subcommand that no issue has built yet: exit 2, no fake output.
-pub fn not_implemented(name: &str) -> anyhow::Result<i32> {
-    Err(crate::exit::ExitError::usage(format!("{name}: not implemented yet")).into())
-}
