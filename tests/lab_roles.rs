@@ -286,3 +286,33 @@ fn story_protected_server_rebooted_for_maintenance_does_not_fail_the_pair_over()
     assert!(holds(&lab, "a", ACTIVEIP) && !holds(&lab, "b", ACTIVEIP));
     assert!(!a.reboots_path().exists() && !b.reboots_path().exists());
 }
+
+#[test]
+fn run_active_dry_run_monitors_from_the_passiveip_and_changes_nothing() {
+    let Some((lab, dir)) =
+        lab_and_dir("run_active_dry_run_monitors_from_the_passiveip_and_changes_nothing")
+    else {
+        return;
+    };
+    let mut a = Daemon::start(
+        &lab,
+        dir.path(),
+        "a",
+        "run-active",
+        &config("a", ""),
+        &["--dry-run"],
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    a.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(a.wait_exit(Duration::from_secs(3)), Some(0), "{}", a.log());
+    let log = a.log();
+    assert!(
+        log.contains("dry-run: would add 192.0.2.10 on eth1"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("failure detected"),
+        "healthy channels failed in a dry run:\n{log}"
+    );
+    assert!(!holds(&lab, "a", ACTIVEIP), "a dry run added the activeip");
+}

@@ -139,8 +139,29 @@ impl Shell {
                 targets,
                 timeout,
             } => {
-                let results = match self.net.prober.probe(&targets, timeout) {
-                    Ok(r) => r,
+                // A dry run holds no activeip to send from: the kernel picks the source instead.
+                let sent: Vec<ProbeTarget> = if self.dry_run {
+                    let any = |t: &ProbeTarget| ProbeTarget {
+                        source: None,
+                        ..t.clone()
+                    };
+                    targets.iter().map(any).collect()
+                } else {
+                    targets.clone()
+                };
+                let results = match self.net.prober.probe(&sent, timeout) {
+                    Ok(r) => r
+                        .into_iter()
+                        .map(|mut r| {
+                            // Answered in the core's own terms.
+                            if let Some(t) = targets.iter().find(|t| {
+                                t.device == r.target.device && t.target == r.target.target
+                            }) {
+                                r.target = t.clone();
+                            }
+                            r
+                        })
+                        .collect(),
                     Err(e @ NetError::Privilege { .. }) => return Err(e),
                     Err(e) => {
                         // A device that is down cannot send: its targets did not answer.
