@@ -304,3 +304,61 @@ fn the_daemons_peer_responder_drops_and_counts_garbage_and_status_shows_it() {
     );
     assert!(holds(&lab, "a", ACTIVEIP) && !holds(&lab, "b", ACTIVEIP));
 }
+
+/// Under systemd (`Type=notify`, `WatchdogSec=`) the daemon says READY once its first round went out,
+/// keeps pinging the watchdog from its decision loop, reports its role, and says STOPPING on SIGTERM.
+#[test]
+fn the_daemon_talks_to_systemd_from_its_decision_loop() {
+    use std::os::unix::net::UnixDatagram;
+    let name = "the_daemon_talks_to_systemd_from_its_decision_loop";
+    if !root_or_skip(name) {
+        return;
+    }
+    let lab = Lab::up();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).expect("bind the notify socket");
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("read timeout");
+    let config_path = dir.path().join("a.ini");
+    let text = config("a", "").replace("@DIR@", &dir.path().display().to_string());
+    std::fs::write(&config_path, text).expect("write config");
+    let mut child = lab
+        .failoverctl("a")
+        .args(["run", "-c"])
+        .arg(&config_path)
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "400000")
+        .env("FAILOVERCTL_REBOOT_COMMAND", "true")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the daemon");
+    let mut seen = String::new();
+    let end = std::time::Instant::now() + Duration::from_secs(3);
+    let mut buf = [0u8; 512];
+    while std::time::Instant::now() < end {
+        if let Ok(n) = socket.recv(&mut buf) {
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    }
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("our own daemon");
+    let end = std::time::Instant::now() + Duration::from_secs(3);
+    while std::time::Instant::now() < end && !seen.contains("STOPPING=1") {
+        if let Ok(n) = socket.recv(&mut buf) {
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    }
+    let status = child.wait().expect("the daemon ends");
+    assert_eq!(status.code(), Some(0));
+    assert!(seen.contains("READY=1"), "{seen}");
+    assert!(
+        seen.contains("STATUS=active"),
+        "the role after the takeover: {seen}"
+    );
+    // A ping every 200 ms over 3 s: many, from the loop, not one at start.
+    let pings = seen.matches("WATCHDOG=1").count();
+    assert!(pings >= 5, "{pings} watchdog pings: {seen}");
+    assert!(seen.contains("STOPPING=1"), "{seen}");
+}
