@@ -362,3 +362,40 @@ fn the_daemon_talks_to_systemd_from_its_decision_loop() {
     assert!(pings >= 5, "{pings} watchdog pings: {seen}");
     assert!(seen.contains("STOPPING=1"), "{seen}");
 }
+
+/// "An address lost when a network manager restarts an interface": someone removes the activeip from
+/// the active behind the daemon's back. The daemon claims it again within a checktime or so and
+/// announces it; nobody fails over.
+#[test]
+fn an_activeip_removed_behind_the_daemons_back_comes_back() {
+    let name = "an_activeip_removed_behind_the_daemons_back_comes_back";
+    if !root_or_skip(name) {
+        return;
+    }
+    let lab = Lab::up();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = pair(&lab, dir.path(), "");
+    let meter = GapMeter::start(&lab, "cl", ACTIVEIP, Duration::from_secs(4));
+    std::thread::sleep(Duration::from_millis(500));
+    lab.ok("a", &["ip", "addr", "del", "192.0.2.10/24", "dev", "eth1"]);
+    let back = wait_for(Duration::from_secs(3), || holds(&lab, "a", ACTIVEIP));
+    assert!(
+        back.is_some(),
+        "the activeip did not come back:\n{}",
+        a.log()
+    );
+    assert!(
+        a.log().contains("removed from this node by someone else"),
+        "{}",
+        a.log()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let report = meter.finish();
+    eprintln!(
+        "{name}: back after {:?}; client's longest gap {:?}",
+        back.expect("checked"),
+        report.longest_gap
+    );
+    assert!(!holds(&lab, "b", ACTIVEIP), "b took over:\n{}", b.log());
+    assert!(report.longest_gap < outage_bound(), "{report:?}");
+}

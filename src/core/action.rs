@@ -144,6 +144,13 @@ pub enum Action {
         targets: Vec<ArpTarget>,
         timeout: Duration,
     },
+    /// Does this node still hold its activeips? Someone else (a network manager restarting an
+    /// interface, an operator's `ip addr flush`) may have removed one. Answer at once with
+    /// [`Input::OwnershipDone`].
+    CheckOwnership {
+        id: RequestId,
+        addresses: Vec<Address>,
+    },
     /// Before acting on a failure of `channel`: is the peer alive (sync link), and does it reach the
     /// channel's test hosts? Answer with [`Input::PeerAlive`] within `timeout` (plus a ping).
     CheckPeer {
@@ -207,6 +214,11 @@ pub enum Input {
     },
     /// Answer to [`Action::ConflictCheck`]: one entry per target another station answered for.
     ConflictDone { id: RequestId, rivals: Vec<Rival> },
+    /// Answer to [`Action::CheckOwnership`]: the addresses no longer on this node.
+    OwnershipDone {
+        id: RequestId,
+        missing: Vec<Address>,
+    },
     /// Answer to [`Action::CheckPeer`]. `reaches`: whether the peer reaches the channel's test hosts
     /// (by the `testhosts` rule); `None` when it could only be pinged (no peer protocol, or no answer
     /// to the question while its host still answers).
@@ -227,6 +239,7 @@ impl Input {
             | Input::ProbeDone { id, .. }
             | Input::ArpDone { id, .. }
             | Input::ConflictDone { id, .. }
+            | Input::OwnershipDone { id, .. }
             | Input::PeerAlive { id, .. } => Some(*id),
             Input::Stop => None,
         }

@@ -135,6 +135,8 @@ pub struct Node {
     held: Option<(String, Instant)>,
     pending: Option<PendingFailure>,
     conflict: Option<ConflictInFlight>,
+    /// The ownership check in flight (answered at once by the shell).
+    ownership: Option<RequestId>,
     /// The last conflict check found a rival and this node kept the addresses: when the rival is gone,
     /// announce once more, since neighbours may have learned its MAC in between.
     rival_seen: bool,
@@ -199,6 +201,7 @@ impl Node {
             held: None,
             pending: None,
             conflict: None,
+            ownership: None,
             rival_seen: false,
             first_look: false,
             history: FailoverHistory::new(failovers),
@@ -297,6 +300,12 @@ impl Node {
                         }
                         (true, _) => self.act(now, &p.failure),
                     }
+                }
+            }
+            Input::OwnershipDone { id, missing } => {
+                if self.ownership == Some(id) {
+                    self.ownership = None;
+                    self.on_ownership_done(now, missing);
                 }
             }
             Input::ConflictDone { id, rivals } => {
@@ -524,6 +533,40 @@ impl Node {
             targets,
             timeout,
         });
+        // On the same beat: are the activeips still here at all?
+        if let Mode::Active(m) = &mut self.mode {
+            let id = m.issue_id();
+            self.ownership = Some(id);
+            self.push(Action::CheckOwnership {
+                id,
+                addresses: self.addresses(true),
+            });
+        }
+    }
+
+    /// An activeip vanished from this node while it is active: claim it again and announce, so the
+    /// clients' gap is one checktime, not a failover (or nothing at all, as with a bare daemon).
+    fn on_ownership_done(&mut self, now: Instant, missing: Vec<Address>) {
+        if self.role != Role::Active || missing.is_empty() {
+            return;
+        }
+        let list: Vec<String> = missing
+            .iter()
+            .map(|a| format!("{} on {}", a.address, a.device))
+            .collect();
+        self.log(
+            now,
+            None,
+            format!(
+                "{} removed from this node by someone else: claiming again",
+                list.join(", ")
+            ),
+        );
+        self.push(Action::ClaimAddresses {
+            add: missing,
+            remove: vec![],
+        });
+        self.reannounce(now);
     }
 
     /// Restarts the gratuitous ARP burst: neighbours that learned a rival's MAC learn ours again.
@@ -1016,6 +1059,57 @@ mod tests {
         assert!(seen
             .iter()
             .any(|(_, a)| matches!(a, Action::FailureAction(FailureCommand::Reboot))));
+    }
+
+    #[test]
+    fn an_activeip_removed_by_someone_else_is_claimed_again_and_announced() {
+        let cfg = config(PolicyMode::Improved);
+        let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+        let healthy = |now: Instant, a: &Action| match a {
+            // The test hosts answer: the channel stays healthy throughout.
+            Action::Probe { id, targets, .. } => Some((
+                Duration::from_millis(1),
+                Input::ProbeDone {
+                    id: *id,
+                    results: targets
+                        .iter()
+                        .map(|t| ProbeResult {
+                            target: t.clone(),
+                            rtt: Some(Duration::from_millis(1)),
+                        })
+                        .collect(),
+                },
+            )),
+            // Someone flushes the address at 30 s: the next look finds it gone.
+            Action::CheckOwnership { id, addresses } => Some((
+                Duration::ZERO,
+                Input::OwnershipDone {
+                    id: *id,
+                    missing: if now >= at_ms(30_000) && now < at_ms(30_000) + cfg.network.checktime
+                    {
+                        addresses.clone()
+                    } else {
+                        vec![]
+                    },
+                },
+            )),
+            other => silent_world(now, other),
+        };
+        let seen = drive(&mut node, Instant::ZERO, at_ms(60_000), healthy);
+        let claims: Vec<u64> = seen
+            .iter()
+            .filter(|(_, a)| matches!(a, Action::ClaimAddresses { .. }))
+            .map(|(t, _)| t.as_millis())
+            .collect();
+        assert_eq!(claims.len(), 2, "the takeover and one re-claim: {claims:?}");
+        assert!((30_000..30_000 + 10_000).contains(&claims[1]), "{claims:?}");
+        assert!(seen
+            .iter()
+            .any(|(t, a)| t.as_millis() == claims[1] && matches!(a, Action::Announce { .. })));
+        assert!(!seen
+            .iter()
+            .any(|(_, a)| matches!(a, Action::FailureAction(_))));
+        assert_eq!(node.role(), Role::Active);
     }
 
     #[test]

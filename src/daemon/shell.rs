@@ -226,6 +226,24 @@ impl Shell {
                 }
                 Ok(None)
             }
+            Action::CheckOwnership { id, addresses } => {
+                // A dry run holds nothing: there is nothing to have lost.
+                let missing = if self.dry_run {
+                    Vec::new()
+                } else {
+                    addresses
+                        .into_iter()
+                        .filter(|a| match self.net.addresses.holds(&a.device, a.address) {
+                            Ok(held) => !held,
+                            Err(e) => {
+                                self.log.warn(&format!("ownership of {}: {e}", a.address));
+                                false
+                            }
+                        })
+                        .collect()
+                };
+                Ok(Some(Input::OwnershipDone { id, missing }))
+            }
             Action::Announce { addresses } => {
                 for a in &addresses {
                     self.change("announce", a, |ctl, a| ctl.announce(&a.device, a.address));

@@ -244,6 +244,8 @@ pub trait AddressControl {
     fn add(&mut self, device: &str, address: Ipv4Addr, prefix: Option<u8>) -> Result<(), NetError>;
     /// Removes `address` from `device`; an address already absent is success.
     fn remove(&mut self, device: &str, address: Ipv4Addr) -> Result<(), NetError>;
+    /// Whether `address` is on `device` right now.
+    fn holds(&mut self, device: &str, address: Ipv4Addr) -> Result<bool, NetError>;
     /// Sends gratuitous ARP for `address` on `device`, both request and reply forms, once.
     fn announce(&mut self, device: &str, address: Ipv4Addr) -> Result<(), NetError>;
 }

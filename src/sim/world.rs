@@ -567,6 +567,14 @@ impl World {
                 None
             }
             Action::Announce { .. } => None,
+            Action::CheckOwnership { id: req, addresses } => {
+                let owned = &self.nodes[i].owned;
+                let missing = addresses
+                    .into_iter()
+                    .filter(|a| !owned.contains(&a.address))
+                    .collect();
+                Some((Duration::ZERO, Input::OwnershipDone { id: req, missing }))
+            }
             Action::RunHook {
                 hook,
                 channel,

@@ -59,6 +59,10 @@ impl AddressControl for NetlinkAddresses {
         remove(device, address)
     }
 
+    fn holds(&mut self, device: &str, address: Ipv4Addr) -> Result<bool, NetError> {
+        holds(device, address)
+    }
+
     fn announce(&mut self, device: &str, address: Ipv4Addr) -> Result<(), NetError> {
         super::garp::announce(device, address)
     }
