@@ -399,3 +399,47 @@ fn an_activeip_removed_behind_the_daemons_back_comes_back() {
     assert!(!holds(&lab, "b", ACTIVEIP), "b took over:\n{}", b.log());
     assert!(report.longest_gap < outage_bound(), "{report:?}");
 }
+
+/// The passive loses its own LANs (its switch ports die): by the ARP checks alone it would take over
+/// and make a split brain once its ports come back. With the peer protocol it asks the active over the
+/// sync link first; the active answers healthy, so the passive stays passive and says why.
+#[test]
+fn a_passive_that_loses_its_own_lans_asks_the_active_and_stays_passive() {
+    let name = "a_passive_that_loses_its_own_lans_asks_the_active_and_stays_passive";
+    if !root_or_skip(name) {
+        return;
+    }
+    let lab = Lab::up();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = pair(&lab, dir.path(), "");
+    lab.link("b", "eth1", false);
+    lab.link("b", "eth2", false);
+    let declined = wait_for(Duration::from_secs(5), || {
+        b.log().contains("not taking over")
+    });
+    assert!(
+        declined.is_some(),
+        "b did not ask:\nb:\n{}\na:\n{}",
+        b.log(),
+        a.log()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!holds(&lab, "b", ACTIVEIP), "b took over:\n{}", b.log());
+    lab.link("b", "eth1", true);
+    lab.link("b", "eth2", true);
+    for _ in 0..20 {
+        assert!(
+            holds(&lab, "a", ACTIVEIP) && !holds(&lab, "b", ACTIVEIP),
+            "ownership changed when b's LANs came back:\nb:\n{}\na:\n{}",
+            b.log(),
+            a.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        b.log().matches("ALERT").count(),
+        1,
+        "one alert, not one per check:\n{}",
+        b.log()
+    );
+}

@@ -151,6 +151,16 @@ pub enum Action {
         id: RequestId,
         addresses: Vec<Address>,
     },
+    /// The passive's last look before taking over (with `requirepeer` and the peer protocol): does
+    /// the peer answer on the sync link as the active, and does it reach `channel`'s test hosts? If
+    /// it does, the ARP checks failed on this node's side (its own LAN) and taking over would make a
+    /// split brain. Answer with [`Input::ActiveHealth`] within `timeout`.
+    AskActive {
+        id: RequestId,
+        channel: String,
+        testips: Vec<Ipv4Addr>,
+        timeout: Duration,
+    },
     /// Before acting on a failure of `channel`: is the peer alive (sync link), and does it reach the
     /// channel's test hosts? Answer with [`Input::PeerAlive`] within `timeout` (plus a ping).
     CheckPeer {
@@ -214,6 +224,12 @@ pub enum Input {
     },
     /// Answer to [`Action::ConflictCheck`]: one entry per target another station answered for.
     ConflictDone { id: RequestId, rivals: Vec<Rival> },
+    /// Answer to [`Action::AskActive`]: `Some(true)` the peer answered as the active and reaches the
+    /// test hosts (by the `testhosts` rule); `Some(false)` it answered otherwise; `None` no answer.
+    ActiveHealth {
+        id: RequestId,
+        healthy: Option<bool>,
+    },
     /// Answer to [`Action::CheckOwnership`]: the addresses no longer on this node.
     OwnershipDone {
         id: RequestId,
@@ -240,6 +256,7 @@ impl Input {
             | Input::ArpDone { id, .. }
             | Input::ConflictDone { id, .. }
             | Input::OwnershipDone { id, .. }
+            | Input::ActiveHealth { id, .. }
             | Input::PeerAlive { id, .. } => Some(*id),
             Input::Stop => None,
         }

@@ -87,6 +87,8 @@ enum NodeTimer {
     Conflict,
     /// The conflict check in flight counts as answered by nobody after this.
     ConflictAnswer,
+    /// The passive's question to the active before taking over counts as unanswered after this.
+    TakeoverAnswer,
 }
 
 impl From<NodeTimer> for usize {
@@ -126,7 +128,7 @@ pub struct Node {
     role: Role,
     since: Instant,
     ids: RequestIds,
-    timers: Timers<NodeTimer, 4>,
+    timers: Timers<NodeTimer, 5>,
     announcements_left: u32,
     /// The passiveips were dropped at takeover (`releasepassiveip`) and are owed back at release.
     passive_dropped: bool,
@@ -137,6 +139,14 @@ pub struct Node {
     conflict: Option<ConflictInFlight>,
     /// The ownership check in flight (answered at once by the shell).
     ownership: Option<RequestId>,
+    /// The passive's question to the active before taking over, in flight.
+    asking_active: Option<RequestId>,
+    /// Its answer within the current streak of unanswered ARP checks (`Some(None)`: no answer).
+    active_health: Option<Option<bool>>,
+    /// The takeover verdict is in and waits for that answer.
+    takeover_waiting: bool,
+    /// A takeover was already declined because the active answered healthy: alert only once.
+    declined: bool,
     /// The last conflict check found a rival and this node kept the addresses: when the rival is gone,
     /// announce once more, since neighbours may have learned its MAC in between.
     rival_seen: bool,
@@ -202,6 +212,10 @@ impl Node {
             pending: None,
             conflict: None,
             ownership: None,
+            asking_active: None,
+            active_health: None,
+            takeover_waiting: false,
+            declined: false,
             rival_seen: false,
             first_look: false,
             history: FailoverHistory::new(failovers),
@@ -273,6 +287,11 @@ impl Node {
                 self.on_conflict_done(now, c.sent_at, &[]);
             }
         }
+        if self.timers.take_expired(NodeTimer::TakeoverAnswer, now)
+            && self.asking_active.take().is_some()
+        {
+            self.on_active_health(now, None);
+        }
         if self.timers.take_expired(NodeTimer::Conflict, now) {
             self.conflict_check(now);
         }
@@ -300,6 +319,12 @@ impl Node {
                         }
                         (true, _) => self.act(now, &p.failure),
                     }
+                }
+            }
+            Input::ActiveHealth { id, healthy } => {
+                if self.asking_active == Some(id) {
+                    self.asking_active = None;
+                    self.on_active_health(now, healthy);
                 }
             }
             Input::OwnershipDone { id, missing } => {
@@ -366,8 +391,9 @@ impl Node {
             self.push(a);
         }
         self.lift_hold(now);
+        self.track_streak(now);
         match verdict {
-            Some(None) => self.take_over(now, "claiming the activeips"),
+            Some(None) => self.before_takeover(now),
             Some(Some(failure)) => self.on_failure(now, failure),
             None => {}
         }
@@ -416,7 +442,129 @@ impl Node {
         }
     }
 
+    /// Whether the passive asks the active over the sync link before taking over: `requirepeer` with
+    /// the peer protocol configured. The classic algorithm takes over on the ARP checks alone.
+    fn asks_active(&self) -> bool {
+        self.config.policy.requirepeer
+            && self
+                .config
+                .sendconfig
+                .as_ref()
+                .is_some_and(|s| s.peerip.is_some() && s.peerlink.key.is_some())
+    }
+
+    /// While passive: the question to the active goes out when a streak of unanswered ARP checks
+    /// starts, beside the re-checks, so its answer is in by the time the counter reaches
+    /// activeretries and the takeover is not delayed; a streak that ends forgets it.
+    fn track_streak(&mut self, now: Instant) {
+        let Mode::Passive(m) = &self.mode else {
+            return;
+        };
+        if m.status().failures == 0 {
+            if !self.takeover_waiting {
+                self.asking_active = None;
+                self.active_health = None;
+                self.timers.stop(NodeTimer::TakeoverAnswer);
+            }
+            return;
+        }
+        if self.asking_active.is_some() || self.active_health.is_some() || !self.asks_active() {
+            return;
+        }
+        let Mode::Passive(m) = &mut self.mode else {
+            return;
+        };
+        let id = m.issue_id();
+        self.ask_active(now, id);
+    }
+
+    fn ask_active(&mut self, now: Instant, id: RequestId) {
+        let first = &self.config.channels[0];
+        let (channel, testips) = (first.ident.clone(), first.testips.clone());
+        let timeout = peer_check_timeout(&self.config);
+        self.asking_active = Some(id);
+        self.timers
+            .set(NodeTimer::TakeoverAnswer, now + timeout + ANSWER_GRACE);
+        self.push(Action::AskActive {
+            id,
+            channel,
+            testips,
+            timeout,
+        });
+    }
+
+    /// The passive decided the active is gone: with the question answered, decide; with it in
+    /// flight, wait for it; without the peer protocol, take over at once.
+    fn before_takeover(&mut self, now: Instant) {
+        if !self.asks_active() {
+            self.take_over(now, "claiming the activeips");
+            return;
+        }
+        if let Some(healthy) = self.active_health.take() {
+            self.decide_takeover(now, healthy);
+            return;
+        }
+        self.takeover_waiting = true;
+        if self.asking_active.is_none() {
+            let id = match &mut self.mode {
+                Mode::Passive(m) => m.issue_id(),
+                _ => return,
+            };
+            self.ask_active(now, id);
+        }
+    }
+
+    /// The active's answer (or its absence, `None`).
+    fn on_active_health(&mut self, now: Instant, healthy: Option<bool>) {
+        self.asking_active = None;
+        self.timers.stop(NodeTimer::TakeoverAnswer);
+        if std::mem::take(&mut self.takeover_waiting) {
+            self.decide_takeover(now, healthy);
+        } else {
+            self.active_health = Some(healthy);
+        }
+    }
+
+    /// Healthy means this node's own side failed the ARP checks: it stays passive and starts
+    /// counting again; anything else (no answer, a passive peer, one that cannot reach its test
+    /// hosts) and it takes over.
+    fn decide_takeover(&mut self, now: Instant, healthy: Option<bool>) {
+        self.active_health = None;
+        if healthy != Some(true) {
+            let why = match healthy {
+                None => {
+                    "the active does not answer on the sync link either: claiming the activeips"
+                }
+                _ => "the peer is not a healthy active: claiming the activeips",
+            };
+            self.take_over(now, why);
+            return;
+        }
+        let text =
+            "not taking over: the active answers on the sync link and reaches its test hosts, \
+                    so the ARP checks failed on this node's side (its own LAN?)"
+                .to_owned();
+        let d = self.decision(now, None, text);
+        let again = std::mem::replace(&mut self.declined, true);
+        self.push(if again {
+            Action::Log(d)
+        } else {
+            Action::Alert(d)
+        });
+        let ids = self.next_ids();
+        self.mode = Mode::Passive(PassiveMonitor::new(&self.config, now, None, ids));
+        if let Mode::Passive(m) = &mut self.mode {
+            m.handle_timeout(now);
+        }
+        self.after_monitor(now);
+    }
+
     fn take_over(&mut self, now: Instant, why: &str) {
+        self.declined = false;
+        self.asking_active = None;
+        self.active_health = None;
+        self.takeover_waiting = false;
+        self.timers.stop(NodeTimer::TakeoverAnswer);
         self.role = Role::Active;
         self.since = now;
         self.holding = None;
@@ -1110,6 +1258,63 @@ mod tests {
             .iter()
             .any(|(_, a)| matches!(a, Action::FailureAction(_))));
         assert_eq!(node.role(), Role::Active);
+    }
+
+    #[test]
+    fn the_passive_asks_the_active_beside_its_rechecks_and_declines_when_it_is_healthy() {
+        let mut cfg = config(PolicyMode::Improved);
+        cfg.sendconfig.as_mut().expect("a sync link").peerlink.key =
+            Some(crate::config::PeerKey::Inline(
+                crate::peer::Key::from_hex("00112233445566778899aabbccddeeff").expect("hex"),
+            ));
+        // The active answers healthy until 100 s, then not at all (powered off).
+        let world = |now: Instant, a: &Action| match a {
+            Action::AskActive { id, timeout, .. } => Some(if now < at_ms(100_000) {
+                (
+                    Duration::from_millis(5),
+                    Input::ActiveHealth {
+                        id: *id,
+                        healthy: Some(true),
+                    },
+                )
+            } else {
+                (
+                    *timeout,
+                    Input::ActiveHealth {
+                        id: *id,
+                        healthy: None,
+                    },
+                )
+            }),
+            other => silent_world(now, other),
+        };
+        let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+        let seen = drive(&mut node, Instant::ZERO, at_ms(140_000), world);
+        let at = |pick: fn(&Action) -> bool| -> Vec<u64> {
+            seen.iter()
+                .filter(|(_, a)| pick(a))
+                .map(|(t, _)| t.as_millis())
+                .collect()
+        };
+        let asked = at(|a| matches!(a, Action::AskActive { .. }));
+        let claims = at(|a| matches!(a, Action::ClaimAddresses { .. }));
+        let alerts = at(|a| matches!(a, Action::Alert(_)));
+        // Asked once per streak, from the first unanswered check (at 2 s), not at its end.
+        assert_eq!(asked.first(), Some(&2_000), "{asked:?}");
+        let declined = alerts.iter().filter(|&&t| t < 100_000).count();
+        assert_eq!(
+            declined, 1,
+            "one alert for the declined takeovers: {alerts:?}"
+        );
+        // After 100 s the active is gone: the takeover follows within the passive's bound plus the
+        // question's own timeout at most.
+        assert_eq!(claims.len(), 1, "{claims:?}");
+        let n = &cfg.network;
+        let bound = n.checktime + n.timeout * n.activeretries + peer_check_timeout(&cfg);
+        assert!(
+            Duration::from_millis(claims[0] - 100_000) <= bound + n.checktime,
+            "{claims:?}"
+        );
     }
 
     #[test]

@@ -124,6 +124,11 @@ impl PassiveMonitor {
         self.ids.clone()
     }
 
+    /// An id from this monitor's sequence, for a request the node makes beside it.
+    pub(crate) fn issue_id(&mut self) -> RequestId {
+        self.ids.next_id()
+    }
+
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.timers.next()
     }

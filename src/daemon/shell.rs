@@ -5,7 +5,7 @@
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::config::{Channel, Config, FailureAction, TestHosts};
@@ -59,7 +59,8 @@ pub struct Shell {
     /// Conflict checks still running (each bounded by its timeout).
     checks: Vec<std::thread::JoinHandle<()>>,
     /// The peer protocol's asking link and the peer's address, when configured.
-    peer_link: Option<(PeerLink, Ipv4Addr)>,
+    /// Shared with the worker that asks the active before a takeover.
+    peer_link: Option<(Arc<Mutex<PeerLink>>, Ipv4Addr)>,
     /// Bumped by every reload: a rebuilt node hands out request ids from the start again, so an
     /// answer from before the reload must not be fed to it.
     generation: u64,
@@ -100,7 +101,7 @@ impl Shell {
 
     /// Asks the peer over this link before acting on a failure (the peer protocol).
     pub fn set_peer_link(&mut self, link: Option<(PeerLink, Ipv4Addr)>) {
-        self.peer_link = link;
+        self.peer_link = link.map(|(l, peer)| (Arc::new(Mutex::new(l)), peer));
     }
 
     /// The generation of answers the current node may be fed.
@@ -226,6 +227,15 @@ impl Shell {
                 }
                 Ok(None)
             }
+            Action::AskActive {
+                id,
+                channel,
+                testips,
+                timeout,
+            } => {
+                self.ask_active(id, channel, testips, timeout);
+                Ok(None)
+            }
             Action::CheckOwnership { id, addresses } => {
                 // A dry run holds nothing: there is nothing to have lost.
                 let missing = if self.dry_run {
@@ -304,8 +314,9 @@ impl Shell {
         testips: &[Ipv4Addr],
         timeout: Duration,
     ) -> Result<(bool, Option<bool>), NetError> {
-        if let Some((link, peer)) = &mut self.peer_link {
+        if let Some((link, peer)) = &self.peer_link {
             let peer = *peer;
+            let mut link = link.lock().expect("the peer link lock is never poisoned");
             let mut reached = Vec::new();
             let mut answered = true;
             // A question carries at most MAX_TARGETS test hosts: more are asked in turn.
@@ -340,6 +351,69 @@ impl Shell {
             ));
         }
         Ok((self.peer_alive()?, None))
+    }
+
+    /// The passive's question before taking over: does the peer answer as the active and reach
+    /// `channel`'s test hosts? It runs on a worker, beside the ARP re-checks, and its answer comes
+    /// back through `deliver` (`healthy: None` when the peer does not answer, or without the peer
+    /// protocol).
+    fn ask_active(
+        &mut self,
+        id: crate::core::action::RequestId,
+        channel: String,
+        mut testips: Vec<Ipv4Addr>,
+        timeout: Duration,
+    ) {
+        let deliver = Arc::clone(&self.deliver);
+        let generation = self.generation;
+        let Some((link, peer)) = self.peer_link.clone() else {
+            deliver(generation, Input::ActiveHealth { id, healthy: None });
+            return;
+        };
+        testips.truncate(crate::peer::MAX_TARGETS);
+        let rule = self.config.policy.testhosts;
+        let log = self.log.clone();
+        let spawned = std::thread::Builder::new()
+            .name("ask-active".into())
+            .spawn(move || {
+                let answer = link
+                    .lock()
+                    .expect("the peer link lock is never poisoned")
+                    .ask(peer, &channel, &testips, timeout);
+                let healthy = match answer {
+                    Ok(Some(answer)) => {
+                        let reaches = match rule {
+                            TestHosts::Any => answer.reached.iter().any(|&r| r),
+                            TestHosts::All => answer.reached.iter().all(|&r| r),
+                        };
+                        let active = answer.role == crate::peer::Role::Active;
+                        log.info(&format!(
+                            "peer {peer} answers as {} and {} channel {channel}'s test hosts",
+                            if active { "active" } else { "passive" },
+                            if reaches { "reaches" } else { "cannot reach" }
+                        ));
+                        Some(active && reaches)
+                    }
+                    Ok(None) => {
+                        log.info(&format!("peer {peer} does not answer on the sync link"));
+                        None
+                    }
+                    Err(e) => {
+                        log.warn(&format!("question to the active: {e}"));
+                        None
+                    }
+                };
+                deliver(generation, Input::ActiveHealth { id, healthy });
+            });
+        match spawned {
+            Ok(handle) => {
+                self.checks.retain(|h| !h.is_finished());
+                self.checks.push(handle);
+            }
+            Err(e) => self
+                .log
+                .warn(&format!("cannot start the question thread: {e}")),
+        }
     }
 
     /// Is the peer alive? An ICMP echo over the sync link to `[sendconfig] peerip`. Without a

@@ -567,6 +567,34 @@ impl World {
                 None
             }
             Action::Announce { .. } => None,
+            Action::AskActive {
+                id: req,
+                channel,
+                testips,
+                timeout,
+            } => {
+                let p = &self.nodes[peer];
+                let answered = p.node.is_some();
+                let healthy = answered.then(|| {
+                    let active = p
+                        .node
+                        .as_ref()
+                        .is_some_and(|n| n.role() == crate::core::action::Role::Active);
+                    let index = p.config.channels.iter().position(|c| c.ident == channel);
+                    let link = index.is_some_and(|c| p.links[c] && !p.silent);
+                    let reached = testips
+                        .iter()
+                        .filter(|t| link && !self.dead_hosts.contains(t))
+                        .count();
+                    let reaches = match p.config.policy.testhosts {
+                        crate::config::TestHosts::Any => reached > 0,
+                        crate::config::TestHosts::All => reached == testips.len(),
+                    };
+                    active && reaches
+                });
+                let delay = if answered { Duration::ZERO } else { timeout };
+                Some((delay, Input::ActiveHealth { id: req, healthy }))
+            }
             Action::CheckOwnership { id: req, addresses } => {
                 let owned = &self.nodes[i].owned;
                 let missing = addresses
