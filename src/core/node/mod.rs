@@ -1,0 +1,579 @@
+//! The `run` service's composition: a [`Node`] starts passive, takes over when the active is gone,
+//! monitors as active, and on a channel failure applies the policy: hold, demote (back to passive),
+//! reboot or exec.
+//!
+//! While active it also looks for a rival owner of its activeips every checktime
+//! ([`Action::ConflictCheck`]): a passive that missed activeretries answers in a row (loss, a switch's
+//! hiccup) takes over beside a live active, and without this both would stay active forever. The
+//! tie-break needs no talk: on the channel where a rival answers, the node with the lower MAC keeps the
+//! addresses and re-announces them; the other releases and becomes passive with the demote hold-off.
+//!
+//! Polling order (as quinn-proto's `Connection`): feed [`Node::handle`]`(now, input)` for every answer,
+//! call [`Node::handle_timeout`]`(now)` when `now` reaches [`Node::poll_timeout`], then drain
+//! [`Node::poll_action`] until `None` and carry out each action; then sleep until the next
+//! [`Node::poll_timeout`] or the next answer.
+
+use std::collections::VecDeque;
+
+use serde::Serialize;
+use std::time::Duration;
+
+use super::action::{
+    Action, Address, Decision, FailureCommand, Hook, Input, RequestId, RequestIds, Role,
+    ANSWER_GRACE,
+};
+use super::active::{ActiveMonitor, ChannelFailure};
+use super::passive::PassiveMonitor;
+use super::policy::{limit_reached, FailoverHistory, HoldReason};
+use super::status::{Status, RECENT_DECISIONS};
+use super::timer::Timers;
+use super::Instant;
+use crate::config::{Config, FailureAction};
+use crate::net::{format_mac, ArpTarget, Rival};
+
+/// Start stagger slots. Two nodes started at once both see no active; the one in the lower slot takes
+/// over first and the other sees it. The slot is `[policy] priority` (0..7) when set, else the first
+/// passiveip's last octet modulo this. Equal slots race: both take over, and the conflict check ends
+/// it (slower); set different priorities, the lower on the node that should be active.
+pub const STAGGER_SLOTS: u32 = 8;
+
+/// A stagger slot lasts 2 × timeout: one ARP check for the later node to see the earlier one's claim,
+/// plus one of margin.
+fn start_stagger(config: &Config) -> Duration {
+    let slot = match config.policy.priority {
+        Some(p) => u32::from(p) % STAGGER_SLOTS,
+        None => config
+            .channels
+            .first()
+            .map_or(0, |c| u32::from(c.passiveip.octets()[3]) % STAGGER_SLOTS),
+    };
+    config.network.timeout * 2 * slot
+}
+
+/// How long the peer may take to probe the failed channel's test hosts and answer: two timeouts, so
+/// its own probes get one and a half (the responder probes for three quarters of the question's).
+pub fn peer_check_timeout(config: &Config) -> Duration {
+    config.network.timeout * 2
+}
+
+/// After a demote, the peer gets a full passive detection window ("checktime + (timeout *
+/// activeretries)", plus a check in flight and one more checktime) before this node may take back.
+fn demote_holdoff(config: &Config) -> Duration {
+    let n = &config.network;
+    n.checktime * 2 + n.timeout * (n.activeretries + 1)
+}
+
+/// How much of the service a [`Node`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scope {
+    /// `failoverctl run`: passive, takeover, active, demote back to passive, for as long as it runs.
+    Service,
+    /// `failoverctl run-passive`: the passive monitor; after a takeover (claim, the gratuitous ARP
+    /// burst, the up hook) the node is done.
+    PassiveOnly,
+    /// `failoverctl run-active`: claim, then the active monitor; after the failure action (or a
+    /// demote's release) the node is done.
+    ActiveOnly,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum NodeTimer {
+    /// The next gratuitous ARP (burst or refresh).
+    Announce,
+    /// The peer check counts as "peer down" after this.
+    PeerAnswer,
+    /// The next look for a rival owner of the activeips (every checktime while active).
+    Conflict,
+    /// The conflict check in flight counts as answered by nobody after this.
+    ConflictAnswer,
+    /// The passive's question to the active before taking over counts as unanswered after this.
+    TakeoverAnswer,
+}
+
+impl From<NodeTimer> for usize {
+    fn from(t: NodeTimer) -> usize {
+        t as usize
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Mode {
+    Passive(PassiveMonitor),
+    Active(ActiveMonitor),
+    /// Rebooting or stopped: nothing more is decided.
+    Done,
+}
+
+/// A failure waiting for the peer check.
+#[derive(Debug, Clone)]
+struct PendingFailure {
+    failure: ChannelFailure,
+    check: RequestId,
+}
+
+/// A conflict check waiting for its answer.
+#[derive(Debug, Clone, Copy)]
+struct ConflictInFlight {
+    id: RequestId,
+    sent_at: Instant,
+}
+
+/// One node of the pair.
+#[derive(Debug, Clone)]
+pub struct Node {
+    config: Config,
+    scope: Scope,
+    mode: Mode,
+    role: Role,
+    since: Instant,
+    ids: RequestIds,
+    timers: Timers<NodeTimer, 5>,
+    announcements_left: u32,
+    /// The passiveips were dropped at takeover (`releasepassiveip`) and are owed back at release.
+    passive_dropped: bool,
+    holding: Option<HoldReason>,
+    /// The channel whose failure is held, and since when: the hold is lifted once it is healthy again.
+    held: Option<(String, Instant)>,
+    pending: Option<PendingFailure>,
+    conflict: Option<ConflictInFlight>,
+    /// The ownership check in flight (answered at once by the shell).
+    ownership: Option<RequestId>,
+    /// The passive's question to the active before taking over, in flight.
+    asking_active: Option<RequestId>,
+    /// Its answer within the current streak of unanswered ARP checks (`Some(None)`: no answer).
+    active_health: Option<Option<bool>>,
+    /// The takeover verdict is in and waits for that answer.
+    takeover_waiting: bool,
+    /// A takeover was already declined because the active answered healthy: alert only once.
+    declined: bool,
+    /// The last conflict check found a rival and this node kept the addresses: when the rival is gone,
+    /// announce once more, since neighbours may have learned its MAC in between.
+    rival_seen: bool,
+    /// The first conflict check since taking over is still to come: it ends with an announcement
+    /// whatever it finds, since a rival that yielded before this node's first look (its own look
+    /// came first) may have been the last to teach the neighbours its MAC.
+    first_look: bool,
+    history: FailoverHistory,
+    actions: VecDeque<Action>,
+    recent: VecDeque<Decision>,
+}
+
+impl Node {
+    /// Starts passive at `now`. The first ARP check goes out at once, so a node started next to a live
+    /// active stays passive; two nodes started together are kept apart by the start stagger.
+    /// `failovers`: the times of earlier failure actions, persisted by the shell across reboots.
+    pub fn new(config: &Config, now: Instant, failovers: Vec<Instant>) -> Self {
+        Self::with_scope(config, now, failovers, Scope::Service)
+    }
+
+    /// Starts passive ([`Scope::Service`] or [`Scope::PassiveOnly`]) or active ([`Scope::ActiveOnly`]).
+    pub fn with_scope(
+        config: &Config,
+        now: Instant,
+        failovers: Vec<Instant>,
+        scope: Scope,
+    ) -> Self {
+        let mut node = Self::passive(config, now, failovers, scope);
+        if scope == Scope::ActiveOnly {
+            node.take_over(now, "run-active: claiming the activeips");
+        }
+        node
+    }
+
+    /// Starts active at once: the shell found this node already holding its activeips (the daemon
+    /// was restarted while the kernel kept the addresses). Claiming again is harmless and the
+    /// announcements heal any stale neighbour, so traffic sees no gap.
+    pub fn resume_active(config: &Config, now: Instant, failovers: Vec<Instant>) -> Self {
+        let mut node = Self::passive(config, now, failovers, Scope::Service);
+        node.take_over(
+            now,
+            "this node already holds the activeips: resuming as active",
+        );
+        node
+    }
+
+    fn passive(config: &Config, now: Instant, failovers: Vec<Instant>, scope: Scope) -> Self {
+        let ids = RequestIds::default();
+        let passive =
+            PassiveMonitor::new(config, now, Some(now + start_stagger(config)), ids.clone());
+        Self {
+            config: config.clone(),
+            scope,
+            mode: Mode::Passive(passive),
+            role: Role::Passive,
+            since: now,
+            ids,
+            timers: Timers::new(),
+            announcements_left: 0,
+            passive_dropped: false,
+            holding: None,
+            held: None,
+            pending: None,
+            conflict: None,
+            ownership: None,
+            asking_active: None,
+            active_health: None,
+            takeover_waiting: false,
+            declined: false,
+            rival_seen: false,
+            first_look: false,
+            history: FailoverHistory::new(failovers),
+            actions: VecDeque::new(),
+            recent: VecDeque::new(),
+        }
+    }
+
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    pub fn scope(&self) -> Scope {
+        self.scope
+    }
+
+    /// True when nothing more will happen: no deadline and no action waiting. The shell's loop ends.
+    pub fn is_done(&self) -> bool {
+        self.actions.is_empty() && self.poll_timeout().is_none()
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let monitor = match &self.mode {
+            Mode::Passive(m) => m.poll_timeout(),
+            Mode::Active(m) => m.poll_timeout(),
+            Mode::Done => None,
+        };
+        [monitor, self.timers.next()].into_iter().flatten().min()
+    }
+
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    pub fn status(&self) -> Status {
+        let (channels, passive) = match &self.mode {
+            Mode::Passive(m) => (vec![], Some(m.status())),
+            Mode::Active(m) => (m.status(), None),
+            Mode::Done => (vec![], None),
+        };
+        Status {
+            role: self.role,
+            since: self.since,
+            holding: self.holding.as_ref().map(ToString::to_string),
+            channels,
+            passive,
+            failovers: self.history.times().to_vec(),
+            recent: self.recent.iter().cloned().collect(),
+        }
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.timers.take_expired(NodeTimer::Announce, now) {
+            self.announce(now);
+        }
+        if self.timers.take_expired(NodeTimer::PeerAnswer, now) {
+            if let Some(p) = self.pending.take() {
+                self.log(
+                    now,
+                    Some(&p.failure.channel),
+                    "no answer from the peer".to_owned(),
+                );
+                self.hold(now, &p.failure, HoldReason::PeerDown);
+            }
+        }
+        if self.timers.take_expired(NodeTimer::ConflictAnswer, now) {
+            if let Some(c) = self.conflict.take() {
+                // The shell lost the answer: nobody was seen, look again at the next period.
+                self.on_conflict_done(now, c.sent_at, &[]);
+            }
+        }
+        if self.timers.take_expired(NodeTimer::TakeoverAnswer, now)
+            && self.asking_active.take().is_some()
+        {
+            self.on_active_health(now, None);
+        }
+        if self.timers.take_expired(NodeTimer::Conflict, now) {
+            self.conflict_check(now);
+        }
+        match &mut self.mode {
+            Mode::Passive(m) => m.handle_timeout(now),
+            Mode::Active(m) => m.handle_timeout(now),
+            Mode::Done => {}
+        }
+        self.after_monitor(now);
+    }
+
+    /// Feeds an input; answers to requests no longer in flight are ignored.
+    pub fn handle(&mut self, now: Instant, input: Input) {
+        match input {
+            Input::Stop => self.stop(now),
+            Input::PeerAlive { id, alive, reaches } => {
+                if self.pending.as_ref().is_some_and(|p| p.check == id) {
+                    self.timers.stop(NodeTimer::PeerAnswer);
+                    let p = self.pending.take().expect("checked just above");
+                    match (alive, reaches) {
+                        (false, _) => self.hold(now, &p.failure, HoldReason::PeerDown),
+                        (true, Some(false)) => {
+                            let channel = p.failure.channel.clone();
+                            self.hold(now, &p.failure, HoldReason::PeerCannotReach { channel })
+                        }
+                        (true, _) => self.act(now, &p.failure),
+                    }
+                }
+            }
+            Input::ActiveHealth { id, healthy } => {
+                if self.asking_active == Some(id) {
+                    self.asking_active = None;
+                    self.on_active_health(now, healthy);
+                }
+            }
+            Input::OwnershipDone { id, missing } => {
+                if self.ownership == Some(id) {
+                    self.ownership = None;
+                    self.on_ownership_done(now, missing);
+                }
+            }
+            Input::ConflictDone { id, rivals } => {
+                if let Some(c) = self.conflict.filter(|c| c.id == id) {
+                    self.conflict = None;
+                    self.timers.stop(NodeTimer::ConflictAnswer);
+                    self.on_conflict_done(now, c.sent_at, &rivals);
+                }
+            }
+            other => match &mut self.mode {
+                Mode::Passive(m) => m.handle(now, other),
+                Mode::Active(m) => m.handle(now, other),
+                Mode::Done => {}
+            },
+        }
+        self.after_monitor(now);
+    }
+
+    fn push(&mut self, action: Action) {
+        if let Action::Log(d) | Action::Alert(d) = &action {
+            if self.recent.len() == RECENT_DECISIONS {
+                self.recent.pop_front();
+            }
+            self.recent.push_back(d.clone());
+        }
+        self.actions.push_back(action);
+    }
+
+    fn decision(&self, now: Instant, channel: Option<&str>, reason: String) -> Decision {
+        Decision {
+            at: now,
+            role: self.role,
+            channel: channel.map(str::to_owned),
+            reason,
+        }
+    }
+
+    fn log(&mut self, now: Instant, channel: Option<&str>, reason: String) {
+        let d = self.decision(now, channel, reason);
+        self.push(Action::Log(d));
+    }
+
+    /// Moves the monitor's actions out (keeping their order) and acts on its verdict.
+    fn after_monitor(&mut self, now: Instant) {
+        let mut drained = Vec::new();
+        let verdict = match &mut self.mode {
+            Mode::Passive(m) => {
+                drained.extend(std::iter::from_fn(|| m.poll_action()));
+                m.poll_takeover().map(|_| None)
+            }
+            Mode::Active(m) => {
+                drained.extend(std::iter::from_fn(|| m.poll_action()));
+                m.poll_failure().map(Some)
+            }
+            Mode::Done => None,
+        };
+        for a in drained {
+            self.push(a);
+        }
+        self.lift_hold(now);
+        self.track_streak(now);
+        match verdict {
+            Some(None) => self.before_takeover(now),
+            Some(Some(failure)) => self.on_failure(now, failure),
+            None => {}
+        }
+    }
+
+    fn next_ids(&self) -> RequestIds {
+        let monitor = match &self.mode {
+            Mode::Passive(m) => m.ids().peek(),
+            Mode::Active(m) => m.ids().peek(),
+            Mode::Done => 0,
+        };
+        RequestIds::starting_at(monitor.max(self.ids.peek()))
+    }
+
+    fn addresses(&self, active: bool) -> Vec<Address> {
+        self.config
+            .channels
+            .iter()
+            .map(|c| Address {
+                device: c.device.clone(),
+                address: if active { c.activeip } else { c.passiveip },
+                prefix: c.prefix,
+            })
+            .collect()
+    }
+
+    fn hooks(&mut self, hook: Hook) {
+        let command = match hook {
+            Hook::Up => self.config.policy.up.clone(),
+            Hook::Down => self.config.policy.down.clone(),
+        };
+        if let Some(command) = command {
+            let idents: Vec<String> = self
+                .config
+                .channels
+                .iter()
+                .map(|c| c.ident.clone())
+                .collect();
+            for channel in idents {
+                self.push(Action::RunHook {
+                    hook,
+                    channel,
+                    command: command.clone(),
+                });
+            }
+        }
+    }
+
+    fn take_over(&mut self, now: Instant, why: &str) {
+        self.declined = false;
+        self.asking_active = None;
+        self.active_health = None;
+        self.takeover_waiting = false;
+        self.timers.stop(NodeTimer::TakeoverAnswer);
+        self.role = Role::Active;
+        self.since = now;
+        self.holding = None;
+        self.held = None;
+        let ids = self.next_ids();
+        self.mode = if self.scope == Scope::PassiveOnly {
+            // run-passive's work ends with the takeover; only the announcement burst remains.
+            Mode::Done
+        } else {
+            Mode::Active(ActiveMonitor::new(&self.config, now, ids))
+        };
+        self.log(now, None, why.to_owned());
+        let remove = if self.config.policy.releasepassiveip {
+            self.passive_dropped = true;
+            self.addresses(false)
+        } else {
+            vec![]
+        };
+        self.push(Action::ClaimAddresses {
+            add: self.addresses(true),
+            remove,
+        });
+        // `ip addr add` sends no ARP announcement: neighbours learn the new owner from ours.
+        self.announcements_left = self.config.policy.garpcount;
+        self.announce(now);
+        self.hooks(Hook::Up);
+        // The active monitor's first round is due now; the first look for a rival one checktime on.
+        if let Mode::Active(m) = &mut self.mode {
+            m.handle_timeout(now);
+            self.timers
+                .set(NodeTimer::Conflict, now + self.config.network.checktime);
+            self.first_look = true;
+        }
+        self.after_monitor(now);
+    }
+
+    /// Sends one gratuitous ARP round and schedules the next (burst, then refresh).
+    fn announce(&mut self, now: Instant) {
+        if self.role != Role::Active {
+            return;
+        }
+        let p = &self.config.policy;
+        let (interval, refresh) = (p.garpinterval, p.garprefresh);
+        if self.announcements_left > 0 {
+            self.announcements_left -= 1;
+            self.push(Action::Announce {
+                addresses: self.addresses(true),
+            });
+            if self.announcements_left > 0 {
+                self.timers.set(NodeTimer::Announce, now + interval);
+                return;
+            }
+        } else {
+            self.push(Action::Announce {
+                addresses: self.addresses(true),
+            });
+        }
+        match refresh {
+            Some(r) if self.scope != Scope::PassiveOnly => {
+                self.timers.set(NodeTimer::Announce, now + r)
+            }
+            _ => self.timers.stop(NodeTimer::Announce),
+        }
+    }
+
+    fn release(&mut self, now: Instant, why: &str) {
+        self.log(now, None, format!("releasing the activeips ({why})"));
+        let restore = if std::mem::take(&mut self.passive_dropped) {
+            self.addresses(false)
+        } else {
+            vec![]
+        };
+        self.push(Action::ReleaseAddresses {
+            remove: self.addresses(true),
+            restore,
+        });
+        self.timers.stop(NodeTimer::Announce);
+        self.stop_conflict_checks();
+        self.hooks(Hook::Down);
+    }
+
+    fn become_passive(&mut self, now: Instant, not_before: Instant) {
+        let ids = self.next_ids();
+        self.role = Role::Passive;
+        self.since = now;
+        if self.scope == Scope::ActiveOnly {
+            // run-active's work ends when the addresses are given back.
+            self.mode = Mode::Done;
+            self.log(now, None, "passive; run-active is done".to_owned());
+            return;
+        }
+        self.mode = Mode::Passive(PassiveMonitor::new(
+            &self.config,
+            now,
+            Some(not_before),
+            ids,
+        ));
+        self.log(
+            now,
+            None,
+            format!(
+                "passive; no takeover for {} ms",
+                (not_before - now).as_millis()
+            ),
+        );
+        if let Mode::Passive(m) = &mut self.mode {
+            m.handle_timeout(now);
+        }
+        self.after_monitor(now);
+    }
+
+    fn stop(&mut self, now: Instant) {
+        if self.role == Role::Active && self.config.policy.releaseonstop {
+            self.release(now, "stopping");
+        }
+        self.role = Role::Stopped;
+        self.since = now;
+        self.mode = Mode::Done;
+        self.pending = None;
+        self.timers.stop_all();
+        self.log(now, None, "stopped".to_owned());
+    }
+}
+
+mod failure;
+mod split_brain;
+mod takeover;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,171 @@
+//! Split brain and lost addresses, while active: every checktime the node looks for a rival owner of
+//! its activeips (tie-break: the lower MAC keeps them) and checks that they are still on its devices.
+
+use super::*;
+
+impl Node {
+    pub(super) fn stop_conflict_checks(&mut self) {
+        self.conflict = None;
+        self.rival_seen = false;
+        self.first_look = false;
+        self.timers.stop(NodeTimer::Conflict);
+        self.timers.stop(NodeTimer::ConflictAnswer);
+    }
+
+    pub(super) fn conflict_targets(&self) -> Vec<ArpTarget> {
+        self.config
+            .channels
+            .iter()
+            .map(|c| ArpTarget {
+                device: c.device.clone(),
+                address: c.activeip,
+            })
+            .collect()
+    }
+
+    /// Asks whether anybody else answers for our activeips.
+    pub(super) fn conflict_check(&mut self, now: Instant) {
+        let Mode::Active(m) = &mut self.mode else {
+            return;
+        };
+        let id = m.issue_id();
+        let timeout = self.config.network.timeout;
+        self.conflict = Some(ConflictInFlight { id, sent_at: now });
+        self.timers
+            .set(NodeTimer::ConflictAnswer, now + timeout + ANSWER_GRACE);
+        let targets = self.conflict_targets();
+        self.push(Action::ConflictCheck {
+            id,
+            targets,
+            timeout,
+        });
+        // On the same beat: are the activeips still here at all?
+        if let Mode::Active(m) = &mut self.mode {
+            let id = m.issue_id();
+            self.ownership = Some(id);
+            self.push(Action::CheckOwnership {
+                id,
+                addresses: self.addresses(true),
+            });
+        }
+    }
+
+    /// An activeip vanished from this node while it is active: claim it again and announce, so the
+    /// clients' gap is one checktime, not a failover (or nothing at all, as with a bare daemon).
+    pub(super) fn on_ownership_done(&mut self, now: Instant, missing: Vec<Address>) {
+        if self.role != Role::Active || missing.is_empty() {
+            return;
+        }
+        let list: Vec<String> = missing
+            .iter()
+            .map(|a| format!("{} on {}", a.address, a.device))
+            .collect();
+        self.log(
+            now,
+            None,
+            format!(
+                "{} removed from this node by someone else: claiming again",
+                list.join(", ")
+            ),
+        );
+        self.push(Action::ClaimAddresses {
+            add: missing,
+            remove: vec![],
+        });
+        self.reannounce(now);
+    }
+
+    /// Restarts the gratuitous ARP burst: neighbours that learned a rival's MAC learn ours again.
+    /// Probes unanswered until now may have been answered to the rival (the test hosts had its MAC),
+    /// so the channels' failure counters start again from here: a real failure is still detected
+    /// within the source document's bound, counted from this announcement.
+    pub(super) fn reannounce(&mut self, now: Instant) {
+        self.announcements_left = self.config.policy.garpcount;
+        self.announce(now);
+        if let Mode::Active(m) = &mut self.mode {
+            m.forgive();
+        }
+    }
+
+    pub(super) fn on_conflict_done(&mut self, now: Instant, sent_at: Instant, rivals: &[Rival]) {
+        if self.role != Role::Active {
+            return;
+        }
+        // Only our own activeips count, and a reply from our own MAC is no rival.
+        let mine: Vec<&Rival> = rivals
+            .iter()
+            .filter(|r| r.rival_mac != r.own_mac)
+            .filter(|r| {
+                self.config
+                    .channels
+                    .iter()
+                    .any(|c| c.device == r.device && c.activeip == r.address)
+            })
+            .collect();
+        // The first channel in config order where a rival answered decides: both nodes list the
+        // channels in the same order, so they agree whenever they see the same channels.
+        let decider = self.config.channels.iter().find_map(|c| {
+            mine.iter()
+                .find(|r| r.device == c.device && r.address == c.activeip)
+                .map(|r| (c.ident.clone(), (*r).clone()))
+        });
+        let first_look = std::mem::take(&mut self.first_look);
+        let Some((ident, r)) = decider else {
+            if std::mem::take(&mut self.rival_seen) {
+                self.log(
+                    now,
+                    None,
+                    "split brain over: no rival answers for the activeips; announcing them again"
+                        .to_owned(),
+                );
+                self.reannounce(now);
+            } else if first_look {
+                self.log(
+                    now,
+                    None,
+                    "first look for a rival since taking over: none; announcing the activeips again"
+                        .to_owned(),
+                );
+                self.reannounce(now);
+            }
+            self.next_conflict_check(now, sent_at);
+            return;
+        };
+        let (own, rival) = (format_mac(&r.own_mac), format_mac(&r.rival_mac));
+        let seen = format!(
+            "split brain: {} on {} is also answered by {rival} (this node: {own})",
+            r.address, r.device
+        );
+        if r.own_mac < r.rival_mac {
+            self.log(
+                now,
+                Some(&ident),
+                format!(
+                    "{seen}; the lower MAC keeps the activeips: keeping them, announcing again"
+                ),
+            );
+            self.rival_seen = true;
+            self.reannounce(now);
+            self.next_conflict_check(now, sent_at);
+        } else {
+            self.log(
+                now,
+                Some(&ident),
+                format!("{seen}; the lower MAC keeps the activeips: yielding to {rival}"),
+            );
+            // Not a failure: no failure action, nothing recorded; any failure in hand is moot.
+            self.holding = None;
+            self.pending = None;
+            self.timers.stop(NodeTimer::PeerAnswer);
+            self.release(now, &format!("split brain, {rival} keeps them"));
+            let holdoff = demote_holdoff(&self.config);
+            self.become_passive(now, now + holdoff);
+        }
+    }
+
+    /// "Every checktime": the period runs from check to check.
+    pub(super) fn next_conflict_check(&mut self, now: Instant, sent_at: Instant) {
+        let at = (sent_at + self.config.network.checktime).max(now);
+        self.timers.set(NodeTimer::Conflict, at);
+    }
+}

@@ -1,0 +1,123 @@
+//! The passive's question to the active over the sync link before it takes over (`requirepeer` with
+//! the peer protocol): asked when a streak of unanswered ARP checks starts, decided at its end.
+
+use super::*;
+
+impl Node {
+    /// Whether the passive asks the active over the sync link before taking over: `requirepeer` with
+    /// the peer protocol configured. The classic algorithm takes over on the ARP checks alone.
+    pub(super) fn asks_active(&self) -> bool {
+        self.config.policy.requirepeer
+            && self
+                .config
+                .sendconfig
+                .as_ref()
+                .is_some_and(|s| s.peerip.is_some() && s.peerlink.key.is_some())
+    }
+
+    /// While passive: the question to the active goes out when a streak of unanswered ARP checks
+    /// starts, beside the re-checks, so its answer is in by the time the counter reaches
+    /// activeretries and the takeover is not delayed; a streak that ends forgets it.
+    pub(super) fn track_streak(&mut self, now: Instant) {
+        let Mode::Passive(m) = &self.mode else {
+            return;
+        };
+        if m.status().failures == 0 {
+            if !self.takeover_waiting {
+                self.asking_active = None;
+                self.active_health = None;
+                self.timers.stop(NodeTimer::TakeoverAnswer);
+            }
+            return;
+        }
+        if self.asking_active.is_some() || self.active_health.is_some() || !self.asks_active() {
+            return;
+        }
+        let Mode::Passive(m) = &mut self.mode else {
+            return;
+        };
+        let id = m.issue_id();
+        self.ask_active(now, id);
+    }
+
+    pub(super) fn ask_active(&mut self, now: Instant, id: RequestId) {
+        let first = &self.config.channels[0];
+        let (channel, testips) = (first.ident.clone(), first.testips.clone());
+        let timeout = peer_check_timeout(&self.config);
+        self.asking_active = Some(id);
+        self.timers
+            .set(NodeTimer::TakeoverAnswer, now + timeout + ANSWER_GRACE);
+        self.push(Action::AskActive {
+            id,
+            channel,
+            testips,
+            timeout,
+        });
+    }
+
+    /// The passive decided the active is gone: with the question answered, decide; with it in
+    /// flight, wait for it; without the peer protocol, take over at once.
+    pub(super) fn before_takeover(&mut self, now: Instant) {
+        if !self.asks_active() {
+            self.take_over(now, "claiming the activeips");
+            return;
+        }
+        if let Some(healthy) = self.active_health.take() {
+            self.decide_takeover(now, healthy);
+            return;
+        }
+        self.takeover_waiting = true;
+        if self.asking_active.is_none() {
+            let id = match &mut self.mode {
+                Mode::Passive(m) => m.issue_id(),
+                _ => return,
+            };
+            self.ask_active(now, id);
+        }
+    }
+
+    /// The active's answer (or its absence, `None`).
+    pub(super) fn on_active_health(&mut self, now: Instant, healthy: Option<bool>) {
+        self.asking_active = None;
+        self.timers.stop(NodeTimer::TakeoverAnswer);
+        if std::mem::take(&mut self.takeover_waiting) {
+            self.decide_takeover(now, healthy);
+        } else {
+            self.active_health = Some(healthy);
+        }
+    }
+
+    /// Healthy means this node's own side failed the ARP checks: it stays passive and starts
+    /// counting again; anything else (no answer, a passive peer, one that cannot reach its test
+    /// hosts) and it takes over.
+    pub(super) fn decide_takeover(&mut self, now: Instant, healthy: Option<bool>) {
+        self.active_health = None;
+        if healthy != Some(true) {
+            let why = match healthy {
+                None => {
+                    "the active does not answer on the sync link either: claiming the activeips"
+                }
+                _ => "the peer is not a healthy active: claiming the activeips",
+            };
+            self.take_over(now, why);
+            return;
+        }
+        let text =
+            "not taking over: the active answers on the sync link and reaches its test hosts, \
+                    so the ARP checks failed on this node's side (its own LAN?)"
+                .to_owned();
+        let d = self.decision(now, None, text);
+        let again = std::mem::replace(&mut self.declined, true);
+        self.push(if again {
+            Action::Log(d)
+        } else {
+            Action::Alert(d)
+        });
+        let ids = self.next_ids();
+        self.mode = Mode::Passive(PassiveMonitor::new(&self.config, now, None, ids));
+        if let Mode::Passive(m) = &mut self.mode {
+            m.handle_timeout(now);
+        }
+        self.after_monitor(now);
+    }
+}

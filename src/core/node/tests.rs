@@ -1,0 +1,532 @@
+//! The node's tests: virtual time, scripted worlds, every action timed to the millisecond.
+
+use super::*;
+use crate::config::PolicyMode;
+use crate::core::testkit::{at_ms, config, drive, Machine};
+use crate::net::{ArpResult, ProbeResult};
+
+impl Machine for Node {
+    fn handle(&mut self, now: Instant, input: Input) {
+        Node::handle(self, now, input)
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        Node::handle_timeout(self, now)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        Node::poll_timeout(self)
+    }
+    fn poll_action(&mut self) -> Option<Action> {
+        Node::poll_action(self)
+    }
+}
+
+/// Nobody answers anything: no active, no test host, no peer.
+fn silent_world(_: Instant, a: &Action) -> Option<(Duration, Input)> {
+    match a {
+        Action::ArpCheck {
+            id,
+            targets,
+            timeout,
+        } => Some((
+            *timeout,
+            Input::ArpDone {
+                id: *id,
+                results: targets
+                    .iter()
+                    .map(|t| ArpResult {
+                        target: t.clone(),
+                        mac: None,
+                    })
+                    .collect(),
+            },
+        )),
+        Action::Probe {
+            id,
+            targets,
+            timeout,
+        } => Some((
+            *timeout,
+            Input::ProbeDone {
+                id: *id,
+                results: targets
+                    .iter()
+                    .map(|t| ProbeResult {
+                        target: t.clone(),
+                        rtt: None,
+                    })
+                    .collect(),
+            },
+        )),
+        Action::SampleCounters { id, .. } => Some((
+            Duration::ZERO,
+            Input::Counters {
+                id: *id,
+                samples: vec![],
+            },
+        )),
+        Action::CheckPeer { id, .. } => Some((
+            Duration::ZERO,
+            Input::PeerAlive {
+                id: *id,
+                alive: false,
+                reaches: None,
+            },
+        )),
+        _ => None,
+    }
+}
+
+#[test]
+fn alone_it_takes_over_after_its_stagger_then_holds_when_the_peer_is_down() {
+    let cfg = config(PolicyMode::Improved);
+    // passiveip .51: slot 51 % 8 = 3, stagger 3 × 2 × timeout = 12 s.
+    assert_eq!(start_stagger(&cfg), Duration::from_secs(12));
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let seen = drive(&mut node, Instant::ZERO, at_ms(60_000), silent_world);
+    let first = |pick: fn(&Action) -> bool| seen.iter().find(|(_, a)| pick(a)).map(|(t, _)| *t);
+    // Checks read at 2, 4, 6 (3/3) ... held until 12 s.
+    assert_eq!(
+        first(|a| matches!(a, Action::ClaimAddresses { .. })),
+        Some(at_ms(12_000))
+    );
+    let announces = seen
+        .iter()
+        .filter(|(_, a)| matches!(a, Action::Announce { .. }))
+        .map(|(t, _)| t.as_millis())
+        .collect::<Vec<_>>();
+    // The takeover burst, and another after the first conflict check (unanswered here: it
+    // counts as done at 22 s + timeout + ANSWER_GRACE).
+    assert_eq!(
+        announces,
+        vec![12_000, 13_000, 14_000, 25_000, 26_000, 27_000]
+    );
+    // Unreadable counters count as idle: the probes fail, the peer is down: hold, no reboot.
+    assert!(first(|a| matches!(a, Action::CheckPeer { .. })).is_some());
+    assert!(first(|a| matches!(a, Action::Alert(_))).is_some());
+    assert_eq!(first(|a| matches!(a, Action::FailureAction(_))), None);
+    assert_eq!(node.role(), Role::Active);
+    assert!(node.status().holding.is_some());
+}
+
+/// Nobody answers until 40 s; from then on the test hosts answer again (the peer stays down).
+fn test_hosts_back_at_40s(now: Instant, a: &Action) -> Option<(Duration, Input)> {
+    match a {
+        Action::Probe { id, targets, .. } if now >= at_ms(40_000) => Some((
+            Duration::from_millis(5),
+            Input::ProbeDone {
+                id: *id,
+                results: targets
+                    .iter()
+                    .map(|t| ProbeResult {
+                        target: t.clone(),
+                        rtt: Some(Duration::from_millis(1)),
+                    })
+                    .collect(),
+            },
+        )),
+        other => silent_world(now, other),
+    }
+}
+
+#[test]
+fn a_hold_is_lifted_when_the_channel_heals() {
+    let cfg = config(PolicyMode::Improved);
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    drive(&mut node, Instant::ZERO, at_ms(39_000), silent_world);
+    assert!(
+        node.status().holding.is_some(),
+        "held while the peer is down"
+    );
+    let seen = drive(
+        &mut node,
+        at_ms(39_000),
+        at_ms(80_000),
+        test_hosts_back_at_40s,
+    );
+    assert!(
+        node.status().holding.is_none(),
+        "the hold outlived the failure"
+    );
+    assert!(seen
+        .iter()
+        .any(|(_, a)| matches!(a, Action::Log(d) if d.reason.contains("hold lifted"))));
+    assert_eq!(node.role(), Role::Active);
+}
+
+#[test]
+fn priority_overrides_the_passiveip_slot() {
+    let mut cfg = config(PolicyMode::Improved);
+    cfg.policy.priority = Some(0);
+    assert_eq!(start_stagger(&cfg), Duration::ZERO);
+    cfg.policy.priority = Some(7);
+    assert_eq!(start_stagger(&cfg), Duration::from_secs(28));
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let seen = drive(&mut node, Instant::ZERO, at_ms(40_000), silent_world);
+    let claims = times(&seen, |a| matches!(a, Action::ClaimAddresses { .. }));
+    assert_eq!(claims, vec![28_000]);
+}
+
+/// The peer is alive but cannot reach the test hosts either (they are dead for everybody).
+fn peer_cannot_reach_either(now: Instant, a: &Action) -> Option<(Duration, Input)> {
+    match a {
+        Action::CheckPeer { id, testips, .. } => {
+            assert!(
+                !testips.is_empty(),
+                "the question names the channel's test hosts"
+            );
+            Some((
+                Duration::from_millis(10),
+                Input::PeerAlive {
+                    id: *id,
+                    alive: true,
+                    reaches: Some(false),
+                },
+            ))
+        }
+        other => silent_world(now, other),
+    }
+}
+
+/// The peer is alive and reaches the test hosts: the fault is this node's.
+fn peer_reaches(now: Instant, a: &Action) -> Option<(Duration, Input)> {
+    match a {
+        Action::CheckPeer { id, .. } => Some((
+            Duration::from_millis(10),
+            Input::PeerAlive {
+                id: *id,
+                alive: true,
+                reaches: Some(true),
+            },
+        )),
+        other => silent_world(now, other),
+    }
+}
+
+#[test]
+fn a_failure_the_peer_shares_is_held_one_it_does_not_share_is_acted_on() {
+    let cfg = config(PolicyMode::Improved);
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let seen = drive(
+        &mut node,
+        Instant::ZERO,
+        at_ms(40_000),
+        peer_cannot_reach_either,
+    );
+    assert!(!seen
+        .iter()
+        .any(|(_, a)| matches!(a, Action::FailureAction(_))));
+    let holding = node.status().holding.expect("held");
+    assert!(holding.contains("cannot reach channel if-1"), "{holding}");
+    assert_eq!(node.role(), Role::Active);
+
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let seen = drive(&mut node, Instant::ZERO, at_ms(40_000), peer_reaches);
+    assert!(seen
+        .iter()
+        .any(|(_, a)| matches!(a, Action::FailureAction(FailureCommand::Reboot))));
+}
+
+#[test]
+fn an_activeip_removed_by_someone_else_is_claimed_again_and_announced() {
+    let cfg = config(PolicyMode::Improved);
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let healthy = |now: Instant, a: &Action| match a {
+        // The test hosts answer: the channel stays healthy throughout.
+        Action::Probe { id, targets, .. } => Some((
+            Duration::from_millis(1),
+            Input::ProbeDone {
+                id: *id,
+                results: targets
+                    .iter()
+                    .map(|t| ProbeResult {
+                        target: t.clone(),
+                        rtt: Some(Duration::from_millis(1)),
+                    })
+                    .collect(),
+            },
+        )),
+        // Someone flushes the address at 30 s: the next look finds it gone.
+        Action::CheckOwnership { id, addresses } => Some((
+            Duration::ZERO,
+            Input::OwnershipDone {
+                id: *id,
+                missing: if now >= at_ms(30_000) && now < at_ms(30_000) + cfg.network.checktime {
+                    addresses.clone()
+                } else {
+                    vec![]
+                },
+            },
+        )),
+        other => silent_world(now, other),
+    };
+    let seen = drive(&mut node, Instant::ZERO, at_ms(60_000), healthy);
+    let claims: Vec<u64> = seen
+        .iter()
+        .filter(|(_, a)| matches!(a, Action::ClaimAddresses { .. }))
+        .map(|(t, _)| t.as_millis())
+        .collect();
+    assert_eq!(claims.len(), 2, "the takeover and one re-claim: {claims:?}");
+    assert!((30_000..30_000 + 10_000).contains(&claims[1]), "{claims:?}");
+    assert!(seen
+        .iter()
+        .any(|(t, a)| t.as_millis() == claims[1] && matches!(a, Action::Announce { .. })));
+    assert!(!seen
+        .iter()
+        .any(|(_, a)| matches!(a, Action::FailureAction(_))));
+    assert_eq!(node.role(), Role::Active);
+}
+
+#[test]
+fn the_passive_asks_the_active_beside_its_rechecks_and_declines_when_it_is_healthy() {
+    let mut cfg = config(PolicyMode::Improved);
+    cfg.sendconfig.as_mut().expect("a sync link").peerlink.key =
+        Some(crate::config::PeerKey::Inline(
+            crate::peer::Key::from_hex("00112233445566778899aabbccddeeff").expect("hex"),
+        ));
+    // The active answers healthy until 100 s, then not at all (powered off).
+    let world = |now: Instant, a: &Action| match a {
+        Action::AskActive { id, timeout, .. } => Some(if now < at_ms(100_000) {
+            (
+                Duration::from_millis(5),
+                Input::ActiveHealth {
+                    id: *id,
+                    healthy: Some(true),
+                },
+            )
+        } else {
+            (
+                *timeout,
+                Input::ActiveHealth {
+                    id: *id,
+                    healthy: None,
+                },
+            )
+        }),
+        other => silent_world(now, other),
+    };
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let seen = drive(&mut node, Instant::ZERO, at_ms(140_000), world);
+    let at = |pick: fn(&Action) -> bool| -> Vec<u64> {
+        seen.iter()
+            .filter(|(_, a)| pick(a))
+            .map(|(t, _)| t.as_millis())
+            .collect()
+    };
+    let asked = at(|a| matches!(a, Action::AskActive { .. }));
+    let claims = at(|a| matches!(a, Action::ClaimAddresses { .. }));
+    let alerts = at(|a| matches!(a, Action::Alert(_)));
+    // Asked once per streak, from the first unanswered check (at 2 s), not at its end.
+    assert_eq!(asked.first(), Some(&2_000), "{asked:?}");
+    let declined = alerts.iter().filter(|&&t| t < 100_000).count();
+    assert_eq!(
+        declined, 1,
+        "one alert for the declined takeovers: {alerts:?}"
+    );
+    // After 100 s the active is gone: the takeover follows within the passive's bound plus the
+    // question's own timeout at most.
+    assert_eq!(claims.len(), 1, "{claims:?}");
+    let n = &cfg.network;
+    let bound = n.checktime + n.timeout * n.activeretries + peer_check_timeout(&cfg);
+    assert!(
+        Duration::from_millis(claims[0] - 100_000) <= bound + n.checktime,
+        "{claims:?}"
+    );
+}
+
+#[test]
+fn classic_reboots_with_fastdown_releasing_first() {
+    let cfg = config(PolicyMode::Classic);
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let seen = drive(&mut node, Instant::ZERO, at_ms(120_000), silent_world);
+    let kinds: Vec<&str> = seen
+        .iter()
+        .filter_map(|(_, a)| match a {
+            Action::ReleaseAddresses { .. } => Some("release"),
+            Action::RecordFailover { .. } => Some("record"),
+            Action::FailureAction(FailureCommand::Reboot) => Some("reboot"),
+            Action::CheckPeer { .. } => Some("checkpeer"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, vec!["record", "release", "reboot"]);
+    assert_eq!(node.role(), Role::Failed);
+    assert_eq!(node.poll_timeout(), None);
+}
+
+const OWN_MAC: [u8; 6] = [2, 0, 0, 0, 0, 5];
+
+/// The silent world, plus a station answering every conflict check for every target with
+/// `rival_mac` after 100 ms while `rival(now)` holds.
+fn rival_world(
+    rival_mac: [u8; 6],
+    rival: impl Fn(Instant) -> bool,
+) -> impl FnMut(Instant, &Action) -> Option<(Duration, Input)> {
+    move |now, a| match a {
+        Action::ConflictCheck { id, targets, .. } => {
+            let rivals = if rival(now) {
+                targets
+                    .iter()
+                    .map(|t| Rival {
+                        device: t.device.clone(),
+                        address: t.address,
+                        rival_mac,
+                        own_mac: OWN_MAC,
+                    })
+                    .collect()
+            } else {
+                vec![]
+            };
+            Some((
+                Duration::from_millis(100),
+                Input::ConflictDone { id: *id, rivals },
+            ))
+        }
+        other => silent_world(now, other),
+    }
+}
+
+fn times(seen: &[(Instant, Action)], pick: fn(&Action) -> bool) -> Vec<u64> {
+    seen.iter()
+        .filter(|(_, a)| pick(a))
+        .map(|(t, _)| t.as_millis())
+        .collect()
+}
+
+#[test]
+fn the_lower_mac_keeps_the_addresses_and_announces_again_until_the_rival_is_gone() {
+    let cfg = config(PolicyMode::Improved);
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    // Takeover at 12 s (the stagger); a rival with a higher MAC answers until 31 s.
+    let world = rival_world([2, 0, 0, 0, 0, 9], |now| now < at_ms(31_000));
+    let seen = drive(&mut node, Instant::ZERO, at_ms(45_000), world);
+    // Every checktime while active, from check to check.
+    assert_eq!(
+        times(&seen, |a| matches!(a, Action::ConflictCheck { .. })),
+        vec![22_000, 32_000, 42_000]
+    );
+    // The takeover burst; the rival seen at 22.1 s: a new burst; gone at 32.1 s: one more.
+    assert_eq!(
+        times(&seen, |a| matches!(a, Action::Announce { .. })),
+        vec![12_000, 13_000, 14_000, 22_100, 23_100, 24_100, 32_100, 33_100, 34_100]
+    );
+    assert!(!seen
+        .iter()
+        .any(|(_, a)| matches!(a, Action::ReleaseAddresses { .. })));
+    assert_eq!(node.role(), Role::Active);
+    let logged = node.status().recent;
+    assert!(
+        logged.iter().any(|d| d.at == at_ms(22_100)
+            && d.reason.contains("02:00:00:00:00:09")
+            && d.reason.contains("02:00:00:00:00:05")
+            && d.reason.contains("keeping")),
+        "{logged:#?}"
+    );
+    // Conflict checks take ids from the same sequence as the monitor's requests.
+    let mut ids: Vec<RequestId> = seen
+        .iter()
+        .filter_map(|(_, a)| match a {
+            Action::ConflictCheck { id, .. }
+            | Action::ArpCheck { id, .. }
+            | Action::Probe { id, .. }
+            | Action::SampleCounters { id, .. }
+            | Action::CheckPeer { id, .. } => Some(*id),
+            _ => None,
+        })
+        .collect();
+    let n = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "request ids repeat");
+}
+
+#[test]
+fn the_higher_mac_yields_without_a_failure_action_and_waits_the_demote_holdoff() {
+    let cfg = config(PolicyMode::Improved);
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let world = rival_world([2, 0, 0, 0, 0, 1], |_| true);
+    let seen = drive(&mut node, Instant::ZERO, at_ms(40_000), world);
+    assert_eq!(
+        times(&seen, |a| matches!(a, Action::ConflictCheck { .. })),
+        vec![22_000],
+        "no more conflict checks once passive"
+    );
+    assert_eq!(
+        times(&seen, |a| matches!(a, Action::ReleaseAddresses { .. })),
+        vec![22_100]
+    );
+    assert!(!seen
+        .iter()
+        .any(|(_, a)| matches!(a, Action::RecordFailover { .. } | Action::FailureAction(_))));
+    assert_eq!(node.role(), Role::Passive);
+    // Demote hold-off: checktime × 2 + timeout × (activeretries + 1) = 28 s.
+    let passive = node.status().passive.expect("passive");
+    assert_eq!(passive.not_before_at, Some(at_ms(50_100)));
+    assert!(node.status().recent.iter().any(|d| d.at == at_ms(22_100)
+        && d.reason.contains("yielding to 02:00:00:00:00:01")
+        && d.reason.contains("02:00:00:00:00:05")));
+}
+
+#[test]
+fn stale_unanswered_and_own_mac_conflict_answers_change_nothing() {
+    let cfg = config(PolicyMode::Improved);
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    // A shell that never answers conflict checks: each counts as unanswered after
+    // timeout + ANSWER_GRACE (25 s), and the next still goes out a checktime after the last.
+    let seen = drive(&mut node, Instant::ZERO, at_ms(43_000), silent_world);
+    assert_eq!(
+        times(&seen, |a| matches!(a, Action::ConflictCheck { .. })),
+        vec![22_000, 32_000, 42_000]
+    );
+    let Some((_, Action::ConflictCheck { id, targets, .. })) = seen
+        .iter()
+        .rev()
+        .find(|(_, a)| matches!(a, Action::ConflictCheck { .. }))
+    else {
+        panic!("no conflict check")
+    };
+    let rival = |mac: [u8; 6]| Rival {
+        device: targets[0].device.clone(),
+        address: targets[0].address,
+        rival_mac: mac,
+        own_mac: OWN_MAC,
+    };
+    // A stale id with a lower-MAC rival is ignored.
+    node.handle(
+        at_ms(42_050),
+        Input::ConflictDone {
+            id: RequestId(id.0 + 100),
+            rivals: vec![rival([0; 6])],
+        },
+    );
+    // Our own reply (the rival MAC is ours) is no rival.
+    node.handle(
+        at_ms(42_100),
+        Input::ConflictDone {
+            id: *id,
+            rivals: vec![rival(OWN_MAC)],
+        },
+    );
+    let after: Vec<Action> = std::iter::from_fn(|| node.poll_action()).collect();
+    assert!(
+        !after
+            .iter()
+            .any(|a| matches!(a, Action::ReleaseAddresses { .. } | Action::Announce { .. })),
+        "{after:?}"
+    );
+    assert_eq!(node.role(), Role::Active);
+    assert_eq!(node.timers.get(NodeTimer::Conflict), Some(at_ms(52_000)));
+}
+
+#[test]
+fn stop_releases_the_addresses_when_active() {
+    let cfg = config(PolicyMode::Improved);
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    drive(&mut node, Instant::ZERO, at_ms(13_000), silent_world);
+    assert_eq!(node.role(), Role::Active);
+    node.handle(at_ms(13_000), Input::Stop);
+    let actions: Vec<Action> = std::iter::from_fn(|| node.poll_action()).collect();
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::ReleaseAddresses { remove, .. } if remove.len() == 1)));
+    assert_eq!(node.role(), Role::Stopped);
+}
