@@ -155,10 +155,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                     }
                 })
                 .collect();
-            let healthy = match p.rule {
-                TestHosts::Any => targets.iter().any(|t| t.reached),
-                TestHosts::All => targets.iter().all(|t| t.reached),
-            };
+            let healthy = p.rule.healthy(targets.iter().map(|t| t.reached));
             ChannelReport {
                 channel: p.ident.clone(),
                 device: p.device.clone(),

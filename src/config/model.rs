@@ -98,6 +98,23 @@ pub enum TestHosts {
     All,
 }
 
+impl TestHosts {
+    /// Whether a channel counts as healthy when its test hosts answered as `reached` (one entry per
+    /// host). A channel without test hosts has nothing to fail.
+    pub fn healthy(self, reached: impl IntoIterator<Item = bool>) -> bool {
+        let (mut n, mut any, mut all) = (0, false, true);
+        for r in reached {
+            n += 1;
+            any |= r;
+            all &= r;
+        }
+        match self {
+            TestHosts::Any => n == 0 || any,
+            TestHosts::All => all,
+        }
+    }
+}
+
 /// The failover policy (`[policy]`, an extension section). Classic values reproduce the source
 /// document; the improved defaults fix its stories.
 #[derive(Debug, Clone, PartialEq)]
@@ -205,5 +222,19 @@ impl PeerKey {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TestHosts;
+
+    #[test]
+    fn any_needs_one_answer_all_needs_every_answer() {
+        assert!(TestHosts::Any.healthy([false, true]));
+        assert!(!TestHosts::Any.healthy([false, false]));
+        assert!(!TestHosts::All.healthy([false, true]));
+        assert!(TestHosts::All.healthy([true, true]));
+        assert!(TestHosts::Any.healthy([]) && TestHosts::All.healthy([]));
     }
 }

@@ -423,10 +423,7 @@ impl ActiveMonitor {
                 .collect();
             // "If there is no response from any testip address on any interface, then its failure
             // counter is incremented": `testhosts` says how several hosts of one channel combine.
-            let answered = match self.testhosts {
-                TestHosts::Any => c.testips.is_empty() || silent.len() < c.testips.len(),
-                TestHosts::All => silent.is_empty(),
-            };
+            let answered = self.testhosts.healthy(c.testips.iter().map(answered_by));
             let ident = c.ident.clone();
             let c = &mut self.channels[i];
             if answered {

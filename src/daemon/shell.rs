@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::config::{Channel, Config, FailureAction, TestHosts};
+use crate::config::{Channel, Config, FailureAction};
 use crate::core::action::{Address, CounterSample, Decision, FailureCommand, Hook};
 use crate::core::{Action, Input};
 use crate::daemon::failure::{FailureExecutor, FailureOutcome};
@@ -336,10 +336,7 @@ impl Shell {
                 }
             }
             if answered {
-                let reaches = match self.config.policy.testhosts {
-                    TestHosts::Any => reached.iter().any(|&r| r),
-                    TestHosts::All => reached.iter().all(|&r| r),
-                };
+                let reaches = self.config.policy.testhosts.healthy(reached);
                 self.log.info(&format!(
                     "peer {peer} {} channel {channel}'s test hosts",
                     if reaches { "reaches" } else { "cannot reach" }
@@ -382,10 +379,7 @@ impl Shell {
                     .ask(peer, &channel, &testips, timeout);
                 let healthy = match answer {
                     Ok(Some(answer)) => {
-                        let reaches = match rule {
-                            TestHosts::Any => answer.reached.iter().any(|&r| r),
-                            TestHosts::All => answer.reached.iter().all(|&r| r),
-                        };
+                        let reaches = rule.healthy(answer.reached.iter().copied());
                         let active = answer.role == crate::peer::Role::Active;
                         log.info(&format!(
                             "peer {peer} answers as {} and {} channel {channel}'s test hosts",

@@ -411,6 +411,18 @@ impl World {
         true
     }
 
+    /// Whether node `n` reaches `testips` out of its link on `channel` (by its `testhosts` rule):
+    /// the answer its daemon gives the peer's question.
+    fn reaches(&self, n: usize, channel: &str, testips: &[Ipv4Addr]) -> bool {
+        let p = &self.nodes[n];
+        let index = p.config.channels.iter().position(|c| c.ident == channel);
+        let link = index.is_some_and(|c| p.links[c] && !p.silent);
+        p.config
+            .policy
+            .testhosts
+            .healthy(testips.iter().map(|t| link && !self.dead_hosts.contains(t)))
+    }
+
     fn lost(&mut self) -> bool {
         self.loss.as_mut().is_some_and(Loss::lose)
     }
@@ -529,18 +541,7 @@ impl World {
             } => {
                 let alive = self.nodes[peer].node.is_some();
                 // The peer probes the channel's test hosts out of its own link on that channel.
-                let reaches = alive.then(|| {
-                    let p = &self.nodes[peer];
-                    let index = p.config.channels.iter().position(|c| c.ident == channel);
-                    let link = index.is_some_and(|c| p.links[c] && !p.silent);
-                    let reached = testips
-                        .iter()
-                        .filter(|t| link && !self.dead_hosts.contains(t));
-                    match p.config.policy.testhosts {
-                        crate::config::TestHosts::Any => reached.count() > 0,
-                        crate::config::TestHosts::All => reached.count() == testips.len(),
-                    }
-                });
+                let reaches = alive.then(|| self.reaches(peer, &channel, &testips));
                 let delay = if alive { Duration::ZERO } else { timeout };
                 Some((
                     delay,
@@ -580,17 +581,7 @@ impl World {
                         .node
                         .as_ref()
                         .is_some_and(|n| n.role() == crate::core::action::Role::Active);
-                    let index = p.config.channels.iter().position(|c| c.ident == channel);
-                    let link = index.is_some_and(|c| p.links[c] && !p.silent);
-                    let reached = testips
-                        .iter()
-                        .filter(|t| link && !self.dead_hosts.contains(t))
-                        .count();
-                    let reaches = match p.config.policy.testhosts {
-                        crate::config::TestHosts::Any => reached > 0,
-                        crate::config::TestHosts::All => reached == testips.len(),
-                    };
-                    active && reaches
+                    active && self.reaches(peer, &channel, &testips)
                 });
                 let delay = if answered { Duration::ZERO } else { timeout };
                 Some((delay, Input::ActiveHealth { id: req, healthy }))
