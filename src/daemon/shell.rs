@@ -52,12 +52,11 @@ pub struct Shell {
     history_keep: usize,
     history_file: PathBuf,
     log: Log,
-    /// Hooks still running: waited for before the process exits, so none is cut off.
-    hooks: Vec<std::thread::JoinHandle<()>>,
+    /// Hooks, conflict checks and questions still running: waited for before the process exits, so
+    /// none is cut off (each is bounded by its own timeout).
+    workers: Vec<std::thread::JoinHandle<()>>,
     /// Where answers from worker threads go.
     deliver: Deliver,
-    /// Conflict checks still running (each bounded by its timeout).
-    checks: Vec<std::thread::JoinHandle<()>>,
     /// The peer protocol's asking link and the peer's address, when configured.
     /// Shared with the worker that asks the active before a takeover.
     peer_link: Option<(Arc<Mutex<PeerLink>>, Ipv4Addr)>,
@@ -84,9 +83,8 @@ impl Shell {
             history_keep: 64,
             history_file: config.policy.historyfile.clone(),
             log,
-            hooks: Vec::new(),
+            workers: Vec::new(),
             deliver,
-            checks: Vec::new(),
             peer_link: None,
             generation: 0,
         }
@@ -94,7 +92,7 @@ impl Shell {
 
     /// Waits for running hooks and conflict checks (each is bounded by its own timeout).
     pub fn finish(&mut self) {
-        for h in self.hooks.drain(..).chain(self.checks.drain(..)) {
+        for h in self.workers.drain(..) {
             let _ = h.join();
         }
     }
@@ -370,44 +368,33 @@ impl Shell {
         testips.truncate(crate::peer::MAX_TARGETS);
         let rule = self.config.policy.testhosts;
         let log = self.log.clone();
-        let spawned = std::thread::Builder::new()
-            .name("ask-active".into())
-            .spawn(move || {
-                let answer = link
-                    .lock()
-                    .expect("the peer link lock is never poisoned")
-                    .ask(peer, &channel, &testips, timeout);
-                let healthy = match answer {
-                    Ok(Some(answer)) => {
-                        let reaches = rule.healthy(answer.reached.iter().copied());
-                        let active = answer.role == crate::peer::Role::Active;
-                        log.info(&format!(
-                            "peer {peer} answers as {} and {} channel {channel}'s test hosts",
-                            if active { "active" } else { "passive" },
-                            if reaches { "reaches" } else { "cannot reach" }
-                        ));
-                        Some(active && reaches)
-                    }
-                    Ok(None) => {
-                        log.info(&format!("peer {peer} does not answer on the sync link"));
-                        None
-                    }
-                    Err(e) => {
-                        log.warn(&format!("question to the active: {e}"));
-                        None
-                    }
-                };
-                deliver(generation, Input::ActiveHealth { id, healthy });
-            });
-        match spawned {
-            Ok(handle) => {
-                self.checks.retain(|h| !h.is_finished());
-                self.checks.push(handle);
-            }
-            Err(e) => self
-                .log
-                .warn(&format!("cannot start the question thread: {e}")),
-        }
+        self.on_worker("the question to the active", move || {
+            let answer = link
+                .lock()
+                .expect("the peer link lock is never poisoned")
+                .ask(peer, &channel, &testips, timeout);
+            let healthy = match answer {
+                Ok(Some(answer)) => {
+                    let reaches = rule.healthy(answer.reached.iter().copied());
+                    let active = answer.role == crate::peer::Role::Active;
+                    log.info(&format!(
+                        "peer {peer} answers as {} and {} channel {channel}'s test hosts",
+                        if active { "active" } else { "passive" },
+                        if reaches { "reaches" } else { "cannot reach" }
+                    ));
+                    Some(active && reaches)
+                }
+                Ok(None) => {
+                    log.info(&format!("peer {peer} does not answer on the sync link"));
+                    None
+                }
+                Err(e) => {
+                    log.warn(&format!("question to the active: {e}"));
+                    None
+                }
+            };
+            deliver(generation, Input::ActiveHealth { id, healthy });
+        });
     }
 
     /// Is the peer alive? An ICMP echo over the sync link to `[sendconfig] peerip`. Without a
@@ -486,24 +473,25 @@ impl Shell {
         let deliver = Arc::clone(&self.deliver);
         let generation = self.generation;
         let log = self.log.clone();
-        let spawned = std::thread::Builder::new()
-            .name("conflict".into())
-            .spawn(move || {
-                let rivals = checker.rivals(&targets, timeout).unwrap_or_else(|e| {
-                    // Nobody seen: the next check, a checktime later, tries again.
-                    log.warn(&format!("conflict check: {e}"));
-                    Vec::new()
-                });
-                deliver(generation, Input::ConflictDone { id, rivals });
+        self.on_worker("the conflict check", move || {
+            let rivals = checker.rivals(&targets, timeout).unwrap_or_else(|e| {
+                // Nobody seen: the next check, a checktime later, tries again.
+                log.warn(&format!("conflict check: {e}"));
+                Vec::new()
             });
-        match spawned {
+            deliver(generation, Input::ConflictDone { id, rivals });
+        });
+    }
+
+    /// Runs `job` on its own thread (tracked, so the daemon waits for it before exiting): a check or
+    /// hook that takes its time must not stall the decision loop.
+    fn on_worker(&mut self, what: &str, job: impl FnOnce() + Send + 'static) {
+        match std::thread::Builder::new().name("worker".into()).spawn(job) {
             Ok(handle) => {
-                self.checks.retain(|h| !h.is_finished());
-                self.checks.push(handle);
+                self.workers.retain(|h| !h.is_finished());
+                self.workers.push(handle);
             }
-            Err(e) => self
-                .log
-                .warn(&format!("cannot start the conflict check thread: {e}")),
+            Err(e) => self.log.warn(&format!("cannot start {what}: {e}")),
         }
     }
 
@@ -534,21 +522,13 @@ impl Shell {
         let log = self.log.clone();
         let env = HookEnv::for_channel(event, &channel);
         let name = format!("{} hook for {ident}", event.as_str());
-        let spawned =
-            std::thread::Builder::new()
-                .name("hook".into())
-                .spawn(move || match run_hook(&command, &env, DEFAULT_TIMEOUT) {
-                    Ok(out) if out.success() => log.info(&format!("{name}: ok")),
-                    Ok(out) => log.warn(&format!("{name}: {}; stderr: {}", out, out.stderr.trim())),
-                    Err(e) => log.warn(&format!("{name}: {e}")),
-                });
-        match spawned {
-            Ok(handle) => {
-                self.hooks.retain(|h| !h.is_finished());
-                self.hooks.push(handle);
+        self.on_worker("a hook", move || {
+            match run_hook(&command, &env, DEFAULT_TIMEOUT) {
+                Ok(out) if out.success() => log.info(&format!("{name}: ok")),
+                Ok(out) => log.warn(&format!("{name}: {}; stderr: {}", out, out.stderr.trim())),
+                Err(e) => log.warn(&format!("{name}: {e}")),
             }
-            Err(e) => self.log.warn(&format!("cannot start the hook thread: {e}")),
-        }
+        });
     }
 
     fn failure_action(&mut self, command: FailureCommand) {
