@@ -316,3 +316,35 @@ fn run_active_dry_run_monitors_from_the_passiveip_and_changes_nothing() {
     );
     assert!(!holds(&lab, "a", ACTIVEIP), "a dry run added the activeip");
 }
+
+/// `releasepassiveip=yes`: the takeover drops the node's own passiveip and the release (here on
+/// SIGTERM) takes it back before giving the activeip up, so the device keeps its network's prefix.
+#[test]
+fn releasepassiveip_is_dropped_at_takeover_and_taken_back_at_release() {
+    let Some((lab, dir)) =
+        lab_and_dir("releasepassiveip_is_dropped_at_takeover_and_taken_back_at_release")
+    else {
+        return;
+    };
+    let mut a = Daemon::start(
+        &lab,
+        dir.path(),
+        "a",
+        "run",
+        &config("a", "releasepassiveip= yes"),
+        &[],
+    );
+    let took = wait_for(Duration::from_secs(5), || {
+        holds(&lab, "a", ACTIVEIP) && !holds(&lab, "a", "192.0.2.11")
+    });
+    assert!(took.is_some(), "{}", a.log());
+    assert!(!holds(&lab, "a", "198.51.100.11"));
+    a.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(a.wait_exit(Duration::from_secs(3)), Some(0), "{}", a.log());
+    assert!(!holds(&lab, "a", ACTIVEIP));
+    let addr = lab.ok("a", &["ip", "-o", "-4", "addr", "show", "dev", "eth1"]);
+    assert!(
+        addr.contains(" 192.0.2.11/24 "),
+        "the passiveip came back as /24: {addr}"
+    );
+}

@@ -530,3 +530,45 @@ fn stop_releases_the_addresses_when_active() {
         .any(|a| matches!(a, Action::ReleaseAddresses { remove, .. } if remove.len() == 1)));
     assert_eq!(node.role(), Role::Stopped);
 }
+
+#[test]
+fn announcements_are_refreshed_every_garprefresh_while_active_and_not_without_it() {
+    // Everything answers: the node takes over, stays active and healthy.
+    let healthy = |now: Instant, a: &Action| match a {
+        Action::Probe { id, targets, .. } => Some((
+            Duration::from_millis(1),
+            Input::ProbeDone {
+                id: *id,
+                results: targets
+                    .iter()
+                    .map(|t| ProbeResult {
+                        target: t.clone(),
+                        rtt: Some(Duration::from_millis(1)),
+                    })
+                    .collect(),
+            },
+        )),
+        Action::CheckOwnership { id, .. } => Some((
+            Duration::ZERO,
+            Input::OwnershipDone {
+                id: *id,
+                missing: vec![],
+            },
+        )),
+        other => silent_world(now, other),
+    };
+    let announces_between = |refresh: Option<Duration>| {
+        let mut cfg = config(PolicyMode::Improved);
+        cfg.policy.garprefresh = refresh;
+        let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+        let seen = drive(&mut node, Instant::ZERO, at_ms(80_000), healthy);
+        assert_eq!(node.role(), Role::Active);
+        seen.iter()
+            .filter(|(t, a)| *t >= at_ms(40_000) && matches!(a, Action::Announce { .. }))
+            .count()
+    };
+    // 40 s of being active with a 5 s refresh: 8 refreshes (one may fall on an edge).
+    let refreshed = announces_between(Some(Duration::from_secs(5)));
+    assert!((7..=9).contains(&refreshed), "{refreshed}");
+    assert_eq!(announces_between(None), 0);
+}
