@@ -318,7 +318,8 @@ fn run_active_dry_run_monitors_from_the_passiveip_and_changes_nothing() {
 }
 
 /// `releasepassiveip=yes`: the takeover drops the node's own passiveip and the release (here on
-/// SIGTERM) takes it back before giving the activeip up, so the device keeps its network's prefix.
+/// SIGTERM) takes it back before giving the activeip up, so the device keeps its network's prefix;
+/// the down hook runs for each channel before the daemon exits.
 #[test]
 fn releasepassiveip_is_dropped_at_takeover_and_taken_back_at_release() {
     let Some((lab, dir)) =
@@ -326,14 +327,12 @@ fn releasepassiveip_is_dropped_at_takeover_and_taken_back_at_release() {
     else {
         return;
     };
-    let mut a = Daemon::start(
-        &lab,
-        dir.path(),
-        "a",
-        "run",
-        &config("a", "releasepassiveip= yes"),
-        &[],
+    let hook = dir.path().join("down.env");
+    let policy = format!(
+        "releasepassiveip= yes\ndown= echo \"$FAILOVERCTL_EVENT $FAILOVERCTL_CHANNEL\" >> {}",
+        hook.display()
     );
+    let mut a = Daemon::start(&lab, dir.path(), "a", "run", &config("a", &policy), &[]);
     let took = wait_for(Duration::from_secs(5), || {
         holds(&lab, "a", ACTIVEIP) && !holds(&lab, "a", "192.0.2.11")
     });
@@ -346,5 +345,10 @@ fn releasepassiveip_is_dropped_at_takeover_and_taken_back_at_release() {
     assert!(
         addr.contains(" 192.0.2.11/24 "),
         "the passiveip came back as /24: {addr}"
+    );
+    let text = std::fs::read_to_string(&hook).expect("the down hooks ran before the exit");
+    assert!(
+        text.contains("down lan1") && text.contains("down lan2"),
+        "{text}"
     );
 }
