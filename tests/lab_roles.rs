@@ -352,3 +352,35 @@ fn releasepassiveip_is_dropped_at_takeover_and_taken_back_at_release() {
         "{text}"
     );
 }
+
+#[test]
+fn run_with_a_bad_config_touches_nothing_and_names_the_line() {
+    let Some((lab, dir)) = lab_and_dir("run_with_a_bad_config_touches_nothing_and_names_the_line")
+    else {
+        return;
+    };
+    let text = config("a", "")
+        .replace("@DIR@", &dir.path().display().to_string())
+        .replace("timeout= 100ms", "timeout= 100 parsecs");
+    let path = dir.path().join("a.ini");
+    std::fs::write(&path, text).expect("write config");
+    let before = lab.ok("a", &["ip", "-o", "-4", "addr", "show"]);
+    let out = lab
+        .failoverctl("a")
+        .args(["run", "-c"])
+        .arg(&path)
+        .env("FAILOVERCTL_REBOOT_COMMAND", "true")
+        .output()
+        .expect("run failoverctl");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("a.ini:") && stderr.contains("timeout"),
+        "{stderr}"
+    );
+    assert_eq!(lab.ok("a", &["ip", "-o", "-4", "addr", "show"]), before);
+    assert!(
+        !dir.path().join("a.state").exists(),
+        "a rejected config started nothing"
+    );
+}
