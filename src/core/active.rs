@@ -498,7 +498,7 @@ impl ActiveMonitor {
 mod tests {
     use super::*;
     use crate::config::PolicyMode;
-    use crate::core::testkit::{at_ms, channel, config, drive, secs, Machine};
+    use crate::core::testkit::{at_ms, channel, config, drive, probe_done, secs, Machine};
 
     struct Mon {
         m: ActiveMonitor,
@@ -655,19 +655,13 @@ mod tests {
                     targets,
                     timeout,
                 } => {
-                    let results = targets
-                        .iter()
-                        .map(|t| ProbeResult {
-                            target: t.clone(),
-                            rtt: (!silent).then_some(Duration::from_millis(5)),
-                        })
-                        .collect();
+                    let rtt = (!silent).then_some(Duration::from_millis(5));
                     let delay = if silent {
                         *timeout
                     } else {
                         Duration::from_millis(5)
                     };
-                    Some((delay, Input::ProbeDone { id: *id, results }))
+                    Some((delay, probe_done(*id, targets, |_| rtt)))
                 }
                 _ => None,
             }

@@ -266,7 +266,7 @@ impl PassiveMonitor {
 mod tests {
     use super::*;
     use crate::config::PolicyMode;
-    use crate::core::testkit::{at_ms, config, drive, secs, Machine};
+    use crate::core::testkit::{arp_done, at_ms, config, drive, secs, Machine};
 
     struct Mon {
         m: PassiveMonitor,
@@ -305,14 +305,8 @@ mod tests {
                 targets,
                 timeout,
             } => {
-                let results = targets
-                    .iter()
-                    .map(|t| ArpResult {
-                        target: t.clone(),
-                        mac: alive(now.as_millis()).then_some([2, 0, 0, 0, 0, 1]),
-                    })
-                    .collect();
-                Some((*timeout, Input::ArpDone { id: *id, results }))
+                let mac = alive(now.as_millis()).then_some([2, 0, 0, 0, 0, 1]);
+                Some((*timeout, arp_done(*id, targets, |_| mac)))
             }
             _ => None,
         }
@@ -379,16 +373,9 @@ mod tests {
                 timeout,
             } => Some((
                 *timeout,
-                Input::ArpDone {
-                    id: *id,
-                    results: targets
-                        .iter()
-                        .map(|t| ArpResult {
-                            target: t.clone(),
-                            mac: (t.device == "eth2").then_some([2, 0, 0, 0, 0, 1]),
-                        })
-                        .collect(),
-                },
+                arp_done(*id, targets, |t| {
+                    (t.device == "eth2").then_some([2, 0, 0, 0, 0, 1])
+                }),
             )),
             _ => None,
         };

@@ -5,9 +5,10 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::action::{Action, Input};
+use super::action::{Action, Input, RequestId};
 use super::Instant;
 use crate::config::{Channel, Config, FailureAction, Network, Policy, PolicyMode, SendConfig};
+use crate::net::{ArpResult, ArpTarget, ProbeResult, ProbeTarget};
 
 pub(crate) fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
@@ -119,4 +120,36 @@ pub(crate) fn drive<M: Machine>(
             m.handle_timeout(now);
         }
     }
+}
+
+/// The answer to a probe: each target answered after `rtt(target)`, or not at all (`None`).
+pub(crate) fn probe_done(
+    id: RequestId,
+    targets: &[ProbeTarget],
+    rtt: impl Fn(&ProbeTarget) -> Option<Duration>,
+) -> Input {
+    let results = targets
+        .iter()
+        .map(|t| ProbeResult {
+            target: t.clone(),
+            rtt: rtt(t),
+        })
+        .collect();
+    Input::ProbeDone { id, results }
+}
+
+/// The answer to an ARP check: each target answered by `mac(target)`, or by nobody (`None`).
+pub(crate) fn arp_done(
+    id: RequestId,
+    targets: &[ArpTarget],
+    mac: impl Fn(&ArpTarget) -> Option<[u8; 6]>,
+) -> Input {
+    let results = targets
+        .iter()
+        .map(|t| ArpResult {
+            target: t.clone(),
+            mac: mac(t),
+        })
+        .collect();
+    Input::ArpDone { id, results }
 }

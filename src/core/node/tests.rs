@@ -2,8 +2,7 @@
 
 use super::*;
 use crate::config::PolicyMode;
-use crate::core::testkit::{at_ms, config, drive, Machine};
-use crate::net::{ArpResult, ProbeResult};
+use crate::core::testkit::{arp_done, at_ms, config, drive, probe_done, Machine};
 
 impl Machine for Node {
     fn handle(&mut self, now: Instant, input: Input) {
@@ -27,36 +26,12 @@ fn silent_world(_: Instant, a: &Action) -> Option<(Duration, Input)> {
             id,
             targets,
             timeout,
-        } => Some((
-            *timeout,
-            Input::ArpDone {
-                id: *id,
-                results: targets
-                    .iter()
-                    .map(|t| ArpResult {
-                        target: t.clone(),
-                        mac: None,
-                    })
-                    .collect(),
-            },
-        )),
+        } => Some((*timeout, arp_done(*id, targets, |_| None))),
         Action::Probe {
             id,
             targets,
             timeout,
-        } => Some((
-            *timeout,
-            Input::ProbeDone {
-                id: *id,
-                results: targets
-                    .iter()
-                    .map(|t| ProbeResult {
-                        target: t.clone(),
-                        rtt: None,
-                    })
-                    .collect(),
-            },
-        )),
+        } => Some((*timeout, probe_done(*id, targets, |_| None))),
         Action::SampleCounters { id, .. } => Some((
             Duration::ZERO,
             Input::Counters {
@@ -73,6 +48,24 @@ fn silent_world(_: Instant, a: &Action) -> Option<(Duration, Input)> {
             },
         )),
         _ => None,
+    }
+}
+
+/// The test hosts answer and the activeips stay where they are: a node that takes over stays active.
+fn healthy_world(now: Instant, a: &Action) -> Option<(Duration, Input)> {
+    match a {
+        Action::Probe { id, targets, .. } => Some((
+            Duration::from_millis(1),
+            probe_done(*id, targets, |_| Some(Duration::from_millis(1))),
+        )),
+        Action::CheckOwnership { id, .. } => Some((
+            Duration::ZERO,
+            Input::OwnershipDone {
+                id: *id,
+                missing: vec![],
+            },
+        )),
+        other => silent_world(now, other),
     }
 }
 
@@ -113,16 +106,7 @@ fn test_hosts_back_at_40s(now: Instant, a: &Action) -> Option<(Duration, Input)>
     match a {
         Action::Probe { id, targets, .. } if now >= at_ms(40_000) => Some((
             Duration::from_millis(5),
-            Input::ProbeDone {
-                id: *id,
-                results: targets
-                    .iter()
-                    .map(|t| ProbeResult {
-                        target: t.clone(),
-                        rtt: Some(Duration::from_millis(1)),
-                    })
-                    .collect(),
-            },
+            probe_done(*id, targets, |_| Some(Duration::from_millis(1))),
         )),
         other => silent_world(now, other),
     }
@@ -230,36 +214,22 @@ fn a_failure_the_peer_shares_is_held_one_it_does_not_share_is_acted_on() {
 fn an_activeip_removed_by_someone_else_is_claimed_again_and_announced() {
     let cfg = config(PolicyMode::Improved);
     let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
-    let healthy = |now: Instant, a: &Action| match a {
-        // The test hosts answer: the channel stays healthy throughout.
-        Action::Probe { id, targets, .. } => Some((
-            Duration::from_millis(1),
-            Input::ProbeDone {
-                id: *id,
-                results: targets
-                    .iter()
-                    .map(|t| ProbeResult {
-                        target: t.clone(),
-                        rtt: Some(Duration::from_millis(1)),
-                    })
-                    .collect(),
-            },
-        )),
-        // Someone flushes the address at 30 s: the next look finds it gone.
-        Action::CheckOwnership { id, addresses } => Some((
-            Duration::ZERO,
-            Input::OwnershipDone {
-                id: *id,
-                missing: if now >= at_ms(30_000) && now < at_ms(30_000) + cfg.network.checktime {
-                    addresses.clone()
-                } else {
-                    vec![]
+    // Someone flushes the address at 30 s: the next look finds it gone.
+    let flushed = |now: Instant, a: &Action| match a {
+        Action::CheckOwnership { id, addresses }
+            if now >= at_ms(30_000) && now < at_ms(30_000) + cfg.network.checktime =>
+        {
+            Some((
+                Duration::ZERO,
+                Input::OwnershipDone {
+                    id: *id,
+                    missing: addresses.clone(),
                 },
-            },
-        )),
-        other => silent_world(now, other),
+            ))
+        }
+        other => healthy_world(now, other),
     };
-    let seen = drive(&mut node, Instant::ZERO, at_ms(60_000), healthy);
+    let seen = drive(&mut node, Instant::ZERO, at_ms(60_000), flushed);
     let claims: Vec<u64> = seen
         .iter()
         .filter(|(_, a)| matches!(a, Action::ClaimAddresses { .. }))
@@ -534,34 +504,11 @@ fn stop_releases_the_addresses_when_active() {
 #[test]
 fn announcements_are_refreshed_every_garprefresh_while_active_and_not_without_it() {
     // Everything answers: the node takes over, stays active and healthy.
-    let healthy = |now: Instant, a: &Action| match a {
-        Action::Probe { id, targets, .. } => Some((
-            Duration::from_millis(1),
-            Input::ProbeDone {
-                id: *id,
-                results: targets
-                    .iter()
-                    .map(|t| ProbeResult {
-                        target: t.clone(),
-                        rtt: Some(Duration::from_millis(1)),
-                    })
-                    .collect(),
-            },
-        )),
-        Action::CheckOwnership { id, .. } => Some((
-            Duration::ZERO,
-            Input::OwnershipDone {
-                id: *id,
-                missing: vec![],
-            },
-        )),
-        other => silent_world(now, other),
-    };
     let announces_between = |refresh: Option<Duration>| {
         let mut cfg = config(PolicyMode::Improved);
         cfg.policy.garprefresh = refresh;
         let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
-        let seen = drive(&mut node, Instant::ZERO, at_ms(80_000), healthy);
+        let seen = drive(&mut node, Instant::ZERO, at_ms(80_000), healthy_world);
         assert_eq!(node.role(), Role::Active);
         seen.iter()
             .filter(|(t, a)| *t >= at_ms(40_000) && matches!(a, Action::Announce { .. }))
