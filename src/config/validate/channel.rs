@@ -1,0 +1,214 @@
+//! One `[channel]`: its keys, and the checks within it (the address pair, the subnet, the test hosts).
+
+use super::{get, At, ChannelInfo, Validator};
+use crate::config::model::*;
+use crate::config::raw::RawSection;
+use crate::config::value;
+use std::net::Ipv4Addr;
+
+impl Validator {
+    pub(super) fn channel<'r>(
+        &mut self,
+        s: &'r RawSection,
+        n: usize,
+        policy: Option<&Policy>,
+        peer_asked: bool,
+    ) -> ChannelInfo<'r> {
+        let ident = channel_ident(s, n);
+        let at = At {
+            section: "channel",
+            ident: Some(&ident),
+        };
+        let mut info = ChannelInfo {
+            ident: ident.clone(),
+            header: s.line,
+            device: None,
+            ident_entry: get(s, "ident").filter(|e| !e.value.is_empty()),
+            activeip: None,
+            passiveip: None,
+            testips: Vec::new(),
+            checkonlyidle: false,
+        };
+        for key in ["device", "activeip", "passiveip", "testip"] {
+            if get(s, key).is_none() && !self.broken.contains(&s.line) {
+                self.error(s.line, at, Some(key), "missing required key");
+            }
+        }
+        if let Some(e) = get(s, "ident") {
+            if e.value.is_empty() {
+                self.error(e.line, at, Some("ident"), "empty value, expected a name");
+            }
+        }
+        if let Some(e) = get(s, "device") {
+            if e.value.is_empty() {
+                self.error(
+                    e.line,
+                    at,
+                    Some("device"),
+                    "empty value, expected an interface name",
+                );
+            } else if e.value.len() > 15
+                || e.value.contains('/')
+                || e.value.contains(char::is_whitespace)
+            {
+                // IFNAMSIZ is 16 bytes with the terminating NUL.
+                self.error(
+                    e.line,
+                    at,
+                    Some("device"),
+                    format!("`{}` is not a valid interface name", e.value),
+                );
+            } else {
+                info.device = Some(e);
+            }
+        }
+        for key in ["activeip", "passiveip"] {
+            if let Some(e) = get(s, key) {
+                if let Some((ip, prefix)) = self.parse(at, e, value::ipv4_prefix) {
+                    let slot = Some((ip, prefix, e.line));
+                    if key == "activeip" {
+                        info.activeip = slot;
+                    } else {
+                        info.passiveip = slot;
+                    }
+                }
+            }
+        }
+        let mut testip_ok = true;
+        for e in s.entries.iter().filter(|e| e.key == "testip") {
+            let parts = value::list(&e.value);
+            if parts.is_empty() {
+                self.error(
+                    e.line,
+                    at,
+                    Some("testip"),
+                    "empty value, expected an IPv4 address",
+                );
+                testip_ok = false;
+            }
+            for part in parts {
+                match value::ipv4(part) {
+                    Ok(ip) => info.testips.push((ip, e.line)),
+                    Err(m) => {
+                        self.error(e.line, at, Some("testip"), m);
+                        testip_ok = false;
+                    }
+                }
+            }
+        }
+        if let Some(e) = get(s, "checkonlyidle") {
+            info.checkonlyidle = self.parse(at, e, value::boolean).unwrap_or(false);
+        }
+        self.channel_checks(&info, at, testip_ok, policy, peer_asked);
+        info
+    }
+
+    /// Checks within one channel: the pair of addresses, the subnet, the test hosts.
+    fn channel_checks(
+        &mut self,
+        c: &ChannelInfo<'_>,
+        at: At<'_>,
+        testip_ok: bool,
+        policy: Option<&Policy>,
+        peer_asked: bool,
+    ) {
+        if let (Some((a, ap, _)), Some((p, pp, pl))) = (c.activeip, c.passiveip) {
+            if a == p {
+                self.error(
+                    pl,
+                    at,
+                    Some("passiveip"),
+                    format!("equal to activeip ({a}); the two must differ"),
+                );
+            }
+            if let (Some(x), Some(y)) = (ap, pp) {
+                if x != y {
+                    self.error(
+                        pl,
+                        at,
+                        Some("passiveip"),
+                        format!("prefix /{y} differs from activeip's /{x}"),
+                    );
+                }
+            }
+        }
+        let prefix = c
+            .activeip
+            .and_then(|a| a.1)
+            .or(c.passiveip.and_then(|p| p.1));
+        if let (Some(prefix), Some((base, _, _))) = (prefix, c.activeip.or(c.passiveip)) {
+            let check = |v: &mut Self, ip: Ipv4Addr, line: usize, key: &str, own: bool| {
+                if !value::same_subnet(base, ip, prefix) {
+                    let msg = format!("{ip} is outside the channel's subnet {base}/{prefix}");
+                    v.error(line, at, Some(key), msg);
+                } else if own && value::is_network_or_broadcast(ip, prefix) {
+                    let msg = format!("{ip} is the network or broadcast address of /{prefix}");
+                    v.error(line, at, Some(key), msg);
+                }
+            };
+            if let Some((a, _, l)) = c.activeip {
+                check(self, a, l, "activeip", true);
+            }
+            if let Some((p, _, l)) = c.passiveip {
+                check(self, p, l, "passiveip", true);
+            }
+            for &(t, l) in &c.testips {
+                check(self, t, l, "testip", false);
+            }
+        }
+        let mut seen: Vec<Ipv4Addr> = Vec::new();
+        for &(t, l) in &c.testips {
+            if seen.contains(&t) {
+                self.warn(l, at, Some("testip"), format!("test host {t} listed twice"));
+            }
+            seen.push(t);
+        }
+        // With the peer protocol the active asks the passive before acting: a single test host that
+        // dies for both nodes no longer fails the pair over, so it is no single point of failure.
+        if testip_ok && seen.len() == 1 && !peer_asked {
+            let (t, l) = c.testips[0];
+            let mut msg = format!(
+                "only one test host ({t}): when it is down the channel counts as failed (the source document's single point of failure); add a second testip"
+            );
+            if policy.is_some_and(|p| p.testhosts == TestHosts::All) {
+                msg.push_str(" and set testhosts=any");
+            }
+            self.warn(l, at, Some("testip"), msg);
+        }
+        if testip_ok && seen.len() > 1 && policy.is_some_and(|p| p.testhosts == TestHosts::All) {
+            let l = c.testips[0].1;
+            self.warn(
+                l,
+                at,
+                Some("testip"),
+                "several test hosts with testhosts=all: any one of them down fails the channel; testhosts=any tolerates it",
+            );
+        }
+    }
+}
+
+/// The channel's name in messages: `ident=`, else `device=`, else `#N`.
+pub(super) fn channel_ident(s: &RawSection, n: usize) -> String {
+    get(s, "ident")
+        .filter(|e| !e.value.is_empty())
+        .or(get(s, "device").filter(|e| !e.value.is_empty()))
+        .map_or_else(|| format!("#{n}"), |e| e.value.clone())
+}
+
+pub(super) fn to_channel(c: &ChannelInfo<'_>) -> Option<Channel> {
+    let (activeip, ap, _) = c.activeip?;
+    let (passiveip, pp, _) = c.passiveip?;
+    if c.testips.is_empty() {
+        return None;
+    }
+    Some(Channel {
+        ident: c.ident.clone(),
+        device: c.device?.value.clone(),
+        activeip,
+        passiveip,
+        prefix: ap.or(pp),
+        testips: c.testips.iter().map(|t| t.0).collect(),
+        checkonlyidle: c.checkonlyidle,
+        line: c.header,
+    })
+}

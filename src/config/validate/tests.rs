@@ -1,0 +1,199 @@
+//! Unit tests of the validation.
+
+use crate::config::{parse_str, PeerKey, PolicyMode, TestHosts, DEFAULT_PEER_PORT};
+use std::path::{Path, PathBuf};
+
+const CHANNEL: &str = "[channel]\ndevice= eth1\nactiveip= 192.0.2.50\npassiveip= 192.0.2.51\n\
+                       testip= 192.0.2.1, 192.0.2.2\n";
+
+#[test]
+fn timeout_check_points_at_the_key_that_was_set() {
+    // checktime set below the default timeout (2 s): the finding is on checktime's line.
+    let text = format!("{CHANNEL}[network]\nchecktime= 2\n");
+    let err = parse_str(&text, Path::new("t.ini")).expect_err("invalid");
+    let d = err
+        .diagnostics()
+        .iter()
+        .find(|d| d.is_error())
+        .expect("an error");
+    assert_eq!((d.line, d.key.as_deref()), (7, Some("checktime")), "{err}");
+}
+
+#[test]
+fn mode_sets_defaults_and_keys_override() {
+    let text = format!("{CHANNEL}[policy]\nmode= classic\ntesthosts= any\n");
+    let (config, _) = parse_str(&text, Path::new("t.ini")).expect("valid");
+    assert_eq!(config.policy.mode, PolicyMode::Classic);
+    assert_eq!(config.policy.testhosts, TestHosts::Any);
+    assert_eq!(config.policy.maxfailovers, 0);
+    assert!(!config.policy.requirepeer);
+}
+
+const KEY: &str = "00112233445566778899aabbccddeeff";
+
+/// The config's errors and warnings as (line, key, message).
+fn findings(text: &str) -> Vec<(usize, Option<String>, String)> {
+    let diags = match parse_str(text, Path::new("t.ini")) {
+        Ok((_, warnings)) => warnings,
+        Err(e) => e.diagnostics().to_vec(),
+    };
+    diags
+        .into_iter()
+        .map(|d| (d.line, d.key, d.message))
+        .collect()
+}
+
+#[test]
+fn peer_port_and_key_parse_with_defaults() {
+    let text = format!("{CHANNEL}[sendconfig]\ndevice= sync0\npeerip= 203.0.113.2\nkey= {KEY}\n");
+    let (config, warnings) = parse_str(&text, Path::new("t.ini")).expect("valid");
+    assert_eq!(
+        config
+            .sendconfig
+            .as_ref()
+            .expect("a [sendconfig]")
+            .peerlink
+            .port,
+        DEFAULT_PEER_PORT
+    );
+    let Some(PeerKey::Inline(key)) = &config
+        .sendconfig
+        .as_ref()
+        .expect("a [sendconfig]")
+        .peerlink
+        .key
+    else {
+        panic!(
+            "an inline key: {:?}",
+            config.sendconfig.as_ref().expect("a [sendconfig]").peerlink
+        )
+    };
+    assert_eq!(key, &crate::peer::Key::from_hex(KEY).expect("valid"));
+    assert!(
+        warnings.iter().all(|w| w.key.as_deref() != Some("key")),
+        "{warnings:#?}"
+    );
+    assert!(
+        !format!("{config:?}").contains(KEY),
+        "Debug must not print the key"
+    );
+
+    let text = format!("{CHANNEL}[sendconfig]\ndevice= sync0\nport= 9000\nkeyfile= /etc/k\n");
+    let (config, _) = parse_str(&text, Path::new("t.ini")).expect("valid");
+    assert_eq!(
+        config
+            .sendconfig
+            .as_ref()
+            .expect("a [sendconfig]")
+            .peerlink
+            .port,
+        9000
+    );
+    assert_eq!(
+        config
+            .sendconfig
+            .as_ref()
+            .expect("a [sendconfig]")
+            .peerlink
+            .key,
+        Some(PeerKey::File(PathBuf::from("/etc/k")))
+    );
+}
+
+#[test]
+fn bad_peer_keys_are_errors_at_their_lines() {
+    let base = format!("{CHANNEL}[sendconfig]\ndevice= sync0\n");
+    for (extra, key, needle) in [
+        ("port= 0", "port", "not a UDP port"),
+        ("port= 65536", "port", "not a UDP port"),
+        ("key= 0011", "key", "at least 16 bytes"),
+        (
+            "key= zz112233445566778899aabbccddeeff",
+            "key",
+            "not hexadecimal",
+        ),
+        ("keyfile= peer.key", "keyfile", "not an absolute path"),
+    ] {
+        let f = findings(&format!("{base}{extra}\n"));
+        assert!(
+            f.iter()
+                .any(|(l, k, m)| *l == 8 && k.as_deref() == Some(key) && m.contains(needle)),
+            "{extra}: {f:#?}"
+        );
+    }
+    let f = findings(&format!("{base}key= {KEY}\nkeyfile= /etc/k\n"));
+    assert!(
+        f.iter().any(|(l, k, m)| *l == 9
+            && k.as_deref() == Some("keyfile")
+            && m.contains("both set (the other at line 8)")),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn requirepeer_with_peerip_but_no_key_warns() {
+    let text = format!("{CHANNEL}[sendconfig]\ndevice= sync0\npeerip= 203.0.113.2\n");
+    let (_, warnings) = parse_str(&text, Path::new("t.ini")).expect("valid, with a warning");
+    let w = warnings
+        .iter()
+        .find(|w| w.key.as_deref() == Some("key"))
+        .unwrap_or_else(|| panic!("{warnings:#?}"));
+    assert_eq!(w.line, 8, "at peerip");
+    assert!(w.message.contains("only asked whether it is alive (ICMP)"));
+    // Classic does not ask the peer at all: nothing to warn about.
+    let classic = format!("{text}[policy]\nmode= classic\n");
+    let (_, warnings) = parse_str(&classic, Path::new("t.ini")).expect("valid");
+    assert!(
+        warnings.iter().all(|w| w.key.as_deref() != Some("key")),
+        "{warnings:#?}"
+    );
+}
+
+#[test]
+fn a_single_test_host_is_no_single_point_of_failure_when_the_peer_is_asked() {
+    let one = CHANNEL.replace(", 192.0.2.2", "");
+    let single = |w: &[(usize, Option<String>, String)]| {
+        w.iter()
+            .any(|(_, k, m)| k.as_deref() == Some("testip") && m.contains("only one test host"))
+    };
+    let asked = format!("{one}[sendconfig]\ndevice= sync0\npeerip= 203.0.113.2\nkey= {KEY}\n");
+    assert!(!single(&findings(&asked)), "{:#?}", findings(&asked));
+    // Without the key, or in classic mode (nobody asks), the warning stays.
+    let keyless = format!("{one}[sendconfig]\ndevice= sync0\npeerip= 203.0.113.2\n");
+    assert!(single(&findings(&keyless)));
+    let classic = format!("{asked}[policy]\nmode= classic\n");
+    assert!(single(&findings(&classic)));
+}
+
+#[test]
+fn priority_is_0_to_7_and_out_of_range_names_the_range() {
+    let (config, _) = parse_str(CHANNEL, Path::new("t.ini")).expect("valid");
+    assert_eq!(config.policy.priority, None);
+    let text = format!("{CHANNEL}[policy]\npriority= 7\n");
+    let (config, _) = parse_str(&text, Path::new("t.ini")).expect("valid");
+    assert_eq!(config.policy.priority, Some(7));
+    for bad in ["8", "300", "-1"] {
+        let text = format!("{CHANNEL}[policy]\npriority= {bad}\n");
+        let err = parse_str(&text, Path::new("t.ini")).expect_err("invalid");
+        let d = err
+            .diagnostics()
+            .iter()
+            .find(|d| d.is_error())
+            .expect("an error");
+        assert_eq!((d.line, d.key.as_deref()), (7, Some("priority")), "{err}");
+        if bad != "-1" {
+            assert!(d.to_string().contains("out of range: 0"), "{d}");
+        }
+    }
+}
+
+#[test]
+fn errors_come_sorted_by_line() {
+    let text = "[network]\ntimeout= x\n[channel]\ndevice= eth1\nactiveip= y\n";
+    let err = parse_str(text, Path::new("t.ini")).expect_err("invalid");
+    let lines: Vec<_> = err.diagnostics().iter().map(|d| d.line).collect();
+    let mut sorted = lines.clone();
+    sorted.sort();
+    assert_eq!(lines, sorted);
+    assert!(lines.contains(&2) && lines.contains(&5), "{err}");
+}
