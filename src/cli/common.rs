@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::config::Config;
+use crate::config::{self, diagnostic::render_all, Config, ConfigError};
 use crate::exit::ExitError;
 use crate::net::NetError;
 
@@ -13,9 +13,37 @@ use crate::net::NetError;
 /// config is reported in full and ends the command with exit 1 before anything is touched; an
 /// unreadable file is exit 2.
 pub fn load_config(path: &Path) -> anyhow::Result<Config> {
-    match super::validate::load_or_report(path, false)? {
+    match load_or_report(path, false)? {
         Some(config) => Ok(config),
         None => Err(ExitError::failed(String::new()).into()),
+    }
+}
+
+pub fn unreadable(e: ConfigError) -> anyhow::Error {
+    ExitError::usage(e.to_string()).into()
+}
+
+/// Loads a config for a subcommand: an unreadable file is exit 2; an invalid one prints its
+/// diagnostics (to stderr, or as JSON on stdout) and gives `None`; warnings go to stderr.
+pub fn load_or_report(path: &Path, json: bool) -> anyhow::Result<Option<Config>> {
+    match config::load(path) {
+        Ok((config, warnings)) => {
+            if !json {
+                for w in &warnings {
+                    eprintln!("{w}");
+                }
+            }
+            Ok(Some(config))
+        }
+        Err(e @ ConfigError::Io { .. }) => Err(unreadable(e)),
+        Err(ConfigError::Invalid { diagnostics }) => {
+            if json {
+                super::output::print_json(&diagnostics)?;
+            } else {
+                eprintln!("{}", render_all(&diagnostics));
+            }
+            Ok(None)
+        }
     }
 }
 

@@ -132,32 +132,6 @@ pub fn report(config: &Config, source: &str, shutdown_delay: Option<Duration>) -
     }
 }
 
-/// The report as a table.
-pub fn table(r: &Report) -> comfy_table::Table {
-    let mut t = super::output::table(&["bound", "formula", "value"]);
-    for row in &r.rows {
-        t.add_row(vec![
-            row.name.to_string(),
-            row.formula.clone(),
-            value::format_duration(row.value),
-        ]);
-    }
-    t
-}
-
-/// The input line above the table.
-pub fn heading(r: &Report) -> String {
-    format!(
-        "{}: checktime {}, timeout {}, activeretries {}, channelretries {}, fastdown {}",
-        r.source,
-        value::format_duration(r.checktime_ms),
-        value::format_duration(r.timeout_ms),
-        r.activeretries,
-        r.channelretries,
-        if r.fastdown { "yes" } else { "no" }
-    )
-}
-
 /// The simulated worst case of one scenario, compared with the formula bound that covers it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Simulated {
@@ -408,7 +382,7 @@ struct Output {
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let (config, source) = match &args.config {
         Some(path) => (
-            super::validate::load_or_report(path, args.json)?,
+            super::common::load_or_report(path, args.json)?,
             config::validate::display_name(path),
         ),
         None => {
@@ -433,8 +407,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             simulated_notes,
         })?;
     } else {
-        println!("{}", heading(&r));
-        println!("{}", table(&r));
+        println!("{}", super::output::bounds_heading(&r));
+        println!("{}", super::output::bounds_table(&r));
         println!();
         println!("simulated worst case (the decision core in virtual time):");
         println!("{}", simulated_table(&simulated));

@@ -5,7 +5,7 @@ use crate::config::host::{self, HostFacts};
 use crate::config::{self, diagnostic::render_all, Config, ConfigError, Diagnostic};
 use crate::exit::{ExitError, FAILED, OK};
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Arguments of `failoverctl validate`.
 #[derive(Debug, clap::Args)]
@@ -67,39 +67,11 @@ fn channel_rows(config: &Config) -> Vec<ChannelRow> {
         .collect()
 }
 
-fn unreadable(e: ConfigError) -> anyhow::Error {
-    ExitError::usage(e.to_string()).into()
-}
-
-/// Loads a config for a subcommand: an unreadable file is exit 2; an invalid one prints its
-/// diagnostics (to stderr, or as JSON on stdout) and gives `None`; warnings go to stderr.
-pub fn load_or_report(path: &Path, json: bool) -> anyhow::Result<Option<Config>> {
-    match config::load(path) {
-        Ok((config, warnings)) => {
-            if !json {
-                for w in &warnings {
-                    eprintln!("{w}");
-                }
-            }
-            Ok(Some(config))
-        }
-        Err(e @ ConfigError::Io { .. }) => Err(unreadable(e)),
-        Err(ConfigError::Invalid { diagnostics }) => {
-            if json {
-                super::output::print_json(&diagnostics)?;
-            } else {
-                eprintln!("{}", render_all(&diagnostics));
-            }
-            Ok(None)
-        }
-    }
-}
-
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let file = config::validate::display_name(&args.config);
     let (config, mut diags) = match config::load(&args.config) {
         Ok((config, warnings)) => (Some(config), warnings),
-        Err(e @ ConfigError::Io { .. }) => return Err(unreadable(e)),
+        Err(e @ ConfigError::Io { .. }) => return Err(super::common::unreadable(e)),
         Err(ConfigError::Invalid { diagnostics }) => (None, diagnostics),
     };
     if let (Some(config), true) = (&config, args.check_host) {
@@ -152,8 +124,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 ]);
             }
             println!("{t}");
-            println!("{}", super::simulate_timing::heading(timing));
-            println!("{}", super::simulate_timing::table(timing));
+            println!("{}", super::output::bounds_heading(timing));
+            println!("{}", super::output::bounds_table(timing));
             let verdict = if failed {
                 "invalid (--strict)"
             } else {
