@@ -49,9 +49,9 @@ complete -c failoverctl -n "__fish_failoverctl_using_subcommand validate" -s V -
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -s c -l config -d 'Configuration file (`-` reads standard input): probes every channel\'s testips' -r -F
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -l device -d 'Probe out of this device instead of a config\'s channels' -r
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -l source -d 'Source address (with `--device`); default: the kernel\'s choice for the device' -r
-complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -l timeout -d 'How long to wait for the replies of one round [default: the config\'s timeout, or 1s]' -r
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -l timeout -d 'How long to wait for the replies of one round, 1ms to 1m (seconds or a value like `300ms`) [default: the config\'s timeout, or 1s]' -r
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -l count -d 'Rounds to send; a target is reached when any round got its reply' -r
-complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -l interval -d 'Time from the start of one round to the start of the next' -r
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -l interval -d 'Time from the start of one round to the start of the next (1ms to 1m)' -r
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -l json -d 'Machine-readable JSON output'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -s h -l help -d 'Print help'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -s V -l version -d 'Print version'
@@ -59,25 +59,25 @@ complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -s c 
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -l device -d 'Check out of this device instead of a config\'s channels' -r
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -l method -d 'table: the source document\'s neighbour-table check; raw: ARP request and reply directly' -r -f -a "table\t'Delete the neighbour entry, send a UDP datagram, read the kernel\'s table (needs CAP_NET_ADMIN)'
 raw\t'Send an ARP request and read the reply directly, touching no kernel table (needs CAP_NET_RAW)'"
-complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -l timeout -d 'How long to wait for the answers [default: the config\'s timeout, or 1s]' -r
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -l timeout -d 'How long to wait for the answers, 1ms to 1m (seconds or a value like `300ms`) [default: the config\'s timeout, or 1s]' -r
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -l json -d 'Machine-readable JSON output'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -s V -l version -d 'Print version'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand watch-counters" -s c -l config -d 'Configuration file (`-` reads standard input): watches every channel\'s device' -r -F
-complete -c failoverctl -n "__fish_failoverctl_using_subcommand watch-counters" -l interval -d 'Length of one interval (the config\'s checktime plays this role in the daemon)' -r
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand watch-counters" -l interval -d 'Length of one interval, 1ms to 1m (the config\'s checktime plays this role in the daemon)' -r
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand watch-counters" -l count -d 'Stop after this many intervals (default: until Ctrl-C)' -r
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand watch-counters" -l json -d 'One JSON object per interval and line (JSON Lines)'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand watch-counters" -s h -l help -d 'Print help'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand watch-counters" -s V -l version -d 'Print version'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand peer-check" -s c -l config -d 'Configuration file: `[sendconfig] device`, `peerip`, `port` and `key`/`keyfile`, and the channels whose test hosts the peer is asked about' -r -F
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand peer-check" -l channel -d 'Ask about this channel only (its `ident`)' -r
-complete -c failoverctl -n "__fish_failoverctl_using_subcommand peer-check" -l timeout -d 'How long to wait for each answer; the peer probes for three quarters of it, at most 2s [default: the config\'s timeout]' -r
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand peer-check" -l timeout -d 'How long to wait for each answer, 1ms to 1m (seconds or a value like `300ms`); the peer probes for three quarters of it, at most 2s [default: the config\'s timeout]' -r
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand peer-check" -l json -d 'Machine-readable JSON output'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand peer-check" -s h -l help -d 'Print help'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand peer-check" -s V -l version -d 'Print version'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand peer-respond" -s c -l config -d 'Configuration file: `[sendconfig]` and the channels to probe for the peer' -r -F
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand peer-respond" -l count -d 'Stop after answering this many queries' -r
-complete -c failoverctl -n "__fish_failoverctl_using_subcommand peer-respond" -l for -d 'Stop after this long' -r
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand peer-respond" -l for -d 'Stop after this long (1ms to 1day)' -r
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand peer-respond" -l json -d 'Print the counters at exit as JSON on stdout'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand peer-respond" -s h -l help -d 'Print help'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand peer-respond" -s V -l version -d 'Print version'
@@ -103,7 +103,7 @@ complete -c failoverctl -n "__fish_failoverctl_using_subcommand run" -l dry-run 
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run" -s V -l version -d 'Print version'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -s c -l config -d 'Configuration file (`-` reads standard input); without it, the built-in example: the source document\'s timing (checktime 10, timeout 2, activeretries 3, channelretries 3)' -r -F
-complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -l shutdown-delay -d 'Interface shutdown delay after the reboot starts, overriding `[policy] shutdowndelay` (seconds or a value like `30s`, `1m 30s`)' -r
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -l shutdown-delay -d 'Interface shutdown delay after the reboot starts, overriding `[policy] shutdowndelay` (0 to 1h: seconds or a value like `30s`, `1m 30s`)' -r
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -l json -d 'Machine-readable JSON output'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -s h -l help -d 'Print help'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -s V -l version -d 'Print version'

@@ -152,3 +152,47 @@ fn check_host_reports_missing_devices() {
             "[channel if-2] device: no interface `fctl-absent0` on this host",
         ));
 }
+
+/// Bug: a huge duration (`checktime= 18446744073709551615`) panicked `validate` and
+/// `simulate-timing` (exit 101) in the timing arithmetic, while `run-passive` started on the same file.
+#[test]
+fn huge_durations_are_errors_with_their_range_not_a_panic() {
+    let path = fixture("bad/huge-checktime.ini");
+    for args in [
+        &["validate", "-c"][..],
+        &["simulate-timing", "-c"][..],
+        &["run-passive", "--dry-run", "-c"][..],
+    ] {
+        cmd()
+            .args(args)
+            .arg(&path)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(
+                "huge-checktime.ini:10: error: [network] checktime:",
+            ))
+            .stderr(predicate::str::contains("out of range: 1ms to 1h"))
+            .stderr(predicate::str::contains("panicked").not());
+    }
+}
+
+/// Bug: `validate -c /dev/zero` and an endless stdin grew until out of memory.
+#[test]
+fn an_oversized_config_is_refused_naming_the_limit() {
+    cmd()
+        .args(["validate", "-c", "/dev/zero"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "cannot read /dev/zero: larger than the 1 MiB limit of a config file",
+        ));
+    let big = format!("{}\n", ";".repeat(1024 * 1024 + 1));
+    cmd()
+        .args(["validate", "-c", "-"])
+        .write_stdin(big)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "cannot read <stdin>: larger than the 1 MiB limit",
+        ));
+}

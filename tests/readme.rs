@@ -21,3 +21,27 @@ fn reference_table_lists_every_key() {
         );
     }
 }
+
+/// The README's "Limits" table gives every bounded key its range, as `config::limits` enforces it.
+#[test]
+fn limits_table_gives_every_bounded_key_its_range() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md is readable");
+    for (section, key, range) in failoverctl::config::limits::KEY_RANGES {
+        let prefix = format!("| [{section}] ");
+        let line = readme
+            .lines()
+            .find(|l| {
+                l.starts_with(&prefix)
+                    && l.contains(&format!("`{key}`"))
+                    && !l.contains(" | required |")
+                    && l.matches('|').count() == 3
+            })
+            .unwrap_or_else(|| panic!("README's Limits table lacks [{section}] {key}"));
+        assert!(
+            line.contains(&range.describe()),
+            "[{section}] {key}: {} in `{line}`",
+            range.describe()
+        );
+    }
+}

@@ -36,8 +36,9 @@ pub struct Args {
     /// table: the source document's neighbour-table check; raw: ARP request and reply directly.
     #[arg(long, value_enum, default_value_t = Method::Table)]
     pub method: Method,
-    /// How long to wait for the answers [default: the config's timeout, or 1s].
-    #[arg(long, value_name = "DUR", value_parser = common::parse_duration)]
+    /// How long to wait for the answers, 1ms to 1m (seconds or a value like `300ms`) [default: the
+    /// config's timeout, or 1s].
+    #[arg(long, value_name = "DUR", value_parser = common::parse_timeout)]
     pub timeout: Option<Duration>,
     /// Machine-readable JSON output.
     #[arg(long)]

@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::config::{self, diagnostic::render_all, Config, ConfigError};
+use crate::config::{self, diagnostic::render_all, limits, Config, ConfigError};
 use crate::exit::ExitError;
 use crate::net::NetError;
 
@@ -47,14 +47,26 @@ pub fn load_or_report(path: &Path, json: bool) -> anyhow::Result<Option<Config>>
     }
 }
 
-/// A clap value parser for durations (`300ms`, `2s`, `1m`); zero is refused, since every wait here
-/// needs some time to see an answer.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(text).map_err(|e| e.to_string())?;
-    if d.is_zero() {
-        return Err("must be greater than zero".into());
-    }
-    Ok(d)
+/// The clap value parsers of duration flags: the config's one duration syntax (plain seconds, or
+/// `300ms`, `1m 30s`) and the documented ranges of `config::limits`, so a flag and its config key
+/// accept the same values.
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    limits::TIMEOUT.parse(text)
+}
+
+/// `--interval` of `probe` and `watch-counters`.
+pub fn parse_interval(text: &str) -> Result<Duration, String> {
+    limits::INTERVAL.parse(text)
+}
+
+/// `peer-respond --for`.
+pub fn parse_respond_for(text: &str) -> Result<Duration, String> {
+    limits::RESPOND_FOR.parse(text)
+}
+
+/// `simulate-timing --shutdown-delay`, as `[policy] shutdowndelay`.
+pub fn parse_shutdown_delay(text: &str) -> Result<Duration, String> {
+    limits::SHUTDOWNDELAY.parse(text)
 }
 
 /// Maps a primitive's error to an exit code: privilege and environment are 2, an unknown device is a
@@ -133,12 +145,63 @@ pub fn run_daemon(
 mod tests {
     use super::*;
 
+    /// Bug: `--timeout 2` (plain seconds, as in the config) was refused, and `--interval 1y` taken.
     #[test]
-    fn durations_parse_and_zero_is_refused() {
-        assert_eq!(parse_duration("300ms"), Ok(Duration::from_millis(300)));
-        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
-        assert!(parse_duration("0s").is_err());
-        assert!(parse_duration("soon").is_err());
+    fn durations_parse_as_in_the_config_and_are_bounded() {
+        assert_eq!(parse_timeout("300ms"), Ok(Duration::from_millis(300)));
+        assert_eq!(parse_timeout("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_timeout("2"), Ok(Duration::from_secs(2)));
+        assert!(parse_timeout("0s").is_err());
+        assert!(parse_timeout("soon").is_err());
+        assert!(parse_timeout("18446744073709551615").is_err());
+        let e = parse_interval("1y").expect_err("a year is no probe interval");
+        assert!(e.contains("1ms to 1m"), "{e}");
+        assert_eq!(parse_shutdown_delay("0"), Ok(Duration::ZERO));
+    }
+
+    /// Bug: `probe`, `arp-check` and `peer-check` refused `--timeout 2` (bare seconds), which the config
+    /// and the README accept; `--interval 1y` passed.
+    #[test]
+    fn every_duration_flag_takes_bare_seconds_and_stops_at_its_bound() {
+        use clap::Parser;
+        let parse = |args: &[&str]| {
+            crate::cli::Cli::try_parse_from(
+                std::iter::once("failoverctl").chain(args.iter().copied()),
+            )
+        };
+        for args in [
+            &["probe", "--device", "eth1", "192.0.2.1", "--timeout", "2"][..],
+            &[
+                "arp-check",
+                "--device",
+                "eth1",
+                "192.0.2.10",
+                "--timeout",
+                "2",
+            ][..],
+            &["peer-check", "--timeout", "2"][..],
+            &["probe", "--device", "eth1", "192.0.2.1", "--interval", "2"][..],
+            &["watch-counters", "eth1", "--interval", "2"][..],
+            &["simulate-timing", "--shutdown-delay", "30"][..],
+        ] {
+            if let Err(e) = parse(args) {
+                panic!("{args:?}: {e}");
+            }
+        }
+        for (args, range) in [
+            (
+                &["probe", "--device", "eth1", "192.0.2.1", "--interval", "1y"][..],
+                "1ms to 1m",
+            ),
+            (&["peer-check", "--timeout", "61"][..], "1ms to 1m"),
+            (
+                &["simulate-timing", "--shutdown-delay", "2h"][..],
+                "0s to 1h",
+            ),
+        ] {
+            let e = parse(args).expect_err("over its bound").to_string();
+            assert!(e.contains(range), "{args:?}: {e}");
+        }
     }
 
     #[test]

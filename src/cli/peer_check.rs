@@ -22,9 +22,9 @@ pub struct Args {
     /// Ask about this channel only (its `ident`).
     #[arg(long, value_name = "IDENT")]
     pub channel: Option<String>,
-    /// How long to wait for each answer; the peer probes for three quarters of it, at most 2s
-    /// [default: the config's timeout].
-    #[arg(long, value_name = "DUR", value_parser = common::parse_duration)]
+    /// How long to wait for each answer, 1ms to 1m (seconds or a value like `300ms`); the peer probes
+    /// for three quarters of it, at most 2s [default: the config's timeout].
+    #[arg(long, value_name = "DUR", value_parser = common::parse_timeout)]
     pub timeout: Option<Duration>,
     /// Machine-readable JSON output.
     #[arg(long)]

@@ -22,8 +22,8 @@ pub struct Args {
     /// Stop after answering this many queries.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
-    /// Stop after this long.
-    #[arg(long = "for", value_name = "DUR", default_value = "5m", value_parser = common::parse_duration)]
+    /// Stop after this long (1ms to 1day).
+    #[arg(long = "for", value_name = "DUR", default_value = "5m", value_parser = common::parse_respond_for)]
     pub duration: Duration,
     /// Print the counters at exit as JSON on stdout.
     #[arg(long)]

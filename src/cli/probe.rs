@@ -27,14 +27,15 @@ pub struct Args {
     /// Source address (with `--device`); default: the kernel's choice for the device.
     #[arg(long, value_name = "ADDR", requires = "device")]
     pub source: Option<Ipv4Addr>,
-    /// How long to wait for the replies of one round [default: the config's timeout, or 1s].
-    #[arg(long, value_name = "DUR", value_parser = common::parse_duration)]
+    /// How long to wait for the replies of one round, 1ms to 1m (seconds or a value like `300ms`)
+    /// [default: the config's timeout, or 1s].
+    #[arg(long, value_name = "DUR", value_parser = common::parse_timeout)]
     pub timeout: Option<Duration>,
     /// Rounds to send; a target is reached when any round got its reply.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub count: u32,
-    /// Time from the start of one round to the start of the next.
-    #[arg(long, value_name = "DUR", default_value = "1s", value_parser = common::parse_duration)]
+    /// Time from the start of one round to the start of the next (1ms to 1m).
+    #[arg(long, value_name = "DUR", default_value = "1s", value_parser = common::parse_interval)]
     pub interval: Duration,
     /// Machine-readable JSON output.
     #[arg(long)]

@@ -17,16 +17,12 @@ pub struct Args {
     #[arg(short, long)]
     pub config: Option<PathBuf>,
     /// Interface shutdown delay after the reboot starts, overriding `[policy] shutdowndelay`
-    /// (seconds or a value like `30s`, `1m 30s`).
-    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    /// (0 to 1h: seconds or a value like `30s`, `1m 30s`).
+    #[arg(long, value_name = "DUR", value_parser = super::common::parse_shutdown_delay)]
     pub shutdown_delay: Option<Duration>,
     /// Machine-readable JSON output.
     #[arg(long)]
     pub json: bool,
-}
-
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    value::duration(s)
 }
 
 /// One bound: its name, the formula it comes from, its value.

@@ -22,8 +22,8 @@ pub struct Args {
     /// Devices to watch instead of a config's channels.
     #[arg(value_name = "DEVICE")]
     pub devices: Vec<String>,
-    /// Length of one interval (the config's checktime plays this role in the daemon).
-    #[arg(long, value_name = "DUR", default_value = "1s", value_parser = common::parse_duration)]
+    /// Length of one interval, 1ms to 1m (the config's checktime plays this role in the daemon).
+    #[arg(long, value_name = "DUR", default_value = "1s", value_parser = common::parse_interval)]
     pub interval: Duration,
     /// Stop after this many intervals (default: until Ctrl-C).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]

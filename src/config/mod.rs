@@ -7,6 +7,7 @@ pub mod diagnostic;
 pub mod example;
 pub mod host;
 pub mod keys;
+pub mod limits;
 pub mod model;
 pub mod raw;
 pub mod validate;
@@ -15,7 +16,6 @@ pub mod value;
 pub use diagnostic::{Diagnostic, Severity};
 pub use model::*;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Why a config could not be loaded.
@@ -50,13 +50,14 @@ pub fn load(path: &Path) -> Result<(Config, Vec<Diagnostic>), ConfigError> {
         path: path.to_path_buf(),
         source,
     };
+    let what = "a config file (limits::MAX_CONFIG_BYTES)";
     let bytes = if path == Path::new("-") {
-        let mut buf = Vec::new();
-        std::io::stdin().read_to_end(&mut buf).map_err(io)?;
-        buf
+        limits::read_limited(std::io::stdin().lock(), limits::MAX_CONFIG_BYTES, what)
     } else {
-        std::fs::read(path).map_err(io)?
-    };
+        std::fs::File::open(path)
+            .and_then(|f| limits::read_limited(f, limits::MAX_CONFIG_BYTES, what))
+    }
+    .map_err(io)?;
     parse_bytes(&bytes, path)
 }
 

@@ -152,12 +152,14 @@ fn read_values(normalized: &str, raw: &mut RawFile) -> Result<(), SyntaxError> {
         line: e.line.clamp(1, last_line),
         message: format!("not readable as INI: {}", e.msg),
     })?;
-    // Pair the pre-pass sections with rust-ini's by name and occurrence.
-    let mut occurrences: std::collections::HashMap<String, usize> = Default::default();
+    // Pair the pre-pass sections with rust-ini's by name and occurrence. One iterator per name, kept
+    // across the loop: `section_all(..).nth(n)` for each section made this quadratic.
+    let mut by_name: std::collections::HashMap<String, _> = Default::default();
     for section in &mut raw.sections {
-        let n = occurrences.entry(section.name.clone()).or_insert(0);
-        let props = ini.section_all(Some(section.name.as_str())).nth(*n);
-        *n += 1;
+        let props = by_name
+            .entry(section.name.clone())
+            .or_insert_with(|| ini.section_all(Some(section.name.as_str())))
+            .next();
         let disagree = |line: usize| SyntaxError {
             line,
             message: "the line cannot be read unambiguously".into(),

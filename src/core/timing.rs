@@ -7,20 +7,23 @@ use std::time::Duration;
 /// "the maximum down time of the interface before [detection is] checktime + (timeout *
 /// channelretries)" (source document, active server).
 pub fn active_detection(n: &Network) -> Duration {
-    n.checktime + n.timeout.saturating_mul(n.channelretries)
+    n.checktime
+        .saturating_add(n.timeout.saturating_mul(n.channelretries))
 }
 
 /// "checktime + (timeout * activeretries)" (source document, passive server).
 pub fn passive_detection(n: &Network) -> Duration {
-    n.checktime + n.timeout.saturating_mul(n.activeretries)
+    n.checktime
+        .saturating_add(n.timeout.saturating_mul(n.activeretries))
 }
 
 /// "The total system [down]time during a crash may be slightly longer than checktime * 2 + timeout *
 /// (channelretries + activeretries)" (source document).
 pub fn total_outage(n: &Network) -> Duration {
-    n.checktime.saturating_mul(2)
-        + n.timeout
-            .saturating_mul(n.channelretries.saturating_add(n.activeretries))
+    n.checktime.saturating_mul(2).saturating_add(
+        n.timeout
+            .saturating_mul(n.channelretries.saturating_add(n.activeretries)),
+    )
 }
 
 /// The interface shutdown delay after the reboot starts ("does not exceed 30 seconds"): zero with
@@ -33,7 +36,8 @@ pub fn effective_shutdown_delay(n: &Network, shutdown_delay: Duration) -> Durati
     }
 }
 
-/// All bounds of one config.
+/// All bounds of one config. The arithmetic saturates: the config's ranges keep it far from
+/// overflow, and a `Network` built by hand must not panic either.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bounds {
     pub active_detection: Duration,
@@ -58,9 +62,9 @@ pub fn bounds(n: &Network, p: &Policy, shutdown_delay: Option<Duration>) -> Boun
         passive_detection: passive_detection(n),
         total_outage: total,
         shutdown_delay: delay,
-        total_with_shutdown_delay: total + delay,
+        total_with_shutdown_delay: total.saturating_add(delay),
         fastdown: n.fastdown,
-        worst_case: total + effective_shutdown_delay(n, delay),
+        worst_case: total.saturating_add(effective_shutdown_delay(n, delay)),
     }
 }
 
@@ -106,5 +110,23 @@ mod tests {
         assert_eq!(b.total_outage, Duration::from_secs(16));
         assert_eq!(b.total_with_shutdown_delay, Duration::from_secs(23));
         assert_eq!(b.worst_case, Duration::from_secs(16));
+    }
+
+    /// Bug: `checktime= 18446744073709551615` overflowed `checktime + timeout × retries` here and
+    /// panicked `validate` and `simulate-timing`.
+    #[test]
+    fn huge_durations_saturate_instead_of_panicking() {
+        let mut n = network(u64::MAX, u64::MAX, u32::MAX, u32::MAX, false);
+        n.checktime = Duration::MAX;
+        let b = bounds(
+            &n,
+            &Policy::defaults(PolicyMode::Classic),
+            Some(Duration::MAX),
+        );
+        assert_eq!(b.active_detection, Duration::MAX);
+        assert_eq!(b.passive_detection, Duration::MAX);
+        assert_eq!(b.total_outage, Duration::MAX);
+        assert_eq!(b.worst_case, Duration::MAX);
+        assert_eq!(b.total_with_shutdown_delay, Duration::MAX);
     }
 }

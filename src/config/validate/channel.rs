@@ -3,7 +3,8 @@
 use super::{get, At, ChannelInfo, Validator};
 use crate::config::model::*;
 use crate::config::raw::RawSection;
-use crate::config::value;
+use crate::config::{limits, value};
+use std::collections::HashSet;
 use std::net::Ipv4Addr;
 
 impl Validator {
@@ -37,6 +38,21 @@ impl Validator {
         if let Some(e) = get(s, "ident") {
             if e.value.is_empty() {
                 self.error(e.line, at, Some("ident"), "empty value, expected a name");
+            } else if e.value.len() > limits::MAX_IDENT_BYTES {
+                // The peer protocol carries the ident; a longer one could never be asked about.
+                let msg = format!(
+                    "{} bytes long; at most {} (the peer protocol carries it)",
+                    e.value.len(),
+                    limits::MAX_IDENT_BYTES
+                );
+                self.error(e.line, at, Some("ident"), msg);
+            } else if e.value.contains(char::is_control) {
+                self.error(
+                    e.line,
+                    at,
+                    Some("ident"),
+                    "contains a control character (such as NUL); the ident names the channel in logs and on the wire",
+                );
             }
         }
         if let Some(e) = get(s, "device") {
@@ -95,6 +111,16 @@ impl Validator {
                     }
                 }
             }
+        }
+        if info.testips.len() > limits::MAX_TESTIPS {
+            let (_, line) = info.testips[limits::MAX_TESTIPS];
+            let msg = format!(
+                "{} test hosts; at most {} per channel (what one peer query carries)",
+                info.testips.len(),
+                limits::MAX_TESTIPS
+            );
+            self.error(line, at, Some("testip"), msg);
+            testip_ok = false;
         }
         if let Some(e) = get(s, "checkonlyidle") {
             info.checkonlyidle = self.parse(at, e, value::boolean).unwrap_or(false);
@@ -156,12 +182,11 @@ impl Validator {
                 check(self, t, l, "testip", false);
             }
         }
-        let mut seen: Vec<Ipv4Addr> = Vec::new();
+        let mut seen: HashSet<Ipv4Addr> = HashSet::new();
         for &(t, l) in &c.testips {
-            if seen.contains(&t) {
+            if !seen.insert(t) {
                 self.warn(l, at, Some("testip"), format!("test host {t} listed twice"));
             }
-            seen.push(t);
         }
         // With the peer protocol the active asks the passive before acting: a single test host that
         // dies for both nodes no longer fails the pair over, so it is no single point of failure.

@@ -7,9 +7,10 @@
 
 use super::diagnostic::{Diagnostic, Severity};
 use super::keys::{self, KEYS, SECTIONS};
+use super::limits;
 use super::model::*;
 use super::raw::{RawEntry, RawFile, RawSection, SyntaxError};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
 use std::path::Path;
 
@@ -42,12 +43,14 @@ pub fn validate(
     let mut v = Validator {
         file: display_name(source),
         diags: Vec::new(),
-        broken: Vec::new(),
+        broken: HashSet::new(),
     };
     // A section with a broken line may hold the "missing" key on that line: don't claim it is missing.
+    // Sections come in line order: a binary search keeps this linear in the file's size.
     for e in syntax {
-        if let Some(s) = raw.sections.iter().rev().find(|s| s.line < e.line) {
-            v.broken.push(s.line);
+        let before = raw.sections.partition_point(|s| s.line < e.line);
+        if let Some(s) = before.checked_sub(1).map(|i| &raw.sections[i]) {
+            v.broken.insert(s.line);
         }
     }
     for e in syntax {
@@ -64,7 +67,7 @@ struct Validator {
     file: String,
     diags: Vec<Diagnostic>,
     /// Header lines of sections that contain a syntax error.
-    broken: Vec<usize>,
+    broken: HashSet<usize>,
 }
 
 /// Where a diagnostic points: a section (with the channel's ident) and a key.
@@ -142,7 +145,11 @@ impl Validator {
     fn structure<'r>(&mut self, raw: &'r RawFile) -> Vec<&'r RawSection> {
         let mut kept = Vec::new();
         let mut first_line: HashMap<&str, usize> = HashMap::new();
-        for (n, s) in raw.sections.iter().enumerate() {
+        let mut n_channel = 0;
+        for s in &raw.sections {
+            if s.name == "channel" {
+                n_channel += 1;
+            }
             if !SECTIONS.contains(&s.name.as_str()) {
                 let suggestion = keys::suggest(&s.name, SECTIONS.iter().copied());
                 self.push(
@@ -171,7 +178,7 @@ impl Validator {
                 first_line.insert(&s.name, s.line);
             }
             let ident = if s.name == "channel" {
-                Some(channel_ident(s, n_channel(raw, n)))
+                Some(channel_ident(s, n_channel))
             } else {
                 None
             };
@@ -238,6 +245,19 @@ impl Validator {
             n += 1;
             infos.push(self.channel(s, n, policy.as_ref(), peer_asked));
         }
+        if infos.len() > limits::MAX_CHANNELS {
+            let line = sections
+                .iter()
+                .filter(|s| s.name == "channel")
+                .nth(limits::MAX_CHANNELS)
+                .map_or(0, |s| s.line);
+            let msg = format!(
+                "{} [channel] sections; at most {} (limits::MAX_CHANNELS)",
+                infos.len(),
+                limits::MAX_CHANNELS
+            );
+            self.push(Severity::Error, line, None, None, None, msg);
+        }
         if infos.is_empty() {
             self.push(
                 Severity::Error,
@@ -266,12 +286,4 @@ impl Validator {
             policy: policy?,
         })
     }
-}
-
-/// How many `[channel]` sections come up to index `n` (1-based number of the channel at `n`).
-fn n_channel(raw: &RawFile, n: usize) -> usize {
-    raw.sections[..=n]
-        .iter()
-        .filter(|s| s.name == "channel")
-        .count()
 }

@@ -3,10 +3,10 @@
 use super::defaults::*;
 use super::{get, At, Validator};
 use crate::config::diagnostic::Severity;
-use crate::config::keys;
 use crate::config::model::*;
 use crate::config::raw::RawSection;
 use crate::config::value;
+use crate::config::{keys, limits};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -17,16 +17,15 @@ impl Validator {
             ident: None,
         };
         let mut ok = true;
-        let mut dur = |v: &mut Self, key: &str, default: Duration| -> (Duration, Option<usize>) {
+        let mut dur = |v: &mut Self,
+                       key: &str,
+                       range: limits::DurationRange,
+                       default: Duration|
+         -> (Duration, Option<usize>) {
             let Some(e) = s.and_then(|s| get(s, key)) else {
                 return (default, None);
             };
-            match v.parse(at, e, value::duration) {
-                Some(d) if d.is_zero() => {
-                    v.error(e.line, at, Some(key), "must be greater than zero");
-                    ok = false;
-                    (default, None)
-                }
+            match v.parse(at, e, |x| range.parse(x)) {
                 Some(d) => (d, Some(e.line)),
                 None => {
                     ok = false;
@@ -34,24 +33,20 @@ impl Validator {
                 }
             }
         };
-        let (checktime, checktime_line) = dur(self, "checktime", DEFAULT_CHECKTIME);
-        let (timeout, timeout_line) = dur(self, "timeout", DEFAULT_TIMEOUT);
-        let (synctime, _) = dur(self, "synctime", DEFAULT_SYNCTIME);
+        let (checktime, checktime_line) =
+            dur(self, "checktime", limits::CHECKTIME, DEFAULT_CHECKTIME);
+        let (timeout, timeout_line) = dur(self, "timeout", limits::TIMEOUT, DEFAULT_TIMEOUT);
+        let (synctime, _) = dur(self, "synctime", limits::SYNCTIME, DEFAULT_SYNCTIME);
         let mut retries = |v: &mut Self, key: &str, default: u32| -> u32 {
             let Some(e) = s.and_then(|s| get(s, key)) else {
                 return default;
             };
-            match v.parse(at, e, value::integer) {
-                Some(0) => {
-                    v.error(
-                        e.line,
-                        at,
-                        Some(key),
-                        "must be at least 1 (zero retries would act on the first lost answer)",
-                    );
-                    ok = false;
-                    default
-                }
+            match v.parse(at, e, |x| {
+                limits::RETRIES.parse(x).map_err(|m| match x {
+                    "0" => format!("{m} (zero retries would act on the first lost answer)"),
+                    _ => m,
+                })
+            }) {
                 Some(n) => n,
                 None => {
                     ok = false;
@@ -198,11 +193,16 @@ impl Validator {
         set!("onfailure", p.onfailure, parse_action);
         set!("testhosts", p.testhosts, parse_testhosts);
         set!("requirepeer", p.requirepeer, value::boolean);
-        set!("maxfailovers", p.maxfailovers, value::integer);
-        set!("failoverwindow", p.failoverwindow, value::duration);
-        set!("shutdowndelay", p.shutdowndelay, value::duration);
-        set!("garpcount", p.garpcount, value::integer);
-        set!("garpinterval", p.garpinterval, value::duration);
+        set!("maxfailovers", p.maxfailovers, |x| limits::MAXFAILOVERS
+            .parse(x));
+        set!("failoverwindow", p.failoverwindow, |x| {
+            limits::FAILOVERWINDOW.parse(x)
+        });
+        set!("shutdowndelay", p.shutdowndelay, |x| limits::SHUTDOWNDELAY
+            .parse(x));
+        set!("garpcount", p.garpcount, |x| limits::GARPCOUNT.parse(x));
+        set!("garpinterval", p.garpinterval, |x| limits::GARPINTERVAL
+            .parse(x));
         set!("garprefresh", p.garprefresh, parse_refresh);
         set!("releasepassiveip", p.releasepassiveip, value::boolean);
         set!("releaseonstop", p.releaseonstop, value::boolean);
@@ -264,13 +264,16 @@ fn parse_testhosts(s: &str) -> Result<TestHosts, String> {
     }
 }
 
+/// `off` (or any zero: `0`, `0s`) turns the refresh off; anything else is a bounded duration.
 fn parse_refresh(s: &str) -> Result<Option<Duration>, String> {
-    if matches!(s.to_ascii_lowercase().as_str(), "off" | "no" | "none" | "0") {
+    if matches!(s.to_ascii_lowercase().as_str(), "off" | "no" | "none") {
         return Ok(None);
     }
-    value::duration(s)
-        .map(Some)
-        .map_err(|m| format!("{m}; or `off`"))
+    match value::duration(s) {
+        Ok(d) if d.is_zero() => Ok(None),
+        Ok(d) => limits::GARPREFRESH.check(d).map(Some),
+        Err(m) => Err(format!("{m}; or `off`")),
+    }
 }
 
 fn parse_port(s: &str) -> Result<u16, String> {

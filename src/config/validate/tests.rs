@@ -197,3 +197,61 @@ fn errors_come_sorted_by_line() {
     assert_eq!(lines, sorted);
     assert!(lines.contains(&2) && lines.contains(&5), "{err}");
 }
+
+/// Bug: an ident over 64 bytes validated though the peer protocol cannot carry it, and a NUL byte
+/// in an ident was accepted.
+#[test]
+fn ident_is_at_most_64_bytes_without_control_characters() {
+    let ok = format!("{CHANNEL}ident= {}\n", "x".repeat(64));
+    parse_str(&ok, Path::new("t.ini")).expect("64 bytes fit");
+    for bad in ["x".repeat(65), "if\u{0}1".to_string(), "if\t1".to_string()] {
+        let f = findings(&format!("{CHANNEL}ident= {bad}\n"));
+        assert!(
+            f.iter()
+                .any(|(l, k, _)| *l == 6 && k.as_deref() == Some("ident")),
+            "{bad:?}: {f:#?}"
+        );
+    }
+}
+
+/// Bug: `garprefresh= 0s` was a zero-length refresh that made the active busy-loop; any zero now
+/// means off, like `off` and `0`.
+#[test]
+fn a_zero_garprefresh_is_off() {
+    for zero in ["0", "0s", "0ms", "off"] {
+        let text = format!("{CHANNEL}[policy]\ngarprefresh= {zero}\n");
+        let (config, _) = parse_str(&text, Path::new("t.ini")).expect("valid");
+        assert_eq!(config.policy.garprefresh, None, "{zero}");
+    }
+    let text = format!("{CHANNEL}[policy]\ngarprefresh= 30s\n");
+    let (config, _) = parse_str(&text, Path::new("t.ini")).expect("valid");
+    assert_eq!(
+        config.policy.garprefresh,
+        Some(std::time::Duration::from_secs(30))
+    );
+}
+
+/// Scale: the number of channels is bounded, and a file far over the bound is still validated in
+/// linear time (the channel numbering and rust-ini's section lookup were quadratic).
+#[test]
+fn too_many_channels_is_an_error_at_the_first_one_over() {
+    let max = crate::config::limits::MAX_CHANNELS;
+    let mut text = String::new();
+    for i in 0..=max {
+        let (a, b) = (i / 250, i % 250 + 1);
+        text.push_str(&format!(
+            "[channel]\ndevice= e{i}\nactiveip= 10.{a}.0.{b}/8\npassiveip= 10.{a}.1.{b}/8\ntestip= 10.255.0.1\n"
+        ));
+    }
+    // 5 lines per channel: the first one over the limit starts at line 5 × max + 1.
+    let err = parse_str(&text, Path::new("t.ini")).expect_err("one too many");
+    let d = err
+        .diagnostics()
+        .iter()
+        .find(|d| d.is_error())
+        .expect("an error");
+    assert_eq!(d.line, 5 * max + 1, "{d}");
+    assert!(d.message.contains(&format!("at most {max}")), "{d}");
+    let fewer = text.lines().take(5 * max).collect::<Vec<_>>().join("\n");
+    parse_str(&fewer, Path::new("t.ini")).expect("exactly the limit is valid");
+}
