@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
+use crate::daemon::instance;
 use crate::daemon::state::StateFile;
 use crate::exit::{self, ExitError};
 
@@ -25,75 +26,131 @@ pub struct Args {
     pub json: bool,
 }
 
-/// Exit codes: 0 the daemon is running; 1 it is not (no state file, or its writer is gone);
-/// 2 the state file cannot be read.
+/// Exit codes: 0 the daemon is running; 1 it is not (no state file, its writer is gone, or it
+/// stopped); 2 the config or the state file cannot be read.
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let path = match args.state_file {
         Some(p) => p,
-        None => crate::config::load(&args.config)
-            .map(|(c, _)| c.policy.statefile)
-            .unwrap_or_else(|_| PathBuf::from(crate::config::validate::DEFAULT_STATEFILE)),
+        // The config names the state file: one that cannot be read is an error, never a fallback to
+        // the default path (that could show another daemon's state).
+        None => match crate::config::load(&args.config) {
+            Ok((c, _)) => c.policy.statefile,
+            Err(e @ crate::config::ConfigError::Io { .. }) => {
+                return Err(ExitError::usage(e.to_string()).into())
+            }
+            Err(e) => {
+                return Err(ExitError::failed(format!(
+                    "{e}\ncannot tell the state file of an invalid config (or give --state-file)"
+                ))
+                .into())
+            }
+        },
     };
+    let locked = instance::is_running(&path)
+        .map_err(|e| ExitError::usage(format!("{}: {e}", instance::lock_path(&path).display())))?;
     let state = match StateFile::read(&path) {
         Ok(s) => s,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if args.json {
-                super::output::print_json(&serde_json::json!({ "running": false }))?;
+            let what = if locked {
+                "starting: a daemon holds the lock but has written no state yet"
             } else {
-                println!("not running: no state file at {}", path.display());
+                "not running: no state file"
+            };
+            if args.json {
+                super::output::print_json(&serde_json::json!({ "running": locked }))?;
+            } else {
+                println!("{what} at {}", path.display());
             }
-            return Ok(exit::FAILED);
+            return Ok(if locked { exit::OK } else { exit::FAILED });
         }
         Err(e) => {
             return Err(ExitError::usage(format!("{}: {e}", path.display())).into());
         }
     };
-    let running = state.is_running();
+    // Liveness is the daemon's lock, never the recorded PID; a daemon that wrote "stopped" is done.
+    let stopped = state.status["role"].as_str() == Some("stopped");
+    let running = locked && !stopped;
+    let now = now_ms();
     if args.json {
         let mut v = serde_json::to_value(&state)?;
         v["running"] = Value::Bool(running);
+        v["state_age_ms"] = Value::from(now.saturating_sub(state.written_at));
         super::output::print_json(&v)?;
     } else {
-        print_human(&state, running, args.last);
+        print!("{}", render_human(&state, running, locked, now, args.last));
     }
     Ok(if running { exit::OK } else { exit::FAILED })
+}
+
+/// The wall clock in epoch milliseconds: the daemon's times are epoch milliseconds too.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn ms(v: &Value) -> Option<u64> {
     v.as_u64()
 }
 
-/// Epoch milliseconds as "N s ago" relative to the state's own write time.
-fn ago(at: Option<u64>, written: u64) -> String {
+/// How long ago epoch-milliseconds `at` was, measured from now (not from the file's write time: a
+/// stale file must not look fresh).
+fn ago(at: Option<u64>, now: u64) -> String {
     at.map_or("-".to_owned(), |t| {
-        format!("{:.1}s ago", written.saturating_sub(t) as f64 / 1000.0)
+        format!("{} ago", span(now.saturating_sub(t)))
     })
 }
 
-fn print_human(state: &StateFile, running: bool, last: usize) {
+/// `9.0s` under a minute, else whole seconds the humantime way (`35m 2s`).
+fn span(ms: u64) -> String {
+    if ms < 60_000 {
+        format!("{:.1}s", ms as f64 / 1000.0)
+    } else {
+        humantime::format_duration(std::time::Duration::from_secs(ms / 1000)).to_string()
+    }
+}
+
+/// The human form of a state, measured at epoch-milliseconds `now`.
+fn render_human(state: &StateFile, running: bool, locked: bool, now: u64, last: usize) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
     let s = &state.status;
     let role = s["role"].as_str().unwrap_or("?");
-    println!(
-        "{} (pid {}, {}): {role} since {}",
-        state.command,
-        state.pid,
-        if running {
-            "running"
-        } else {
-            "NOT running, stale state"
-        },
-        ago(ms(&s["since"]), state.written_at)
-    );
-    println!("config: {}", state.config.display());
+    let liveness = match (running, locked) {
+        (true, _) => "running",
+        (false, true) => "stopping",
+        (false, false) if role == "stopped" => "not running",
+        (false, false) => "NOT running: the daemon is gone, this state is stale",
+    };
+    if role == "stopped" {
+        let _ = writeln!(
+            out,
+            "{} (pid {}, {liveness}): stopped {}",
+            state.command,
+            state.pid,
+            ago(ms(&s["since"]), now)
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "{} (pid {}, {liveness}): {role} since {}",
+            state.command,
+            state.pid,
+            ago(ms(&s["since"]), now)
+        );
+    }
+    let _ = writeln!(out, "state written {}", ago(Some(state.written_at), now));
+    let _ = writeln!(out, "config: {}", state.config.display());
     if let Some(h) = s["holding"].as_str() {
-        println!("HOLDING a failure action: {h}");
+        let _ = writeln!(out, "HOLDING a failure action: {h}");
     }
     if let Some(p) = s["passive"].as_object() {
-        println!(
+        let _ = writeln!(
+            out,
             "passive counter: {}/{}, active last seen {}",
             p["failures"],
             p["limit"],
-            ago(ms(&p["last_seen_at"]), state.written_at)
+            ago(ms(&p["last_seen_at"]), now)
         );
     }
     if let Some(channels) = s["channels"].as_array().filter(|c| !c.is_empty()) {
@@ -103,28 +160,111 @@ fn print_human(state: &StateFile, running: bool, last: usize) {
                 c["ident"].as_str().unwrap_or("").to_owned(),
                 c["device"].as_str().unwrap_or("").to_owned(),
                 format!("{}/{}", c["failures"], c["limit"]),
-                ago(ms(&c["last_ok_at"]), state.written_at),
+                ago(ms(&c["last_ok_at"]), now),
             ]);
         }
-        println!("{t}");
+        let _ = writeln!(out, "{t}");
     }
     if let Some(p) = &state.peer {
-        println!(
+        let _ = writeln!(
+            out,
             "peer protocol: {} questions answered; dropped {} malformed, {} forged, {} replayed",
             p["answered"], p["malformed"], p["forged"], p["replayed"]
         );
     }
     let failovers = s["failovers"].as_array().map_or(0, Vec::len);
-    println!("failure actions on record: {failovers}");
+    let _ = writeln!(out, "failure actions on record: {failovers}");
     if let Some(recent) = s["recent"].as_array() {
-        println!("last decisions:");
+        let _ = writeln!(out, "last decisions:");
         for d in recent.iter().rev().take(last).rev() {
-            println!(
-                "  {:>10}  {}: {}",
-                ago(ms(&d["at"]), state.written_at),
+            let (role, reason) = (
                 d["role"].as_str().unwrap_or("?"),
-                d["reason"].as_str().unwrap_or("")
+                d["reason"].as_str().unwrap_or(""),
             );
+            // A reason that only names the role ("stopped") is said once.
+            let text = if reason == role {
+                role.to_owned()
+            } else {
+                format!("{role}: {reason}")
+            };
+            let _ = writeln!(out, "  {:>10}  {text}", ago(ms(&d["at"]), now));
         }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(role: &str, pid: u32, since: u64, written_at: u64) -> StateFile {
+        StateFile {
+            pid,
+            command: "run".into(),
+            config: "/etc/failoverctl/failover.ini".into(),
+            written_at,
+            status: serde_json::json!({ "role": role, "since": since }),
+            peer: None,
+        }
+    }
+
+    /// Bug: `status` said "running" for any state whose PID existed (pid 1 inside a PID namespace)
+    /// and measured "since" from the file's write time, so a file 35 minutes old showed "active
+    /// since 9.0s ago". Liveness is now the daemon's lock, and ages are measured from now.
+    #[test]
+    fn a_stale_state_says_so_and_how_old_it_is() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("state.json");
+        let now = now_ms();
+        let written = now - 35 * 60_000;
+        state("active", 1, written - 9_000, written)
+            .write(&path)
+            .expect("write");
+        assert!(!instance::is_running(&path).expect("no lock"));
+        let text = render_human(&StateFile::read(&path).expect("read"), false, false, now, 5);
+        assert!(text.contains("NOT running"), "{text}");
+        assert!(text.contains("active since 35m 9s ago"), "{text}");
+        assert!(text.contains("state written 35m ago"), "{text}");
+        let out = run(Args {
+            config: "/nonexistent/x.ini".into(),
+            state_file: Some(path),
+            last: 5,
+            json: true,
+        })
+        .expect("runs");
+        assert_eq!(
+            out,
+            exit::FAILED,
+            "pid 1 exists, yet nothing holds the lock"
+        );
+    }
+
+    /// A daemon that wrote `"role": "stopped"` is not running, whoever holds the lock.
+    #[test]
+    fn a_stopped_state_is_not_running() {
+        let text = render_human(&state("stopped", 7, 1_000, 1_000), false, true, 61_000, 5);
+        assert!(
+            text.starts_with("run (pid 7, stopping): stopped 1m ago"),
+            "{text}"
+        );
+        assert!(!text.contains("stopped: stopped"), "{text}");
+    }
+
+    /// Bug: `status -c /nonexistent/x.ini` exited 0 showing the default state file's daemon.
+    #[test]
+    fn an_unreadable_config_is_an_error() {
+        let err = run(Args {
+            config: "/nonexistent/x.ini".into(),
+            state_file: None,
+            last: 5,
+            json: false,
+        })
+        .expect_err("no config, no state file to read");
+        let e = err.downcast_ref::<ExitError>().expect("an exit error");
+        assert_eq!(e.code, exit::USAGE);
+        assert!(
+            e.message.contains("cannot read /nonexistent/x.ini"),
+            "{e:?}"
+        );
     }
 }

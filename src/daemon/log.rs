@@ -112,15 +112,31 @@ impl Log {
 }
 
 fn format_decision(d: &Decision) -> String {
+    let role = d.role.to_string();
     match &d.channel {
-        Some(c) => format!("{} [{c}]: {}", d.role, d.reason),
-        None => format!("{}: {}", d.role, d.reason),
+        Some(c) => format!("{role} [{c}]: {}", d.reason),
+        // A reason that only names the role ("stopped") is said once, not `stopped: stopped`.
+        None if d.reason == role => role,
+        None => format!("{role}: {}", d.reason),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Bug: the last line of a stopped daemon read `stopped: stopped`.
+    #[test]
+    fn a_reason_that_only_names_the_role_is_said_once() {
+        let d = |reason: &str| Decision {
+            at: Instant::ZERO,
+            role: crate::core::action::Role::Stopped,
+            channel: None,
+            reason: reason.to_owned(),
+        };
+        assert_eq!(format_decision(&d("stopped")), "stopped");
+        assert_eq!(format_decision(&d("released")), "stopped: released");
+    }
 
     #[test]
     fn a_repeated_warning_is_written_once_then_counted() {

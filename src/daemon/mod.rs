@@ -1,9 +1,11 @@
 //! The Linux run loop: feeds the decision core with real events (time, counters, probe and ARP results,
 //! signals) and carries out its actions (addresses, gratuitous ARP, hooks, failure action).
 
+pub mod caps;
 pub mod clock;
 pub mod failure;
 pub mod hooks;
+pub mod instance;
 pub mod log;
 pub mod notify;
 pub mod peer;

@@ -46,6 +46,8 @@ pub struct Options {
 /// Runs until stopped (or, for the one-role commands, until the role's work is done); returns the
 /// exit code: 0 stopped or took over, 1 the run ended with a channel failure.
 pub fn run(opts: Options, config: Config) -> anyhow::Result<i32> {
+    crate::daemon::caps::check(opts.command, opts.scope, &config, opts.dry_run)?;
+    let _instance = crate::daemon::instance::acquire(&opts, &config)?;
     let net = shell::linux_primitives(opts.arp_table && !opts.dry_run);
     run_with(opts, config, net, FailureExecutor::from_env())
 }
@@ -67,7 +69,7 @@ pub fn run_with(
     });
     let notifier = Notifier::from_env();
     let now = clock.now();
-    let history = state::read_history(&config.policy.historyfile);
+    let history = state::read_history_logged(&config.policy.historyfile, &log);
     let mut node =
         if opts.scope == Scope::Service && !opts.dry_run && shell::holds_activeips(&config) {
             Node::resume_active(&config, now, history)

@@ -51,6 +51,9 @@ pub struct Shell {
     /// Keep at most this many failure-action times in the history file.
     history_keep: usize,
     history_file: PathBuf,
+    /// A failure action the core decided, written to the history once it is carried out: one that
+    /// did not happen (its release refused for lack of a capability) must never count.
+    pending_failover: Option<crate::core::Instant>,
     log: Log,
     /// Hooks, conflict checks and questions still running: waited for before the process exits, so
     /// none is cut off (each is bounded by its own timeout).
@@ -82,6 +85,7 @@ impl Shell {
             last_channel: None,
             history_keep: 64,
             history_file: config.policy.historyfile.clone(),
+            pending_failover: None,
             log,
             workers: Vec::new(),
             deliver,
@@ -205,10 +209,10 @@ impl Shell {
             }
             Action::ClaimAddresses { add, remove } => {
                 for a in &add {
-                    self.change("add", a, |ctl, a| ctl.add(&a.device, a.address, a.prefix));
+                    self.change("add", a, |ctl, a| ctl.add(&a.device, a.address, a.prefix))?;
                 }
                 for a in &remove {
-                    self.change("remove", a, |ctl, a| ctl.remove(&a.device, a.address));
+                    self.change("remove", a, |ctl, a| ctl.remove(&a.device, a.address))?;
                 }
                 Ok(None)
             }
@@ -218,11 +222,12 @@ impl Shell {
                 for a in &restore {
                     self.change("restore", a, |ctl, a| {
                         ctl.add(&a.device, a.address, a.prefix)
-                    });
+                    })?;
                 }
                 for a in &remove {
-                    self.change("remove", a, |ctl, a| ctl.remove(&a.device, a.address));
+                    self.change("remove", a, |ctl, a| ctl.remove(&a.device, a.address))?;
                 }
+                self.record_pending_failover();
                 Ok(None)
             }
             Action::AskActive {
@@ -254,7 +259,7 @@ impl Shell {
             }
             Action::Announce { addresses } => {
                 for a in &addresses {
-                    self.change("announce", a, |ctl, a| ctl.announce(&a.device, a.address));
+                    self.change("announce", a, |ctl, a| ctl.announce(&a.device, a.address))?;
                 }
                 Ok(None)
             }
@@ -267,21 +272,14 @@ impl Shell {
                 Ok(None)
             }
             Action::FailureAction(command) => {
+                // Written before the action runs: a reboot must find itself counted.
+                self.record_pending_failover();
                 self.failure_action(command);
                 Ok(None)
             }
             Action::RecordFailover { at } => {
-                if self.dry_run {
-                    self.log
-                        .info(&format!("dry-run: would record a failure action at {at}"));
-                } else if let Err(e) =
-                    state::record_failover(&self.history_file, at, self.history_keep)
-                {
-                    self.log.warn(&format!(
-                        "failure history {}: {e}",
-                        self.history_file.display()
-                    ));
-                }
+                // Written when the action (a release, or the failure command) is carried out.
+                self.pending_failover = Some(at);
                 Ok(None)
             }
             Action::Alert(d) => {
@@ -435,18 +433,20 @@ impl Shell {
         Ok(false)
     }
 
+    /// Carries out one address change. A missing capability stops the daemon (as for probes): a
+    /// node that cannot hold its addresses must not go on deciding as if it did.
     fn change(
         &mut self,
         what: &str,
         a: &Address,
         f: impl FnOnce(&mut dyn AddressControl, &Address) -> Result<(), NetError>,
-    ) {
+    ) -> Result<(), NetError> {
         if self.dry_run {
             self.log.info(&format!(
                 "dry-run: would {what} {} on {}",
                 a.address, a.device
             ));
-            return;
+            return Ok(());
         }
         match f(self.net.addresses.as_mut(), a) {
             Ok(()) => {
@@ -455,9 +455,27 @@ impl Shell {
                         .info(&format!("{what} {} on {}", a.address, a.device));
                 }
             }
+            Err(e @ NetError::Privilege { .. }) => return Err(e),
             Err(e) => self
                 .log
                 .warn(&format!("{what} {} on {}: {e}", a.address, a.device)),
+        }
+        Ok(())
+    }
+
+    /// Writes the failure action the core recorded, now that it was carried out.
+    fn record_pending_failover(&mut self) {
+        let Some(at) = self.pending_failover.take() else {
+            return;
+        };
+        if self.dry_run {
+            self.log
+                .info(&format!("dry-run: would record a failure action at {at}"));
+        } else if let Err(e) = state::record_failover(&self.history_file, at, self.history_keep) {
+            self.log.warn(&format!(
+                "failure history {}: {e}",
+                self.history_file.display()
+            ));
         }
     }
 
@@ -604,3 +622,97 @@ pub fn dropped_activeips(old: &Config, new: &Config) -> Vec<(String, Ipv4Addr)> 
 
 /// Waits at most this long between two looks at the signals, even with a distant deadline.
 pub const MAX_WAIT: Duration = Duration::from_secs(1);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::Instant;
+
+    /// Address control that refuses (no CAP_NET_ADMIN) or grants every change.
+    struct Addresses(bool);
+
+    impl AddressControl for Addresses {
+        fn add(&mut self, _: &str, _: Ipv4Addr, _: Option<u8>) -> Result<(), NetError> {
+            self.result()
+        }
+        fn remove(&mut self, _: &str, _: Ipv4Addr) -> Result<(), NetError> {
+            self.result()
+        }
+        fn holds(&mut self, _: &str, _: Ipv4Addr) -> Result<bool, NetError> {
+            Ok(false)
+        }
+        fn announce(&mut self, _: &str, _: Ipv4Addr) -> Result<(), NetError> {
+            Ok(())
+        }
+    }
+
+    impl Addresses {
+        fn result(&self) -> Result<(), NetError> {
+            if self.0 {
+                Ok(())
+            } else {
+                Err(NetError::Privilege {
+                    what: "add address".into(),
+                    capability: "CAP_NET_ADMIN",
+                })
+            }
+        }
+    }
+
+    fn shell(history: &std::path::Path, allowed: bool) -> Shell {
+        let mut config = crate::sim::document_config(crate::config::PolicyMode::Improved);
+        config.policy.historyfile = history.to_path_buf();
+        let net = Primitives {
+            addresses: Box::new(Addresses(allowed)),
+            ..linux_primitives(false)
+        };
+        let log = Log::new(crate::daemon::clock::Clock::start());
+        Shell::new(
+            &config,
+            net,
+            FailureExecutor::default(),
+            false,
+            log,
+            Arc::new(|_, _| {}),
+        )
+    }
+
+    fn demote() -> [Action; 2] {
+        let address = crate::core::action::Address {
+            device: "eth1".into(),
+            address: Ipv4Addr::new(192, 0, 2, 50),
+            prefix: None,
+        };
+        [
+            Action::RecordFailover {
+                at: Instant::from_millis(1000),
+            },
+            Action::ReleaseAddresses {
+                remove: vec![address],
+                restore: vec![],
+            },
+        ]
+    }
+
+    /// Bug: without CAP_NET_ADMIN the daemon recorded failure actions whose release never happened;
+    /// they then held back real failure actions for an hour, across restarts.
+    #[test]
+    fn a_failure_action_that_did_not_happen_is_not_recorded() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let history = dir.path().join("failovers");
+        let mut refused = shell(&history, false);
+        let [record, release] = demote();
+        assert!(matches!(refused.execute(record), Ok(None)));
+        let err = refused
+            .execute(release)
+            .expect_err("a missing capability stops");
+        assert!(err.to_string().contains("CAP_NET_ADMIN"), "{err}");
+        assert!(state::read_history(&history).is_empty(), "recorded anyway");
+
+        let mut granted = shell(&history, true);
+        for action in demote() {
+            granted.execute(action).expect("carried out");
+        }
+        assert_eq!(state::read_history(&history), [Instant::from_millis(1000)]);
+    }
+}

@@ -12,7 +12,8 @@ use crate::core::{Instant, Status};
 /// knowledge of the core's types.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StateFile {
-    /// The daemon's PID, to tell a running daemon from a stale file.
+    /// The daemon's PID, for people (liveness is the lock of [`crate::daemon::instance`]: a PID says
+    /// nothing inside a PID namespace, and a recycled one looks alive).
     pub pid: u32,
     /// `run`, `run-active` or `run-passive`.
     pub command: String,
@@ -40,10 +41,16 @@ impl StateFile {
         }
     }
 
-    /// Reads a state file.
+    /// Reads a state file, at most [`MAX_STATE_BYTES`](crate::config::limits::MAX_STATE_BYTES).
     pub fn read(path: &Path) -> std::io::Result<StateFile> {
-        let text = std::fs::read_to_string(path)?;
-        serde_json::from_str(&text)
+        use crate::config::limits;
+        let file = std::fs::File::open(path)?;
+        let bytes = limits::read_limited(
+            file,
+            limits::MAX_STATE_BYTES,
+            "a state file (limits::MAX_STATE_BYTES)",
+        )?;
+        serde_json::from_slice(&bytes)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
     }
 
@@ -52,53 +59,113 @@ impl StateFile {
         let text = serde_json::to_vec_pretty(self).expect("the state serializes");
         write_atomic(path, &text)
     }
+}
 
-    /// True when the process that wrote the file is still alive.
-    pub fn is_running(&self) -> bool {
-        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.pid).unwrap_or(i32::MAX));
-        // Signal 0 checks existence; EPERM still means "it exists".
-        match nix::sys::signal::kill(pid, None) {
-            Ok(()) => !is_zombie(self.pid),
-            Err(e) => e == nix::errno::Errno::EPERM,
+/// Creates the directory of `path` if needed, saying plainly when a component is not a directory
+/// (`create_dir_all` only says "File exists").
+pub fn ensure_parent(path: &Path) -> std::io::Result<()> {
+    let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    std::fs::create_dir_all(dir).map_err(|e| {
+        let blocker = dir
+            .ancestors()
+            .find(|a| std::fs::metadata(a).is_ok_and(|m| !m.is_dir()));
+        match blocker {
+            Some(b) => std::io::Error::new(
+                std::io::ErrorKind::NotADirectory,
+                format!(
+                    "cannot create directory {}: {} is not a directory",
+                    dir.display(),
+                    b.display()
+                ),
+            ),
+            None => std::io::Error::new(
+                e.kind(),
+                format!("cannot create directory {}: {e}", dir.display()),
+            ),
         }
-    }
+    })
 }
 
-/// A killed daemon can linger as a zombie until it is reaped; it is not running.
-fn is_zombie(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().next().map(|st| st == "Z"))
-        })
-        .unwrap_or(false)
-}
-
+/// Writes `bytes` to `path` through a temporary file created exclusively (`O_EXCL`, a random name) in
+/// the same directory, then renamed over `path`: a link planted at a predictable temporary name can no
+/// longer redirect the write, and the rename replaces a link at `path` itself rather than follow it.
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)
+    use std::os::unix::fs::PermissionsExt;
+    ensure_parent(path)?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".failoverctl.")
+        .tempfile_in(dir)?;
+    // Readable by `status` run as any user, as before (the temporary file starts 0600).
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 /// Reads the failure-action history (one epoch-millisecond time per line). A missing file is an
 /// empty history; unreadable lines are skipped (a torn write must not stop the daemon).
 pub fn read_history(path: &Path) -> Vec<Instant> {
-    std::fs::read_to_string(path)
-        .map(|text| {
-            text.lines()
-                .filter_map(|l| l.trim().parse::<u64>().ok())
-                .map(Instant::from_millis)
-                .collect()
-        })
-        .unwrap_or_default()
+    read_history_checked(path).0
+}
+
+/// [`read_history`], with what was wrong with the file, for the daemon's log: lines that are no time
+/// are skipped (and said), a file over the size limit is ignored (and said).
+pub fn read_history_checked(path: &Path) -> (Vec<Instant>, Option<String>) {
+    use crate::config::limits;
+    let what = "a history file (limits::MAX_STATE_BYTES)";
+    let bytes = match std::fs::File::open(path)
+        .and_then(|f| limits::read_limited(f, limits::MAX_STATE_BYTES, what))
+    {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (Vec::new(), None),
+        Err(e) => {
+            let msg = format!(
+                "failure history {}: {e}; starting with none",
+                path.display()
+            );
+            return (Vec::new(), Some(msg));
+        }
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let mut times = Vec::new();
+    let mut bad = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        match line.trim() {
+            "" => {}
+            l => match l.parse::<u64>() {
+                Ok(ms) => times.push(Instant::from_millis(ms)),
+                Err(_) => bad.push(n + 1),
+            },
+        }
+    }
+    let warning = (!bad.is_empty()).then(|| {
+        let shown: Vec<String> = bad.iter().take(5).map(ToString::to_string).collect();
+        format!(
+            "failure history {}: skipped {} line(s) that are not a time in epoch milliseconds (line {}{})",
+            path.display(),
+            bad.len(),
+            shown.join(", "),
+            if bad.len() > 5 { ", ..." } else { "" }
+        )
+    });
+    (times, warning)
+}
+
+/// [`read_history_checked`] that says what was wrong in the daemon's log.
+pub fn read_history_logged(path: &Path, log: &crate::daemon::log::Log) -> Vec<Instant> {
+    let (times, warning) = read_history_checked(path);
+    if let Some(w) = warning {
+        log.warn(&w);
+    }
+    times
 }
 
 /// Appends one failure-action time, keeping at most the last `keep` entries, and flushes it to
@@ -135,7 +202,7 @@ mod tests {
     }
 
     #[test]
-    fn state_file_round_trips_and_knows_its_writer_runs() {
+    fn state_file_round_trips() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("state.json");
         let cfg = crate::sim::document_config(crate::config::PolicyMode::Improved);
@@ -150,11 +217,103 @@ mod tests {
         let back = StateFile::read(&path).expect("read state");
         assert_eq!(back.pid, std::process::id());
         assert_eq!(back.status["role"], "passive");
-        assert!(back.is_running());
-        let dead = StateFile {
-            pid: u32::MAX / 2,
-            ..back
-        };
-        assert!(!dead.is_running());
+    }
+
+    fn a_state() -> StateFile {
+        let cfg = crate::sim::document_config(crate::config::PolicyMode::Improved);
+        let node = crate::core::Node::new(&cfg, Instant::from_millis(5), vec![]);
+        StateFile::new("run", Path::new("/x.ini"), Instant::ZERO, &node.status())
+    }
+
+    /// Bug: the state and history files were written through `<path>.tmp.<pid>` opened with
+    /// `File::create`, which followed a link planted there (pid 1 in a PID namespace): the daemon
+    /// overwrote the link's target with its state.
+    #[test]
+    fn a_link_planted_at_the_old_temporary_name_is_not_followed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let victim = dir.path().join("passwd");
+        std::fs::write(&victim, "root:x:0:0\n").expect("write");
+        let path = dir.path().join("state.json");
+        let history = dir.path().join("failovers");
+        for pid in [std::process::id(), 1] {
+            for p in [&path, &history] {
+                let planted = p.with_extension(format!("tmp.{pid}"));
+                std::os::unix::fs::symlink(&victim, planted).expect("plant a link");
+            }
+        }
+        a_state().write(&path).expect("write state");
+        record_failover(&history, Instant::from_millis(1), 3).expect("write history");
+        assert_eq!(
+            std::fs::read_to_string(&victim).expect("read"),
+            "root:x:0:0\n"
+        );
+        assert_eq!(StateFile::read(&path).expect("read").command, "run");
+        // A link at the state file's own name is replaced, not followed.
+        std::fs::remove_file(&path).expect("remove");
+        std::os::unix::fs::symlink(&victim, &path).expect("plant a link");
+        a_state().write(&path).expect("write state");
+        assert_eq!(
+            std::fs::read_to_string(&victim).expect("read"),
+            "root:x:0:0\n"
+        );
+        assert!(!std::fs::symlink_metadata(&path)
+            .expect("stat")
+            .file_type()
+            .is_symlink());
+        // No temporary file is left behind.
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("list")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".failoverctl."))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+
+    /// Bug: `status --state-file /dev/zero` read until out of memory.
+    #[test]
+    fn an_oversized_state_file_is_an_error_naming_the_limit() {
+        let e = StateFile::read(Path::new("/dev/zero")).expect_err("too large");
+        assert!(e.to_string().contains("1 MiB limit of a state file"), "{e}");
+    }
+
+    /// Bug: a statefile whose parent is a regular file said only "File exists".
+    #[test]
+    fn a_parent_that_is_a_file_is_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("plain");
+        std::fs::write(&file, "").expect("write");
+        let e = a_state()
+            .write(&file.join("sub/state.json"))
+            .expect_err("no directory there");
+        let text = e.to_string();
+        assert!(
+            text.contains(&format!("{} is not a directory", file.display())),
+            "{text}"
+        );
+    }
+
+    /// Bug: garbage lines in the history file were dropped without a word.
+    #[test]
+    fn garbage_in_the_history_is_skipped_and_said() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("failovers");
+        std::fs::write(&path, "1000\ngarbage\n\n2000\n-5\n").expect("write");
+        let (times, warning) = read_history_checked(&path);
+        assert_eq!(
+            times,
+            [Instant::from_millis(1000), Instant::from_millis(2000)]
+        );
+        let w = warning.expect("a warning");
+        assert!(
+            w.contains("skipped 2 line(s)") && w.contains("line 2, 5"),
+            "{w}"
+        );
+        std::fs::write(&path, "1000\n").expect("write");
+        assert_eq!(read_history_checked(&path).1, None);
+        assert_eq!(
+            read_history_checked(&dir.path().join("none")),
+            (vec![], None)
+        );
     }
 }
