@@ -4,7 +4,8 @@
 #   1. probe concurrency: N targets (half of them dead) in one `probe` call vs N calls one by one;
 #   2. failover: the client's longest gap when the active is powered off vs the source document's
 #      outage bound for the lab config (checktime x 2 + timeout x (channelretries + activeretries));
-#   3. memory: the running daemon's peak RSS vs the bare binary's (`failoverctl --version`).
+#   3. memory: the running daemon's peak RSS vs the bare binary's (`failoverctl --version`);
+#   4. validation scale: the time per channel to validate 8,000 channels vs 1,000 (linear: about 1).
 #
 #   sudo scripts/bench.sh [ROUNDS]        (default 3 rounds each)
 #
@@ -85,3 +86,17 @@ daemon_kb=$(awk '/VmHWM/ { print $2 }' "/proc/$pb/status")
 kill -TERM "$pb"; wait "$pb" 2>/dev/null || true
 bare_kb=$( { /usr/bin/time -f '%M' "$bin" --version >/dev/null; } 2>&1 || echo 0)
 echo "daemon peak RSS: ${daemon_kb} KiB; bare binary (baseline): ${bare_kb} KiB; ratio: $(awk -v a="$daemon_kb" -v b="$bare_kb" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
+
+echo "== 4. validation scale (1,000 and 8,000 channels, $rounds rounds)"
+channels() { # N: a config of N channels, 5 lines each (over 1,024 it is invalid, still validated)
+  awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) { a = int(i / 250); b = i % 250 + 1
+    printf "[channel]\ndevice= e%d\nactiveip= 10.%d.0.%d/8\npassiveip= 10.%d.1.%d/8\ntestip= 10.255.0.1\n", i, a, b, a, b } }'
+}
+channels 1000 > "$work/c1000.ini"; channels 8000 > "$work/c8000.ini"
+small=(); large=()
+for _ in $(seq "$rounds"); do
+  t=$(date +%s%N); "$bin" validate -c "$work/c1000.ini" >/dev/null 2>&1 || true; small+=($(( ($(date +%s%N) - t) / 1000 )))
+  t=$(date +%s%N); "$bin" validate -c "$work/c8000.ini" >/dev/null 2>&1 || true; large+=($(( ($(date +%s%N) - t) / 1000 )))
+done
+s1=$(printf '%s\n' "${small[@]}" | median); s8=$(printf '%s\n' "${large[@]}" | median)
+echo "8,000 channels: $(( s8 / 1000 )) ms; 1,000 channels (baseline): $(( s1 / 1000 )) ms; time per channel, 8,000 vs 1,000: $(awk -v a="$s8" -v b="$s1" 'BEGIN { printf "%.2f", (a / 8000) / (b / 1000) }')"

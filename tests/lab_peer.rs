@@ -210,10 +210,32 @@ fn a_wrong_key_is_dropped_as_forged_and_gets_no_answer() {
         "gave up after its 1s timeout"
     );
     responder.wait_for("is the same key set on both nodes?");
+    // Bug: only the responder explained; the asking node now says where to look too.
+    let out = lab
+        .failoverctl("a")
+        .args([
+            "peer-check",
+            "--timeout",
+            "300ms",
+            "--channel",
+            "lan1",
+            "-c",
+        ])
+        .arg(&a)
+        .output()
+        .expect("run peer-check");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("the peer did not answer")
+            && stdout.contains("same key set on both nodes")
+            && stdout.contains("counted as forged"),
+        "{stdout}"
+    );
 
     let stats = responder.finish();
-    assert_eq!(stats["received"], 1, "{stats}");
-    assert_eq!(stats["forged"], 1, "{stats}");
+    assert_eq!(stats["received"], 2, "{stats}");
+    assert_eq!(stats["forged"], 2, "{stats}");
     assert_eq!(stats["answered"], 0, "{stats}");
 }
 

@@ -384,3 +384,90 @@ fn run_with_a_bad_config_touches_nothing_and_names_the_line() {
         "a rejected config started nothing"
     );
 }
+
+/// Bug: with CAP_NET_RAW but not CAP_NET_ADMIN (`--arp-method raw`) `run` started, failed to add the
+/// address again and again, recorded failure actions in the persistent history and ended "holding"
+/// without the address. It must exit 2 at start naming the capability and touch nothing.
+#[test]
+fn run_without_cap_net_admin_exits_2_at_start_and_records_nothing() {
+    let Some((lab, dir)) =
+        lab_and_dir("run_without_cap_net_admin_exits_2_at_start_and_records_nothing")
+    else {
+        return;
+    };
+    let text = config("b", "").replace("@DIR@", &dir.path().display().to_string());
+    let path = dir.path().join("b.ini");
+    std::fs::write(&path, text).expect("write config");
+    let before = lab.ok("b", &["ip", "-o", "-4", "addr", "show"]);
+    let out = lab
+        // Bounded: a daemon that starts anyway is ended (exit 124), not waited for forever.
+        .command("b", "timeout")
+        .args([
+            "10",
+            "setpriv",
+            "--inh-caps=-all",
+            "--bounding-set=-net_admin",
+            "--",
+        ])
+        .arg(assert_cmd::cargo::cargo_bin("failoverctl"))
+        .args(["run", "--arp-method", "raw", "-c"])
+        .arg(&path)
+        .env("FAILOVERCTL_REBOOT_COMMAND", "true")
+        .output()
+        .expect("run setpriv");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("run needs CAP_NET_ADMIN") && !stderr.contains("CAP_NET_RAW"),
+        "{stderr}"
+    );
+    assert_eq!(lab.ok("b", &["ip", "-o", "-4", "addr", "show"]), before);
+    for file in ["b.history", "b.state"] {
+        assert!(!dir.path().join(file).exists(), "{file} written");
+    }
+}
+
+/// Bug: a second `run` with the same config only warned that the peer port was in use, resumed as
+/// active, and on its SIGTERM removed the activeips from under the first daemon.
+#[test]
+fn a_second_run_with_the_same_config_is_refused() {
+    let Some((lab, dir)) = lab_and_dir("a_second_run_with_the_same_config_is_refused") else {
+        return;
+    };
+    let a = Daemon::start(&lab, dir.path(), "a", "run", &config("a", ""), &[]);
+    assert!(
+        wait_for(Duration::from_secs(5), || holds(&lab, "a", ACTIVEIP)).is_some(),
+        "{}",
+        a.log()
+    );
+    // Bounded: a second daemon that starts anyway is ended (exit 124), not waited for forever.
+    let out = lab
+        .command("a", "timeout")
+        .arg("10")
+        .arg(assert_cmd::cargo::cargo_bin("failoverctl"))
+        .args(["run", "-c"])
+        .arg(a.config_path())
+        .arg("--state-file")
+        .arg(a.state_path())
+        .env("FAILOVERCTL_REBOOT_COMMAND", "true")
+        .output()
+        .expect("run a second daemon");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("another failoverctl daemon") && stderr.contains("a.state"),
+        "{stderr}"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        holds(&lab, "a", ACTIVEIP),
+        "the second run took the activeip"
+    );
+    let status = assert_cmd::Command::cargo_bin("failoverctl")
+        .expect("binary")
+        .args(["status", "--state-file"])
+        .arg(a.state_path())
+        .output()
+        .expect("status");
+    assert_eq!(status.status.code(), Some(0), "the first daemon still runs");
+}

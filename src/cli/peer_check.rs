@@ -188,6 +188,14 @@ fn print_table(report: &Report) {
             ),
         }
     }
+    if report.channels.iter().any(|c| c.role.is_none()) {
+        // Only the responder can tell a wrong key from a missing peer: say where to look.
+        println!(
+            "the peer did not answer: is its daemon (or peer-respond) running, and is the same key set on \
+             both nodes? A query under another key is dropped there and counted as forged in its \
+             `failoverctl status`"
+        );
+    }
     let s = report.received;
     if s.malformed + s.forged + s.replayed > 0 {
         println!(

@@ -59,19 +59,15 @@ const fn secs(s: u64) -> Duration {
 impl DurationRange {
     /// Parses `s` with the one duration syntax ([`value::duration`]) and checks the range.
     pub fn parse(&self, s: &str) -> Result<Duration, String> {
-        self.check(value::duration(s)?)
+        self.check(value::duration(s)?, s)
     }
 
-    /// Checks a parsed duration against the range.
-    pub fn check(&self, d: Duration) -> Result<Duration, String> {
+    /// Checks a parsed duration against the range; `text` is the value as written, for the message.
+    pub fn check(&self, d: Duration, text: &str) -> Result<Duration, String> {
         if d.is_zero() && !self.min.is_zero() {
             Err("must be greater than zero".into())
         } else if d < self.min || d > self.max {
-            Err(format!(
-                "{} is out of range: {}",
-                humantime::format_duration(d),
-                self.describe()
-            ))
+            Err(format!("`{text}` is out of range: {}", self.describe()))
         } else {
             Ok(d)
         }
@@ -99,7 +95,7 @@ impl CountRange {
     pub fn parse(&self, s: &str) -> Result<u32, String> {
         let n = value::integer(s)?;
         if n < self.min || n > self.max {
-            Err(format!("{n} is out of range: {}", self.describe()))
+            Err(format!("`{n}` is out of range: {}", self.describe()))
         } else {
             Ok(n)
         }

@@ -271,7 +271,7 @@ fn parse_refresh(s: &str) -> Result<Option<Duration>, String> {
     }
     match value::duration(s) {
         Ok(d) if d.is_zero() => Ok(None),
-        Ok(d) => limits::GARPREFRESH.check(d).map(Some),
+        Ok(d) => limits::GARPREFRESH.check(d, s).map(Some),
         Err(m) => Err(format!("{m}; or `off`")),
     }
 }
