@@ -229,3 +229,23 @@ fn probing_every_checktime_the_simulated_link_down_detection_never_exceeds_the_f
     // The same sweep on the example as shipped does exceed it: the sweep can tell.
     assert!(sweep(EXAMPLE) > bound);
 }
+
+/// Issue 10 item 12: `timeout= 1ms` (a held passive re-checks every millisecond) and
+/// `channelretries= 65535` (each retry is a step) took 14 s and 30 s. The sweep is now thinned to a
+/// step budget, and the result still comes from the real core.
+#[test]
+fn long_runs_thin_the_sweep_instead_of_taking_seconds() {
+    let (mut cfg, _) = config::parse_str(EXAMPLE, Path::new("example")).expect("valid");
+    cfg.network.channelretries = 65_535;
+    let r = failoverctl::sim::worst_case(&cfg, Scenario::ActiveLinkDown).expect("runs");
+    // The full sweep would be 120 runs of 65,535 retries each.
+    assert!(r.runs < 10, "{r:?}");
+    let detected = r.detected_after.expect("detected");
+    assert!(detected >= Duration::from_secs(2 * 65_535), "{r:?}");
+
+    cfg.network.channelretries = 3;
+    cfg.network.timeout = Duration::from_millis(1);
+    let r = failoverctl::sim::worst_case(&cfg, Scenario::ActiveSilent).expect("runs");
+    assert!(r.runs < 120 && r.step > Duration::from_millis(100), "{r:?}");
+    assert!(r.takeover_after.is_some(), "{r:?}");
+}

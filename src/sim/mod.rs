@@ -17,5 +17,5 @@ pub mod world;
 
 pub use config::{document_config, peer_config};
 pub use fault::{Fault, Loss, NodeId};
-pub use report::{run_scenario, sweep_step, worst_case, Scenario, SimReport};
+pub use report::{run_scenario, sweep_step, worst_case, RunError, Scenario, SimReport};
 pub use world::{Event, SimError, Traced, World};

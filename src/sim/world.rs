@@ -260,7 +260,7 @@ impl World {
     }
 
     /// The earliest thing that will happen.
-    fn next_at(&self) -> Option<Instant> {
+    pub fn next_at(&self) -> Option<Instant> {
         let mut times = vec![self.faults.first().map(|(t, _)| *t)];
         for n in &self.nodes {
             times.push(n.node.as_ref().and_then(Node::poll_timeout));

@@ -180,6 +180,10 @@ pub struct Simulated {
     pub gap_within_worst_case: bool,
     /// Why the simulation could not run (the formula bounds stand regardless).
     pub error: Option<String>,
+    /// Fault offsets tried, and how far apart (thinned when runs are long, to bound the work).
+    pub sweep_runs: u64,
+    #[serde(serialize_with = "as_millis")]
+    pub sweep_step_ms: Duration,
 }
 
 /// One simulated time against one formula bound.
@@ -247,6 +251,8 @@ pub fn simulate(config: &Config, shutdown_delay: Option<Duration>) -> Vec<Simula
                 compared: comparison(scenario, &r, &b),
                 gap_within_worst_case: r.longest_gap <= b.worst_case,
                 error: None,
+                sweep_runs: r.runs,
+                sweep_step_ms: r.step,
             },
             Err(e) => Simulated {
                 scenario,
@@ -257,6 +263,8 @@ pub fn simulate(config: &Config, shutdown_delay: Option<Duration>) -> Vec<Simula
                 compared: None,
                 gap_within_worst_case: false,
                 error: Some(e.to_string()),
+                sweep_runs: 0,
+                sweep_step_ms: Duration::ZERO,
             },
         })
         .collect()
@@ -298,6 +306,15 @@ pub fn notes(
         ));
     }
     for s in simulated {
+        if s.error.is_none() && s.sweep_step_ms > sim::sweep_step(config) {
+            notes.push(format!(
+                "{}: the runs are long, so the sweep was thinned to {} offsets {} apart (the \
+                 simulated work is bounded)",
+                scenario_name(s.scenario),
+                s.sweep_runs,
+                value::format_duration(s.sweep_step_ms)
+            ));
+        }
         if let Some(c) = s.compared.as_ref().filter(|c| !c.within) {
             let measured = match c.measure {
                 "detected_after" => s.detected_after_ms,
