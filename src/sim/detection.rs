@@ -29,10 +29,16 @@ pub struct Percentiles {
     pub never: usize,
     /// Runs left out because loss had already moved the active before the fault.
     pub disturbed: usize,
+    /// Fewer runs than asked: their steps would have exceeded [`STEP_BUDGET`].
+    pub cut_short: bool,
 }
 
+/// Simulated steps all runs of one role may take together: long runs (tens of thousands of retries,
+/// a tiny timeout) cut the number of runs, not the promise to answer quickly.
+pub const STEP_BUDGET: u64 = 3_000_000;
+
 impl Percentiles {
-    fn of(mut ms: Vec<u64>, never: usize, disturbed: usize) -> Self {
+    fn of(mut ms: Vec<u64>, never: usize, disturbed: usize, cut_short: bool) -> Self {
         ms.sort_unstable();
         let rank = |p: f64| {
             if ms.is_empty() {
@@ -49,6 +55,7 @@ impl Percentiles {
             runs: ms.len(),
             never,
             disturbed,
+            cut_short,
         }
     }
 }
@@ -103,7 +110,13 @@ pub fn detection_times(
         + config.policy.shutdowndelay;
     let mut offsets = Loss::with_probability(seed ^ 0x5DEE_CE66_D1CE_4E5B, 0.0);
     let (mut times, mut never, mut disturbed) = (Vec::with_capacity(runs), 0, 0);
+    let mut budget = STEP_BUDGET;
+    let mut cut_short = false;
     for run in 0..runs {
+        if budget == 0 {
+            cut_short = true;
+            break;
+        }
         let offset = (offsets.uniform() * cycle as f64) as u64;
         let loss = Loss::with_probability(seed.wrapping_add(run as u64).wrapping_mul(0x9E37), q);
         let mut w = base.world.clone().with_loss_model(loss);
@@ -112,7 +125,16 @@ pub fn detection_times(
         for f in faults(config, scenario, base.active) {
             w.at(fault_at, f);
         }
-        w.run_until(Instant::from_millis(fault_at.as_millis().saturating_sub(1)))?;
+        let before = Instant::from_millis(fault_at.as_millis().saturating_sub(1));
+        while budget > 0 && w.next_at().is_some_and(|t| t <= before) {
+            budget -= 1;
+            w.step()?;
+        }
+        if budget == 0 {
+            cut_short = true;
+            break;
+        }
+        w.run_until(before)?;
         let moved = w.actives() != [base.active]
             || w.events().iter().any(|(t, _, e)| {
                 *t > base.settled && matches!(e, Event::Claimed | Event::FailureAction(_))
@@ -133,7 +155,8 @@ pub fn detection_times(
             }
         };
         let mut found = None;
-        while found.is_none() && w.now() <= limit && w.step()? {
+        while found.is_none() && budget > 0 && w.now() <= limit && w.step()? {
+            budget -= 1;
             found = w.events()[seen..]
                 .iter()
                 .find(|(t, node, e)| *t <= limit && wanted(*node, e))
@@ -141,10 +164,11 @@ pub fn detection_times(
         }
         match found {
             Some(t) => times.push((t - fault_at).as_millis() as u64),
+            None if budget == 0 => cut_short = true,
             None => never += 1,
         }
     }
-    Ok(Percentiles::of(times, never, disturbed))
+    Ok(Percentiles::of(times, never, disturbed, cut_short))
 }
 
 /// The faults of a scenario on `active` (as `report::run_scenario` scripts them).

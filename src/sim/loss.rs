@@ -419,11 +419,10 @@ pub fn words(per_year: f64) -> String {
 }
 
 fn sig_years(y: f64) -> String {
-    if y >= 1e6 {
-        let e = y.log10().floor();
-        format!("{:.0}e{}", y / 10f64.powf(e), e)
+    if y >= 1e4 {
+        format!("{y:.0e}")
     } else {
-        format!("{:.0}", y)
+        format!("{y:.0}")
     }
 }
 

@@ -7,12 +7,16 @@
 //! - `config`: the source document's config and the peer's copy of a config.
 //! - `loss`:   false failovers under packet loss: the closed form and a seeded check of it.
 //! - `detection`: detection-time percentiles under loss, from many seeded runs.
+//! - `plot`:   SVG timelines of the worst cases and the loss chart (`simulate-timing --plot`).
+//! - `tune`:   the timing that meets a detection bound and a false-failover limit.
 
 pub mod config;
 pub mod detection;
 pub mod fault;
 pub mod loss;
+pub mod plot;
 pub mod report;
+pub mod tune;
 pub mod world;
 
 pub use config::{document_config, peer_config};
