@@ -85,3 +85,11 @@ daemon_kb=$(awk '/VmHWM/ { print $2 }' "/proc/$pb/status")
 kill -TERM "$pb"; wait "$pb" 2>/dev/null || true
 bare_kb=$( { /usr/bin/time -f '%M' "$bin" --version >/dev/null; } 2>&1 || echo 0)
 echo "daemon peak RSS: ${daemon_kb} KiB; bare binary (baseline): ${bare_kb} KiB; ratio: $(awk -v a="$daemon_kb" -v b="$bare_kb" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
+
+echo "== 4. simulate-timing: 10,000 seeded runs of each role's scenario (CPU, one core)"
+# Baseline in the same run: the same command with one run per role (settling, the worst-case
+# sweep and the closed form), so the difference is what 20,000 runs cost.
+cpu_ms() { /usr/bin/time -f '%U %S' "$@" 2>&1 >/dev/null | awk 'END { printf "%d", ($1 + $2) * 1000 }'; }
+one=$(cpu_ms "$bin" simulate-timing --loss 1 --runs 1 --checks 1)
+many=$(cpu_ms "$bin" simulate-timing --loss 1 --runs 10000 --checks 1)
+echo "runs=10000: ${many} ms; runs=1 (baseline): ${one} ms; per 10,000 runs of one scenario: $(awk -v a="$many" -v b="$one" 'BEGIN { printf "%d ms", (a - b) / 2 }')"
