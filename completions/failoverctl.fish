@@ -104,7 +104,18 @@ complete -c failoverctl -n "__fish_failoverctl_using_subcommand run" -s h -l hel
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run" -s V -l version -d 'Print version'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -s c -l config -d 'Configuration file (`-` reads standard input); without it, the built-in example: the source document\'s timing (checktime 10, timeout 2, activeretries 3, channelretries 3)' -r -F
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -l shutdown-delay -d 'Interface shutdown delay after the reboot starts, overriding `[policy] shutdowndelay` (0 to 1h: seconds or a value like `30s`, `1m 30s`)' -r
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -l loss -d 'Packet loss in percent (0 to 100, e.g. `0.1`), each packet lost independently: adds each role\'s expected false failovers per year (closed form, checked by a seeded simulation of the core) and the detection-time percentiles under that loss' -r
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -l jitter -d 'With `--loss` or `--tune`: each packet is also delayed by up to DUR (uniform); a reply later than `timeout` counts as lost' -r
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -l seed -d 'Seed of the simulated loss (the same seed gives the same figures)' -r
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -l runs -d 'With `--loss`: seeded scenario runs per role for the detection percentiles' -r
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -l checks -d 'With `--loss`: checks simulated per role for the false-failover estimate' -r
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -l detect -d 'With `--tune`: the detection bound both roles must meet' -r
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -l max-false-per-year -d 'With `--tune`: the false failovers per year allowed for each role' -r
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -l min-timeout -d 'With `--tune`: the shortest timeout considered (a healthy round trip must fit; default 50ms)' -r
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -l plot -d 'Write an SVG: a timeline of each scenario\'s worst case and, with `--loss`, detection time against false failovers per year as checktime varies' -r -F
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -l json -d 'Machine-readable JSON output'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -l tune -d 'Print the `[network]` timing (checktime, timeout, activeretries, channelretries) that detects within `--detect` with at most `--max-false-per-year` false failovers per role at `--loss` (default 1%), with the least probing; exit 1 naming the conflicting bounds when none does'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -l table -d 'Print the README\'s table of common settings (detection bound, false failovers per year at 0.1%, 1% and 5% loss) as Markdown'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -s h -l help -d 'Print help'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -s V -l version -d 'Print version'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand example-config" -s h -l help -d 'Print help'

@@ -90,7 +90,7 @@ echo "daemon peak RSS: ${daemon_kb} KiB; bare binary (baseline): ${bare_kb} KiB;
 echo "== 4. validation scale (1,000 and 8,000 channels, $rounds rounds)"
 channels() { # N: a config of N channels, 5 lines each (over 1,024 it is invalid, still validated)
   awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) { a = int(i / 250); b = i % 250 + 1
-    printf "[channel]\ndevice= e%d\nactiveip= 10.%d.0.%d/8\npassiveip= 10.%d.1.%d/8\ntestip= 10.255.0.1\n", i, a, b, a, b } }'
+    printf "[channel]\ndevice= e%d\nactiveip= 198.18.%d.%d/15\npassiveip= 198.19.%d.%d/15\ntestip= 198.19.255.254\n", i, a, b, a, b } }'
 }
 channels 1000 > "$work/c1000.ini"; channels 8000 > "$work/c8000.ini"
 small=(); large=()
@@ -100,3 +100,11 @@ for _ in $(seq "$rounds"); do
 done
 s1=$(printf '%s\n' "${small[@]}" | median); s8=$(printf '%s\n' "${large[@]}" | median)
 echo "8,000 channels: $(( s8 / 1000 )) ms; 1,000 channels (baseline): $(( s1 / 1000 )) ms; time per channel, 8,000 vs 1,000: $(awk -v a="$s8" -v b="$s1" 'BEGIN { printf "%.2f", (a / 8000) / (b / 1000) }')"
+
+echo "== 5. simulate-timing: 10,000 seeded runs of each role's scenario (CPU, one core)"
+# Baseline in the same run: the same command with one run per role (settling, the worst-case
+# sweep and the closed form), so the difference is what 20,000 runs cost.
+cpu_ms() { /usr/bin/time -f '%U %S' "$@" 2>&1 >/dev/null | awk 'END { printf "%d", ($1 + $2) * 1000 }'; }
+one=$(cpu_ms "$bin" simulate-timing --loss 1 --runs 1 --checks 1)
+many=$(cpu_ms "$bin" simulate-timing --loss 1 --runs 10000 --checks 1)
+echo "runs=10000: ${many} ms; runs=1 (baseline): ${one} ms; per 10,000 runs of one scenario: $(awk -v a="$many" -v b="$one" 'BEGIN { printf "%d ms", (a - b) / 2 }')"

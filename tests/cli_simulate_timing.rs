@@ -229,3 +229,306 @@ fn probing_every_checktime_the_simulated_link_down_detection_never_exceeds_the_f
     // The same sweep on the example as shipped does exceed it: the sweep can tell.
     assert!(sweep(EXAMPLE) > bound);
 }
+
+/// Issue 10 item 12: `timeout= 1ms` (a held passive re-checks every millisecond) and
+/// `channelretries= 65535` (each retry is a step) took 14 s and 30 s. The sweep is now thinned to a
+/// step budget, and the result still comes from the real core.
+#[test]
+fn long_runs_thin_the_sweep_instead_of_taking_seconds() {
+    let (mut cfg, _) = config::parse_str(EXAMPLE, Path::new("example")).expect("valid");
+    cfg.network.channelretries = 65_535;
+    let r = failoverctl::sim::worst_case(&cfg, Scenario::ActiveLinkDown).expect("runs");
+    // The full sweep would be 120 runs of 65,535 retries each.
+    assert!(r.runs < 10, "{r:?}");
+    let detected = r.detected_after.expect("detected");
+    assert!(detected >= Duration::from_secs(2 * 65_535), "{r:?}");
+
+    cfg.network.channelretries = 3;
+    cfg.network.timeout = Duration::from_millis(1);
+    let r = failoverctl::sim::worst_case(&cfg, Scenario::ActiveSilent).expect("runs");
+    assert!(r.runs < 120 && r.step > Duration::from_millis(100), "{r:?}");
+    assert!(r.takeover_after.is_some(), "{r:?}");
+}
+
+/// The issue's example: checktime 100ms, timeout 50ms, 3 retries, one test host probed every
+/// checktime.
+const ANCHOR: &str = "[channel]\ndevice= eth1\nactiveip= 192.0.2.50\npassiveip= 192.0.2.51\n\
+                      testip= 192.0.2.1\n[network]\nchecktime= 100ms\ntimeout= 50ms\n\
+                      activeretries= 3\nchannelretries= 3\n";
+
+fn run_json(args: &[&str], stdin: &str) -> serde_json::Value {
+    let out = cmd()
+        .arg("simulate-timing")
+        .args(args)
+        .args(["--json", "-c", "-"])
+        .write_stdin(stdin)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+#[test]
+fn loss_gives_false_failovers_per_year_and_detection_percentiles() {
+    let v = run_json(
+        &["--loss", "0.1", "--runs", "300", "--checks", "20000"],
+        ANCHOR,
+    );
+    // About twice a year at 0.1% (the issue's order of magnitude), for both roles.
+    for role in ["active", "passive"] {
+        let y = v["false_failovers_per_year"][role]
+            .as_f64()
+            .expect("a number");
+        assert!((2.0..3.0).contains(&y), "{role}: {y}");
+        let d = &v["detection_ms"][role];
+        let (p50, p99, worst) = (
+            d["p50"].as_u64().expect("p50"),
+            d["p99"].as_u64().expect("p99"),
+            d["worst"].as_u64().expect("worst"),
+        );
+        assert!(p50 <= p99 && p99 <= worst, "{d}");
+        // checktime + timeout × retries = 250 ms; at least the retries' 150 ms.
+        assert!(p50 >= 100 && worst <= 250, "{role}: {d}");
+        assert_eq!(d["runs"], 300);
+    }
+    assert_eq!(v["loss"]["link"]["loss"], 0.001);
+    let sim = &v["loss"]["simulated"]["active"];
+    assert!(sim["checks"].as_u64().expect("checks") >= 20_000);
+    // The formula report is still there.
+    assert_eq!(v["active_detection_ms"], 250);
+
+    // At 5%: about once every two minutes; the simulation agrees.
+    let v = run_json(&["--loss", "5", "--runs", "50"], ANCHOR);
+    let y = v["false_failovers_per_year"]["active"]
+        .as_f64()
+        .expect("a number");
+    let every = 365.25 * 86_400.0 / y;
+    assert!((100.0..130.0).contains(&every), "{every} s");
+    assert_eq!(v["loss"]["agrees"]["active"], true, "{}", v["loss"]);
+    assert!(v["loss"]["simulated"]["active"]["events"].as_u64() > Some(50));
+}
+
+#[test]
+fn loss_flags_are_checked() {
+    for bad in [["--loss", "101"], ["--loss", "-1"], ["--loss", "lots"]] {
+        let bad = [format!("{}={}", bad[0], bad[1])];
+        cmd()
+            .arg("simulate-timing")
+            .args(bad)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("percentage"));
+    }
+    cmd()
+        .args(["simulate-timing", "--tune", "--detect", "1s"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn tune_prints_a_network_section_that_meets_both_bounds() {
+    let out = cmd()
+        .args([
+            "simulate-timing",
+            "-c",
+            "-",
+            "--tune",
+            "--detect",
+            "1s",
+            "--max-false-per-year",
+            "1",
+            "--loss",
+            "1",
+        ])
+        .write_stdin(ANCHOR)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let section = String::from_utf8(out.stdout).expect("UTF-8");
+    assert!(section.contains("\n[network]\n"), "{section}");
+    // Pasted over the anchor's own [network], it is a valid config meeting both bounds.
+    let base = ANCHOR.split("[network]").next().expect("channel part");
+    let (cfg, _) = config::parse_str(&format!("{base}{section}"), Path::new("tuned"))
+        .expect("the printed section is valid");
+    let n = &cfg.network;
+    assert!(failoverctl::core::timing::active_detection(n) <= Duration::from_secs(1));
+    assert!(failoverctl::core::timing::passive_detection(n) <= Duration::from_secs(1));
+    let f = failoverctl::sim::loss::closed_form(
+        &cfg,
+        &failoverctl::sim::loss::LinkModel::new(1.0, Duration::ZERO),
+    );
+    assert!(
+        f.active.per_year <= 1.0 && f.passive.per_year <= 1.0,
+        "{f:?}"
+    );
+
+    // A goal no timing meets: exit 1 naming both sides of the conflict.
+    cmd()
+        .args([
+            "simulate-timing",
+            "-c",
+            "-",
+            "--tune",
+            "--detect",
+            "150ms",
+            "--max-false-per-year",
+            "0.01",
+            "--loss",
+            "5",
+        ])
+        .write_stdin(ANCHOR)
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains("no timing detects within 150 ms"))
+        .stderr(predicate::str::contains("needs a detection of at least"));
+}
+
+fn with_class<'a, 'i>(
+    parent: roxmltree::Node<'a, 'i>,
+    class: &str,
+) -> Vec<roxmltree::Node<'a, 'i>> {
+    parent
+        .descendants()
+        .filter(|n| {
+            n.attribute("class")
+                .is_some_and(|c| c.split_whitespace().any(|c| c == class))
+        })
+        .collect()
+}
+
+fn text_of(n: roxmltree::Node) -> String {
+    n.descendants()
+        .filter(|d| d.is_text())
+        .filter_map(|d| d.text())
+        .collect()
+}
+
+/// The SVG is well-formed, has labelled axes and a legend, a timeline per scenario with the marks
+/// of a failover, and with `--loss` the chart of both roles.
+#[test]
+fn plot_writes_a_labelled_svg_with_the_marks_it_must_contain() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("timing.svg");
+    let out = cmd()
+        .args([
+            "simulate-timing",
+            "--loss",
+            "1",
+            "--runs",
+            "50",
+            "--checks",
+            "1000",
+        ])
+        .arg("--plot")
+        .arg(&path)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let text = std::fs::read_to_string(&path).expect("the SVG was written");
+    let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "svg");
+    assert_eq!(
+        root.tag_name().namespace(),
+        Some("http://www.w3.org/2000/svg")
+    );
+    // A legend naming every mark.
+    let legend: String = with_class(root, "legend")
+        .into_iter()
+        .map(text_of)
+        .collect();
+    for label in [
+        "check sent",
+        "answered",
+        "unanswered",
+        "counter",
+        "decision",
+        "release",
+        "takeover",
+        "fault",
+        "client gap",
+        "active's check",
+        "passive's check",
+    ] {
+        assert!(legend.contains(label), "legend lacks {label}: {legend}");
+    }
+    for id in [
+        "timeline-active-link-down",
+        "timeline-active-power-off",
+        "timeline-active-silent",
+        "timeline-test-host-dead",
+    ] {
+        let panel = root
+            .descendants()
+            .find(|n| n.attribute("id") == Some(id))
+            .unwrap_or_else(|| panic!("no panel {id}"));
+        let x = with_class(panel, "axis");
+        assert!(!x.is_empty(), "{id}: no axis");
+        let labels: String = with_class(panel, "axis-label")
+            .into_iter()
+            .map(text_of)
+            .collect();
+        assert!(
+            labels.contains("time since the fault (s)"),
+            "{id}: {labels}"
+        );
+        assert!(with_class(panel, "tick").len() >= 3, "{id}: too few ticks");
+        assert!(!with_class(panel, "lane-label").is_empty(), "{id}");
+        assert_eq!(with_class(panel, "fault").len(), 1, "{id}");
+        assert!(
+            !with_class(panel, "probe").is_empty(),
+            "{id}: no checks drawn"
+        );
+        assert!(
+            !with_class(panel, "answer").is_empty(),
+            "{id}: no answers drawn"
+        );
+        if id != "timeline-test-host-dead" {
+            // A failover: unanswered checks counting up, the takeover and the client's gap.
+            for mark in ["miss", "counter", "takeover", "gap"] {
+                assert!(!with_class(panel, mark).is_empty(), "{id}: no {mark}");
+            }
+            let counters: Vec<String> = with_class(panel, "counter")
+                .into_iter()
+                .map(text_of)
+                .collect();
+            assert!(counters.iter().any(|c| c == "3/3"), "{id}: {counters:?}");
+        }
+    }
+    let link = root
+        .descendants()
+        .find(|n| n.attribute("id") == Some("timeline-active-link-down"))
+        .expect("link-down panel");
+    for mark in ["decision", "release"] {
+        assert!(!with_class(link, mark).is_empty(), "link down: no {mark}");
+    }
+    let chart = root
+        .descendants()
+        .find(|n| n.attribute("id") == Some("chart-loss"))
+        .expect("with --loss, the chart");
+    let labels: String = with_class(chart, "axis-label")
+        .into_iter()
+        .map(text_of)
+        .collect();
+    assert!(labels.contains("detection bound") && labels.contains("false failovers per year"));
+    assert!(with_class(chart, "series-active").len() >= 4);
+    assert!(with_class(chart, "series-passive").len() >= 4);
+    assert_eq!(with_class(chart, "this-config").len(), 1);
+
+    // Without --loss there is no chart.
+    let plain = dir.path().join("plain.svg");
+    cmd()
+        .args(["simulate-timing", "--plot"])
+        .arg(&plain)
+        .assert()
+        .code(0);
+    let text = std::fs::read_to_string(&plain).expect("written");
+    assert!(!text.contains("chart-loss"));
+    roxmltree::Document::parse(&text).expect("well-formed XML");
+}

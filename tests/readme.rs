@@ -45,3 +45,23 @@ fn limits_table_gives_every_bounded_key_its_range() {
         );
     }
 }
+
+/// The "choosing the timing" table is the output of `simulate-timing --table`, so it cannot drift
+/// from the closed form.
+#[test]
+fn choosing_the_timing_table_is_the_commands_output() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md is readable");
+    let out = assert_cmd::Command::cargo_bin("failoverctl")
+        .expect("the binary is built")
+        .args(["simulate-timing", "--table"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let table = String::from_utf8(out.stdout).expect("UTF-8");
+    assert!(table.lines().count() >= 5, "{table}");
+    assert!(
+        readme.contains(&table),
+        "README's table differs from `failoverctl simulate-timing --table`:\n{table}"
+    );
+}

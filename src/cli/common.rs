@@ -64,6 +64,11 @@ pub fn parse_respond_for(text: &str) -> Result<Duration, String> {
     limits::RESPOND_FOR.parse(text)
 }
 
+/// `simulate-timing --tune --detect`: a detection bound, as long as a checktime may be.
+pub fn parse_detect(text: &str) -> Result<Duration, String> {
+    limits::CHECKTIME.parse(text)
+}
+
 /// `simulate-timing --shutdown-delay`, as `[policy] shutdowndelay`.
 pub fn parse_shutdown_delay(text: &str) -> Result<Duration, String> {
     limits::SHUTDOWNDELAY.parse(text)

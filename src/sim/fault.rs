@@ -53,30 +53,63 @@ pub enum Fault {
 #[derive(Debug, Clone)]
 pub struct Loss {
     state: u64,
-    percent: u8,
+    rate: Rate,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Rate {
+    /// Whole percent, as the first scripted stories used.
+    Percent(u8),
+    /// Any probability in [0, 1] (`simulate-timing --loss 0.1`).
+    Probability(f64),
 }
 
 impl Loss {
     /// Drops `percent`% of answers; `seed` 0 is replaced (xorshift needs a non-zero state).
     pub fn new(seed: u64, percent: u8) -> Self {
         Self {
-            state: if seed == 0 {
-                0x9E37_79B9_7F4A_7C15
-            } else {
-                seed
-            },
-            percent: percent.min(100),
+            state: Self::seed(seed),
+            rate: Rate::Percent(percent.min(100)),
         }
     }
 
-    /// Whether the next answer is lost.
-    pub fn lose(&mut self) -> bool {
+    /// Drops each answer with probability `p` (clamped to [0, 1]).
+    pub fn with_probability(seed: u64, p: f64) -> Self {
+        Self {
+            state: Self::seed(seed),
+            rate: Rate::Probability(if p.is_nan() { 0.0 } else { p.clamp(0.0, 1.0) }),
+        }
+    }
+
+    fn seed(seed: u64) -> u64 {
+        if seed == 0 {
+            0x9E37_79B9_7F4A_7C15
+        } else {
+            seed
+        }
+    }
+
+    /// The next raw 64-bit draw.
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.state;
         x ^= x >> 12;
         x ^= x << 25;
         x ^= x >> 27;
         self.state = x;
-        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) % 100 < u64::from(self.percent)
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A uniform draw in [0, 1).
+    pub fn uniform(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Whether the next answer is lost.
+    pub fn lose(&mut self) -> bool {
+        match self.rate {
+            Rate::Percent(percent) => (self.next_u64() >> 32) % 100 < u64::from(percent),
+            Rate::Probability(p) => self.uniform() < p,
+        }
     }
 }
 
@@ -94,5 +127,24 @@ mod tests {
         let n = run(7);
         assert!((200..400).contains(&n), "{n}");
         assert_eq!((0..100).filter(|_| Loss::new(1, 0).lose()).count(), 0);
+    }
+
+    #[test]
+    fn a_probability_below_one_percent_is_honoured() {
+        let mut l = Loss::with_probability(3, 0.001);
+        let n = (0..1_000_000).filter(|_| l.lose()).count();
+        assert!((850..1150).contains(&n), "{n}");
+        assert_eq!(
+            (0..100)
+                .filter(|_| Loss::with_probability(1, 0.0).lose())
+                .count(),
+            0
+        );
+        assert_eq!(
+            (0..100)
+                .filter(|_| Loss::with_probability(1, 1.0).lose())
+                .count(),
+            100
+        );
     }
 }

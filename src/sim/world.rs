@@ -45,6 +45,14 @@ pub enum Event {
     RecordedFailover,
 }
 
+/// One entry of [`World::trace`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Traced {
+    Action(Action),
+    Input(Input),
+}
+
+#[derive(Clone)]
 struct SimNode {
     id: NodeId,
     config: Config,
@@ -64,6 +72,7 @@ struct SimNode {
 }
 
 /// Two nodes and their network on a virtual clock.
+#[derive(Clone)]
 pub struct World {
     now: Instant,
     nodes: [SimNode; 2],
@@ -75,6 +84,9 @@ pub struct World {
     pub boot_time: Duration,
     /// Whether to keep log lines (`[12.345s a] ...`).
     pub keep_log: bool,
+    /// When set, every action a node takes and every answer it is fed, with its time (the
+    /// timelines of `simulate-timing --plot`).
+    pub trace: Option<Vec<(Instant, NodeId, Traced)>>,
     log: Vec<String>,
     events: Vec<(Instant, NodeId, Event)>,
     unserved_since: Vec<Option<Instant>>,
@@ -119,6 +131,7 @@ impl World {
             loss: None,
             boot_time: Duration::from_secs(60),
             keep_log: true,
+            trace: None,
             log: vec![],
             events: vec![],
             unserved_since: vec![None; channels],
@@ -130,6 +143,12 @@ impl World {
     /// Loses `percent`% of all answers, from a seeded generator.
     pub fn with_loss(mut self, seed: u64, percent: u8) -> Self {
         self.loss = Some(Loss::new(seed, percent));
+        self
+    }
+
+    /// Loses answers by `loss` (e.g. [`Loss::with_probability`]: a request or its reply lost).
+    pub fn with_loss_model(mut self, loss: Loss) -> Self {
+        self.loss = Some(loss);
         self
     }
 
@@ -241,7 +260,7 @@ impl World {
     }
 
     /// The earliest thing that will happen.
-    fn next_at(&self) -> Option<Instant> {
+    pub fn next_at(&self) -> Option<Instant> {
         let mut times = vec![self.faults.first().map(|(t, _)| *t)];
         for n in &self.nodes {
             times.push(n.node.as_ref().and_then(Node::poll_timeout));
@@ -398,6 +417,9 @@ impl World {
         // Answers due now go first: a blocking shell hands them in before it looks at the clock.
         if let Some(k) = n.pending.iter().position(|(t, _)| *t <= now) {
             let (_, input) = n.pending.remove(k);
+            if let Some(t) = self.trace.as_mut() {
+                t.push((now, n.id, Traced::Input(input.clone())));
+            }
             node.handle(now, input);
         } else if node.poll_timeout().is_some_and(|t| t <= now) {
             node.handle_timeout(now);
@@ -436,6 +458,9 @@ impl World {
     }
 
     fn carry_out(&mut self, i: usize, action: Action) {
+        if let Some(t) = self.trace.as_mut() {
+            t.push((self.now, self.nodes[i].id, Traced::Action(action.clone())));
+        }
         let now = self.now;
         let id = self.nodes[i].id;
         let peer = 1 - i;

@@ -9,6 +9,8 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod loss;
+
 /// Arguments of `failoverctl simulate-timing`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -23,6 +25,64 @@ pub struct Args {
     /// Machine-readable JSON output.
     #[arg(long)]
     pub json: bool,
+    /// Packet loss in percent (0 to 100, e.g. `0.1`), each packet lost independently: adds each
+    /// role's expected false failovers per year (closed form, checked by a seeded simulation of the
+    /// core) and the detection-time percentiles under that loss.
+    #[arg(long, value_name = "PCT", value_parser = parse_percent)]
+    pub loss: Option<f64>,
+    /// With `--loss` or `--tune`: each packet is also delayed by up to DUR (uniform); a reply later
+    /// than `timeout` counts as lost.
+    #[arg(long, value_name = "DUR", value_parser = super::common::parse_timeout)]
+    pub jitter: Option<Duration>,
+    /// Seed of the simulated loss (the same seed gives the same figures).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
+    /// With `--loss`: seeded scenario runs per role for the detection percentiles.
+    #[arg(long, value_name = "N", default_value_t = 2000,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub runs: u64,
+    /// With `--loss`: checks simulated per role for the false-failover estimate.
+    #[arg(long, value_name = "N", default_value_t = 200_000,
+          value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub checks: u64,
+    /// Print the `[network]` timing (checktime, timeout, activeretries, channelretries) that detects
+    /// within `--detect` with at most `--max-false-per-year` false failovers per role at `--loss`
+    /// (default 1%), with the least probing; exit 1 naming the conflicting bounds when none does.
+    #[arg(long, requires_all = ["detect", "max_false_per_year"])]
+    pub tune: bool,
+    /// With `--tune`: the detection bound both roles must meet.
+    #[arg(long, value_name = "DUR", value_parser = super::common::parse_detect, requires = "tune")]
+    pub detect: Option<Duration>,
+    /// With `--tune`: the false failovers per year allowed for each role.
+    #[arg(long, value_name = "N", value_parser = parse_rate, requires = "tune")]
+    pub max_false_per_year: Option<f64>,
+    /// With `--tune`: the shortest timeout considered (a healthy round trip must fit; default 50ms).
+    #[arg(long, value_name = "DUR", value_parser = super::common::parse_timeout, requires = "tune")]
+    pub min_timeout: Option<Duration>,
+    /// Write an SVG: a timeline of each scenario's worst case and, with `--loss`, detection time
+    /// against false failovers per year as checktime varies.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+    /// Print the README's table of common settings (detection bound, false failovers per year at
+    /// 0.1%, 1% and 5% loss) as Markdown.
+    #[arg(long, conflicts_with_all = ["config", "tune", "loss", "plot", "json"])]
+    pub table: bool,
+}
+
+fn parse_percent(s: &str) -> Result<f64, String> {
+    match s.trim_end_matches('%').parse::<f64>() {
+        Ok(v) if (0.0..=100.0).contains(&v) => Ok(v),
+        _ => Err(format!("`{s}` is not a percentage from 0 to 100")),
+    }
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not a number of false failovers per year (0 or more)"
+        )),
+    }
 }
 
 /// One bound: its name, the formula it comes from, its value.
@@ -150,6 +210,10 @@ pub struct Simulated {
     pub gap_within_worst_case: bool,
     /// Why the simulation could not run (the formula bounds stand regardless).
     pub error: Option<String>,
+    /// Fault offsets tried, and how far apart (thinned when runs are long, to bound the work).
+    pub sweep_runs: u64,
+    #[serde(serialize_with = "as_millis")]
+    pub sweep_step_ms: Duration,
 }
 
 /// One simulated time against one formula bound.
@@ -217,6 +281,8 @@ pub fn simulate(config: &Config, shutdown_delay: Option<Duration>) -> Vec<Simula
                 compared: comparison(scenario, &r, &b),
                 gap_within_worst_case: r.longest_gap <= b.worst_case,
                 error: None,
+                sweep_runs: r.runs,
+                sweep_step_ms: r.step,
             },
             Err(e) => Simulated {
                 scenario,
@@ -227,6 +293,8 @@ pub fn simulate(config: &Config, shutdown_delay: Option<Duration>) -> Vec<Simula
                 compared: None,
                 gap_within_worst_case: false,
                 error: Some(e.to_string()),
+                sweep_runs: 0,
+                sweep_step_ms: Duration::ZERO,
             },
         })
         .collect()
@@ -268,6 +336,15 @@ pub fn notes(
         ));
     }
     for s in simulated {
+        if s.error.is_none() && s.sweep_step_ms > sim::sweep_step(config) {
+            notes.push(format!(
+                "{}: the runs are long, so the sweep was thinned to {} offsets {} apart (the \
+                 simulated work is bounded)",
+                scenario_name(s.scenario),
+                s.sweep_runs,
+                value::format_duration(s.sweep_step_ms)
+            ));
+        }
         if let Some(c) = s.compared.as_ref().filter(|c| !c.within) {
             let measured = match c.measure {
                 "detected_after" => s.detected_after_ms,
@@ -373,9 +450,25 @@ struct Output {
     report: Report,
     simulated: Vec<Simulated>,
     simulated_notes: Vec<String>,
+    /// With `--loss`: each role's expected false failovers per year (closed form).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    false_failovers_per_year: Option<loss::PerRole<f64>>,
+    /// With `--loss`: detection-time percentiles under that loss.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detection_ms: Option<sim::detection::DetectionTimes>,
+    /// With `--loss`: the closed form, its simulation and the notes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    loss: Option<loss::LossReport>,
+    /// With `--plot`: the file written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plot: Option<String>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
+    if args.table {
+        print!("{}", loss::common_table());
+        return Ok(crate::exit::OK);
+    }
     let (config, source) = match &args.config {
         Some(path) => (
             super::common::load_or_report(path, args.json)?,
@@ -393,14 +486,45 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let Some(config) = config else {
         return Ok(crate::exit::FAILED);
     };
+    let link = sim::loss::LinkModel::new(
+        args.loss.unwrap_or(if args.tune { 1.0 } else { 0.0 }),
+        args.jitter.unwrap_or_default(),
+    );
+    if args.tune {
+        let goal = sim::tune::Goal {
+            detect: args.detect.expect("clap requires --detect with --tune"),
+            max_false_per_year: args
+                .max_false_per_year
+                .expect("clap requires --max-false-per-year with --tune"),
+            min_timeout: args.min_timeout.unwrap_or(Duration::from_millis(50)),
+        };
+        return loss::run_tune(&config, link, goal, args.json);
+    }
     let r = report(&config, &source, args.shutdown_delay);
     let simulated = simulate(&config, args.shutdown_delay);
     let simulated_notes = notes(&config, args.shutdown_delay, &simulated);
+    let lossy = args
+        .loss
+        .map(|_| loss::loss_report(&config, link, args.seed, args.checks, args.runs as usize));
+    let plot = match &args.plot {
+        Some(path) => {
+            let svg = sim::plot::render(&config, lossy.as_ref().map(|l| &l.link))
+                .map_err(|e| anyhow::anyhow!("cannot plot: {e}"))?;
+            std::fs::write(path, svg)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+            Some(path.display().to_string())
+        }
+        None => None,
+    };
     if args.json {
         super::output::print_json(&Output {
             report: r,
             simulated,
             simulated_notes,
+            false_failovers_per_year: lossy.as_ref().map(|l| l.false_failovers_per_year.clone()),
+            detection_ms: lossy.as_ref().and_then(|l| l.detection_ms.clone()),
+            loss: lossy,
+            plot,
         })?;
     } else {
         println!("{}", super::output::bounds_heading(&r));
@@ -410,6 +534,14 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         println!("{}", simulated_table(&simulated));
         for note in &simulated_notes {
             println!("note: {note}");
+        }
+        if let Some(l) = &lossy {
+            println!();
+            loss::print_loss(l);
+        }
+        if let Some(p) = &plot {
+            println!();
+            println!("plot written to {p}");
         }
     }
     Ok(crate::exit::OK)
