@@ -28,6 +28,9 @@ _failoverctl() {
             failoverctl,help)
                 cmd="failoverctl__subcmd__help"
                 ;;
+            failoverctl,keygen)
+                cmd="failoverctl__subcmd__keygen"
+                ;;
             failoverctl,peer-check)
                 cmd="failoverctl__subcmd__peer__subcmd__check"
                 ;;
@@ -70,6 +73,9 @@ _failoverctl() {
             failoverctl__subcmd__help,help)
                 cmd="failoverctl__subcmd__help__subcmd__help"
                 ;;
+            failoverctl__subcmd__help,keygen)
+                cmd="failoverctl__subcmd__help__subcmd__keygen"
+                ;;
             failoverctl__subcmd__help,peer-check)
                 cmd="failoverctl__subcmd__help__subcmd__peer__subcmd__check"
                 ;;
@@ -107,7 +113,7 @@ _failoverctl() {
 
     case "${cmd}" in
         failoverctl)
-            opts="-h -V --help --version validate probe arp-check watch-counters peer-check peer-respond run-active run-passive run simulate-timing example-config status generate help"
+            opts="-h -V --help --version validate probe arp-check watch-counters peer-check peer-respond run-active run-passive run simulate-timing example-config status keygen generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -187,7 +193,7 @@ _failoverctl() {
             return 0
             ;;
         failoverctl__subcmd__help)
-            opts="validate probe arp-check watch-counters peer-check peer-respond run-active run-passive run simulate-timing example-config status generate help"
+            opts="validate probe arp-check watch-counters peer-check peer-respond run-active run-passive run simulate-timing example-config status keygen generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -243,6 +249,20 @@ _failoverctl() {
             return 0
             ;;
         failoverctl__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        failoverctl__subcmd__help__subcmd__keygen)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -389,6 +409,28 @@ _failoverctl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        failoverctl__subcmd__keygen)
+            opts="-o -h -V --out --force --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -6,6 +6,7 @@
 pub mod diagnostic;
 pub mod example;
 pub mod host;
+pub mod keyfile;
 pub mod keys;
 pub mod model;
 pub mod raw;
