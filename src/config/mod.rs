@@ -8,6 +8,7 @@ pub mod example;
 pub mod host;
 pub mod keyfile;
 pub mod keys;
+pub mod metrics;
 pub mod model;
 pub mod raw;
 pub mod validate;

@@ -475,6 +475,16 @@ impl Validator {
         set!("statefile", p.statefile, parse_statefile);
         set!("historyfile", p.historyfile, parse_statefile);
         set!("priority", p.priority, parse_priority);
+        set!(
+            "metricsfile",
+            p.metricsfile,
+            super::metrics::parse_metricsfile
+        );
+        set!(
+            "metricslisten",
+            p.metricslisten,
+            super::metrics::parse_metricslisten
+        );
         if p.maxfailovers > 0 && p.failoverwindow.is_zero() {
             let line = entry("failoverwindow").map_or(0, |e| e.line);
             self.error(
@@ -963,6 +973,8 @@ impl Policy {
             statefile: PathBuf::from(DEFAULT_STATEFILE),
             historyfile: PathBuf::from(DEFAULT_HISTORYFILE),
             priority: None,
+            metricsfile: None,
+            metricslisten: None,
         }
     }
 }
