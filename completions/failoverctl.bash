@@ -22,9 +22,6 @@ _failoverctl() {
             failoverctl,example-config)
                 cmd="failoverctl__subcmd__example__subcmd__config"
                 ;;
-            failoverctl,generate)
-                cmd="failoverctl__subcmd__generate"
-                ;;
             failoverctl,help)
                 cmd="failoverctl__subcmd__help"
                 ;;
@@ -33,9 +30,6 @@ _failoverctl() {
                 ;;
             failoverctl,peer-check)
                 cmd="failoverctl__subcmd__peer__subcmd__check"
-                ;;
-            failoverctl,peer-respond)
-                cmd="failoverctl__subcmd__peer__subcmd__respond"
                 ;;
             failoverctl,probe)
                 cmd="failoverctl__subcmd__probe"
@@ -67,9 +61,6 @@ _failoverctl() {
             failoverctl__subcmd__help,example-config)
                 cmd="failoverctl__subcmd__help__subcmd__example__subcmd__config"
                 ;;
-            failoverctl__subcmd__help,generate)
-                cmd="failoverctl__subcmd__help__subcmd__generate"
-                ;;
             failoverctl__subcmd__help,help)
                 cmd="failoverctl__subcmd__help__subcmd__help"
                 ;;
@@ -78,9 +69,6 @@ _failoverctl() {
                 ;;
             failoverctl__subcmd__help,peer-check)
                 cmd="failoverctl__subcmd__help__subcmd__peer__subcmd__check"
-                ;;
-            failoverctl__subcmd__help,peer-respond)
-                cmd="failoverctl__subcmd__help__subcmd__peer__subcmd__respond"
                 ;;
             failoverctl__subcmd__help,probe)
                 cmd="failoverctl__subcmd__help__subcmd__probe"
@@ -113,7 +101,7 @@ _failoverctl() {
 
     case "${cmd}" in
         failoverctl)
-            opts="-h -V --help --version validate probe arp-check watch-counters peer-check peer-respond run-active run-passive run simulate-timing example-config status keygen generate help"
+            opts="-h -V --help --version validate probe arp-check watch-counters peer-check run-active run-passive run simulate-timing example-config status keygen help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -174,26 +162,8 @@ _failoverctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        failoverctl__subcmd__generate)
-            opts="-h -V --out-dir --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --out-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         failoverctl__subcmd__help)
-            opts="validate probe arp-check watch-counters peer-check peer-respond run-active run-passive run simulate-timing example-config status keygen generate help"
+            opts="validate probe arp-check watch-counters peer-check run-active run-passive run simulate-timing example-config status keygen help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -221,20 +191,6 @@ _failoverctl() {
             return 0
             ;;
         failoverctl__subcmd__help__subcmd__example__subcmd__config)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        failoverctl__subcmd__help__subcmd__generate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -277,20 +233,6 @@ _failoverctl() {
             return 0
             ;;
         failoverctl__subcmd__help__subcmd__peer__subcmd__check)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        failoverctl__subcmd__help__subcmd__peer__subcmd__respond)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -458,36 +400,6 @@ _failoverctl() {
                     return 0
                     ;;
                 --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        failoverctl__subcmd__peer__subcmd__respond)
-            opts="-c -h -V --config --count --for --json --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -c)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --count)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -6,7 +6,6 @@ use clap::{Parser, Subcommand};
 pub mod arp_check;
 pub mod common;
 pub mod example_config;
-pub mod generate;
 pub mod keygen;
 pub mod output;
 pub mod peer_check;
@@ -60,9 +59,6 @@ pub enum Command {
     Status(status::Args),
     /// Write a new random peer key (mode 0600) for `[sendconfig] keyfile`.
     Keygen(keygen::Args),
-    /// Generate man pages and shell completions (used to refresh man/ and completions/).
-    #[command(hide = true)]
-    Generate(generate::Args),
 }
 
 /// Runs one parsed command line; returns the process exit code.
@@ -92,6 +88,5 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::ExampleConfig(a) => example_config::run(a),
         Command::Status(a) => status::run(a),
         Command::Keygen(a) => keygen::run(a),
-        Command::Generate(a) => generate::run(a),
     }
 }
