@@ -43,6 +43,12 @@ fn man_pages_and_completions_are_current() {
     for (name, content) in &fresh {
         assert!(committed[name] == *content, "{name} is stale: {REGENERATE}");
     }
+    let example = "scripts/failover.ini.example";
+    assert!(
+        std::fs::read(tmp.path().join(example)).ok()
+            == std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(example)).ok(),
+        "{example} is stale: {REGENERATE}"
+    );
 }
 
 /// Issue 11: the completions offered the hidden `peer-respond` (and the generator's subcommand).

@@ -176,8 +176,9 @@ fn upper_first(s: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Writes `DIR/man/` (failoverctl.1, one page per visible subcommand, failover.ini.5) and
-/// `DIR/completions/{failoverctl.bash,_failoverctl,failoverctl.fish}`.
+/// Writes `DIR/man/` (failoverctl.1, one page per visible subcommand, failover.ini.5),
+/// `DIR/completions/{failoverctl.bash,_failoverctl,failoverctl.fish}` and
+/// `DIR/scripts/failover.ini.example` (the package's copy of `example-config`).
 pub fn generate(out_dir: &Path) -> std::io::Result<()> {
     let man = out_dir.join("man");
     let completions = out_dir.join("completions");
@@ -198,6 +199,13 @@ pub fn generate(out_dir: &Path) -> std::io::Result<()> {
     }
     std::fs::write(man.join("failoverctl.1"), page(cmd, "")?)?;
     std::fs::write(man.join("failover.ini.5"), config_page())?;
+    // The package installs the annotated example as /etc/failoverctl/failover.ini.example.
+    let scripts = out_dir.join("scripts");
+    std::fs::create_dir_all(&scripts)?;
+    std::fs::write(
+        scripts.join("failover.ini.example"),
+        failoverctl::config::example::EXAMPLE,
+    )?;
     for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
         let mut cmd = visible_command();
         clap_complete::generate_to(shell, &mut cmd, "failoverctl", &completions)?;
