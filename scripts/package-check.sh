@@ -56,9 +56,13 @@ if [ "$(id -u)" != 0 ]; then
   echo "== install check skipped: needs root"
   exit 0
 fi
-unshare --mount --propagation private bash -euo pipefail -s "$deb" <<'INNER'
+scratch=$(mktemp -d)
+trap 'rmdir "$scratch"' EXIT
+unshare --mount --propagation private bash -euo pipefail -s "$deb" "$scratch" <<'INNER'
 deb=$(realpath "$1")
-t=$(mktemp -d)
+t=$2
+# Upper layers on a tmpfs: overlayfs refuses an upper directory on another overlay (containers).
+mount -t tmpfs tmpfs "$t"
 for d in etc var usr; do
   mkdir -p "$t/$d-up" "$t/$d-work"
   mount -t overlay overlay -o "lowerdir=/$d,upperdir=$t/$d-up,workdir=$t/$d-work" "/$d"
