@@ -40,7 +40,16 @@ pub fn problems(path: &Path) -> Vec<String> {
         }
     }
     if let Err(e) = PeerKey::File(path.to_path_buf()).load() {
-        out.push(e.to_string());
+        let denied = matches!(&e, super::model::PeerKeyError::Read { source, .. }
+            if source.kind() == std::io::ErrorKind::PermissionDenied);
+        if denied && !nix::unistd::geteuid().is_root() {
+            // A root-only key is right; the check just ran as another user.
+            out.push(format!(
+                "{e} (the daemon reads it as root: run this check as root)"
+            ));
+        } else {
+            out.push(e.to_string());
+        }
     }
     out
 }
