@@ -22,17 +22,14 @@ _failoverctl() {
             failoverctl,example-config)
                 cmd="failoverctl__subcmd__example__subcmd__config"
                 ;;
-            failoverctl,generate)
-                cmd="failoverctl__subcmd__generate"
-                ;;
             failoverctl,help)
                 cmd="failoverctl__subcmd__help"
                 ;;
+            failoverctl,keygen)
+                cmd="failoverctl__subcmd__keygen"
+                ;;
             failoverctl,peer-check)
                 cmd="failoverctl__subcmd__peer__subcmd__check"
-                ;;
-            failoverctl,peer-respond)
-                cmd="failoverctl__subcmd__peer__subcmd__respond"
                 ;;
             failoverctl,probe)
                 cmd="failoverctl__subcmd__probe"
@@ -64,17 +61,14 @@ _failoverctl() {
             failoverctl__subcmd__help,example-config)
                 cmd="failoverctl__subcmd__help__subcmd__example__subcmd__config"
                 ;;
-            failoverctl__subcmd__help,generate)
-                cmd="failoverctl__subcmd__help__subcmd__generate"
-                ;;
             failoverctl__subcmd__help,help)
                 cmd="failoverctl__subcmd__help__subcmd__help"
                 ;;
+            failoverctl__subcmd__help,keygen)
+                cmd="failoverctl__subcmd__help__subcmd__keygen"
+                ;;
             failoverctl__subcmd__help,peer-check)
                 cmd="failoverctl__subcmd__help__subcmd__peer__subcmd__check"
-                ;;
-            failoverctl__subcmd__help,peer-respond)
-                cmd="failoverctl__subcmd__help__subcmd__peer__subcmd__respond"
                 ;;
             failoverctl__subcmd__help,probe)
                 cmd="failoverctl__subcmd__help__subcmd__probe"
@@ -107,7 +101,7 @@ _failoverctl() {
 
     case "${cmd}" in
         failoverctl)
-            opts="-h -V --help --version validate probe arp-check watch-counters peer-check peer-respond run-active run-passive run simulate-timing example-config status generate help"
+            opts="-h -V --help --version validate probe arp-check watch-counters peer-check run-active run-passive run simulate-timing example-config status keygen help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -168,26 +162,8 @@ _failoverctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        failoverctl__subcmd__generate)
-            opts="-h -V --out-dir --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --out-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         failoverctl__subcmd__help)
-            opts="validate probe arp-check watch-counters peer-check peer-respond run-active run-passive run simulate-timing example-config status generate help"
+            opts="validate probe arp-check watch-counters peer-check run-active run-passive run simulate-timing example-config status keygen help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -228,20 +204,6 @@ _failoverctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        failoverctl__subcmd__help__subcmd__generate)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         failoverctl__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -256,7 +218,7 @@ _failoverctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        failoverctl__subcmd__help__subcmd__peer__subcmd__check)
+        failoverctl__subcmd__help__subcmd__keygen)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -270,7 +232,7 @@ _failoverctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        failoverctl__subcmd__help__subcmd__peer__subcmd__respond)
+        failoverctl__subcmd__help__subcmd__peer__subcmd__check)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -396,6 +358,28 @@ _failoverctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        failoverctl__subcmd__keygen)
+            opts="-o -h -V --out --force --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         failoverctl__subcmd__peer__subcmd__check)
             opts="-c -h -V --config --channel --timeout --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -416,36 +400,6 @@ _failoverctl() {
                     return 0
                     ;;
                 --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        failoverctl__subcmd__peer__subcmd__respond)
-            opts="-c -h -V --config --count --for --json --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -c)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --count)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

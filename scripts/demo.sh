@@ -5,6 +5,9 @@
 #
 #   sudo scripts/demo.sh [link|power|silent]     (default: power)
 #
+# It runs the binary built from this tree, or, without cargo, the installed /usr/sbin/failoverctl
+# (FAILOVERCTL_BIN= names another).
+#
 # Only the lab's own namespaces and documentation addresses are touched; every process it starts is
 # ended by PID on exit, also on failure.
 set -euo pipefail
@@ -13,8 +16,14 @@ how=${1:-power}
 case "$how" in link|power|silent) ;; *) sed -n '2,9p' "$0" >&2; exit 2 ;; esac
 [ "$(id -u)" -eq 0 ] || { echo "demo.sh: needs root (network namespaces)" >&2; exit 2; }
 
-cargo build --quiet
-bin=$PWD/target/debug/failoverctl
+if [ -n "${FAILOVERCTL_BIN:-}" ]; then
+  bin=$FAILOVERCTL_BIN
+elif command -v cargo >/dev/null; then
+  cargo build --quiet
+  bin=$PWD/target/debug/failoverctl
+else
+  bin=/usr/sbin/failoverctl
+fi
 name=demo$$
 work=$(mktemp -d)
 pids=()
@@ -36,7 +45,9 @@ wait_for() { # SECONDS COMMAND...: polls every 20 ms, bounded
 echo "== lab $name: LAN1 192.0.2.0/24, LAN2 198.51.100.0/24, sync 203.0.113.0/30"
 bash scripts/netlab.sh up "$name" >/dev/null
 
-for node in a b; do bash scripts/netlab.sh config "$node" "$work" > "$work/$node.ini"; done
+for node in a b; do
+  bash scripts/netlab.sh config "$node" "$work" "metricsfile= $work/$node.prom" > "$work/$node.ini"
+done
 
 "$bin" simulate-timing -c "$work/a.ini" | sed -n '1,12p'
 
@@ -83,3 +94,5 @@ grep -v '\] peer: answered ' "$work/b.log" | sed 's/^/  /' | tail -8
 gap=$(awk -F'[][]' '/bytes from/ { if (prev) { d = $2 - prev; if (d > max) max = d } prev = $2 } END { printf "%d", max * 1000 }' "$work/ping.log")
 echo "== the client's longest gap: ${gap} ms (source document's bound for this config: checktime x 2 + timeout x (channelretries + activeretries) = 1000 ms)"
 "$bin" status --state-file "$work/b.state" | sed -n 1p
+echo "== b's metrics ([policy] metricsfile, Prometheus text format)"
+grep -E '^failoverctl_(role\{.*\} 1|takeovers_total)' "$work/b.prom" | sed 's/^/  /'

@@ -6,6 +6,7 @@
 //! - `net`:    the probing and address primitives behind small traits; `net::linux` is the real shell.
 //! - `peer`:   the peer protocol on the sync link: authenticated wire format, no I/O.
 //! - `sim`:    a simulated world (virtual clock and network) that drives the same core.
+//! - `metrics`: the Prometheus text format of a status snapshot, and its file and listener.
 //! - `daemon`: the Linux run loop that feeds the core with real events and carries out its actions.
 //! - `cli`:    clap definitions and one small file per subcommand.
 
@@ -14,6 +15,7 @@ pub mod config;
 pub mod core;
 pub mod daemon;
 pub mod exit;
+pub mod metrics;
 pub mod net;
 pub mod peer;
 pub mod sim;

@@ -20,6 +20,16 @@ fn example() -> String {
     String::from_utf8(out.stdout).expect("UTF-8")
 }
 
+/// The example with its keyfile pointed at a key made by `keygen`: the example names
+/// /etc/failoverctl/peer.key, and this host's /etc is not the test's business.
+fn example_with_key() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("peer.key");
+    cmd().args(["keygen", "--out"]).arg(&key).assert().code(0);
+    let text = example().replace("/etc/failoverctl/peer.key", &key.display().to_string());
+    (dir, text)
+}
+
 #[test]
 fn valid_config_exits_0_with_table_and_bounds() {
     cmd()
@@ -46,12 +56,47 @@ fn warnings_fail_with_strict() {
 
 #[test]
 fn example_config_is_valid_even_strictly() {
+    let (_dir, text) = example_with_key();
     cmd()
         .args(["validate", "--strict", "-c", "-"])
-        .write_stdin(example())
+        .write_stdin(text)
         .assert()
         .code(0)
         .stdout(predicate::str::contains("if-2"));
+}
+
+/// Issue 11: `validate` called a config valid whose keyfile nothing had created.
+#[test]
+fn missing_or_world_readable_keyfile_is_reported() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("peer.key");
+    let text = example().replace("/etc/failoverctl/peer.key", &key.display().to_string());
+    cmd()
+        .args(["validate", "--strict", "-c", "-"])
+        .write_stdin(text.clone())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "warning: [sendconfig] keyfile: keyfile",
+        ))
+        .stderr(predicate::str::contains("does not exist"));
+    cmd().args(["keygen", "--out"]).arg(&key).assert().code(0);
+    cmd()
+        .args(["keygen", "--out"])
+        .arg(&key)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--force"));
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .expect("chmod");
+    cmd()
+        .args(["validate", "-c", "-"])
+        .write_stdin(text)
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains(
+            "readable by group or others (mode 0644)",
+        ));
 }
 
 #[test]
@@ -124,9 +169,10 @@ fn json_lists_diagnostics() {
 
 #[test]
 fn json_on_success_has_channels_and_timing() {
+    let (_dir, text) = example_with_key();
     let out = cmd()
         .args(["validate", "--json", "-c", "-"])
-        .write_stdin(example())
+        .write_stdin(text)
         .output()
         .expect("runs");
     assert_eq!(out.status.code(), Some(0));

@@ -134,6 +134,7 @@ pub fn run_daemon(
         return Err(ExitError::usage("the daemon needs a config file, not standard input").into());
     }
     let config = load_config(&args.config)?;
+    crate::config::keyfile::require_for_run(&config).map_err(ExitError::usage)?;
     require_devices(config.channels.iter().map(|c| c.device.as_str()))?;
     let opts = crate::daemon::service::Options {
         command,

@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 pub mod arp_check;
 pub mod common;
 pub mod example_config;
-pub mod generate;
+pub mod keygen;
 pub mod output;
 pub mod peer_check;
 pub mod peer_respond;
@@ -57,9 +57,8 @@ pub enum Command {
     ExampleConfig(example_config::Args),
     /// Show the running daemon's role, counters and last decisions.
     Status(status::Args),
-    /// Generate man pages and shell completions (used to refresh man/ and completions/).
-    #[command(hide = true)]
-    Generate(generate::Args),
+    /// Write a new random peer key (mode 0600) for `[sendconfig] keyfile`.
+    Keygen(keygen::Args),
 }
 
 /// Runs one parsed command line; returns the process exit code.
@@ -88,6 +87,6 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::SimulateTiming(a) => simulate_timing::run(a),
         Command::ExampleConfig(a) => example_config::run(a),
         Command::Status(a) => status::run(a),
-        Command::Generate(a) => generate::run(a),
+        Command::Keygen(a) => keygen::run(a),
     }
 }

@@ -14,7 +14,7 @@ const MIN_WIDTH: u16 = 20;
 /// A table with the project's house style.
 pub fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED)
+    t.load_style(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(header.iter().copied());
     let reported = t.width();
@@ -72,7 +72,7 @@ mod tests {
     #[test]
     fn a_terminal_of_zero_columns_gets_the_fixed_width() {
         let mut t = Table::new();
-        t.load_preset(UTF8_FULL_CONDENSED)
+        t.load_style(UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic)
             .set_header(["channel", "target", "reached", "round trip"]);
         fit(&mut t, Some(0));

@@ -79,6 +79,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             .map_err(|e| ExitError::usage(format!("cannot read this host's interfaces: {e}")))?;
         diags.extend(host::check_host(config, &facts));
     }
+    if let Some(config) = &config {
+        diags.extend(crate::config::keyfile::check(config, args.check_host));
+    }
     let errors = diags.iter().filter(|d| d.is_error()).count();
     let warnings = diags.len() - errors;
     let valid = errors == 0;

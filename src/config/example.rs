@@ -102,6 +102,11 @@ mode= improved
 ;historyfile= /var/lib/failoverctl/failovers
 ; integer 0..7, start-up order when both start at once: the lower takes over first (give it to the node that should be active); default: the first passiveip's last octet mod 8; extension
 ;priority= 0
+; absolute path ending in .prom: Prometheus metrics, rewritten on change, for the node exporter's
+; textfile collector (see `man failoverctl-run`); default: none; extension
+;metricsfile= /var/lib/prometheus/node-exporter/failoverctl.prom
+; IP:port, serve the same metrics over HTTP there (a local or management address); default: none; extension
+;metricslisten= 127.0.0.1:9411
 "#;
 
 #[cfg(test)]

@@ -336,6 +336,22 @@ pub const KEYS: &[KeySpec] = &[
         X,
         "start-up order when both nodes start at once: the lower takes over first; give it to the node that should be active",
     ),
+    k(
+        "policy",
+        "metricsfile",
+        "absolute path ending in .prom",
+        "none",
+        X,
+        "write Prometheus metrics here when they change, for the node exporter's textfile collector",
+    ),
+    k(
+        "policy",
+        "metricslisten",
+        "IP:port",
+        "none",
+        X,
+        "serve the same metrics over HTTP on this local address",
+    ),
 ];
 
 /// The spec of `section`/`key`, if known.

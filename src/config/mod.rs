@@ -6,8 +6,10 @@
 pub mod diagnostic;
 pub mod example;
 pub mod host;
+pub mod keyfile;
 pub mod keys;
 pub mod limits;
+pub mod metrics;
 pub mod model;
 pub mod raw;
 pub mod validate;

@@ -156,6 +156,10 @@ pub struct Policy {
     /// Give the node that should normally be active the lower one. `None`: the first passiveip's
     /// last octet modulo 8.
     pub priority: Option<u8>,
+    /// `metricsfile=`: the Prometheus text file for the node exporter's textfile collector.
+    pub metricsfile: Option<PathBuf>,
+    /// `metricslisten=`: serve the metrics over HTTP on this local address.
+    pub metricslisten: Option<std::net::SocketAddr>,
 }
 
 /// The default UDP port of the peer protocol (`[sendconfig] port`).

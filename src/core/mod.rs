@@ -8,6 +8,7 @@ pub mod node;
 pub mod passive;
 pub mod policy;
 pub mod status;
+pub mod tally;
 pub mod time;
 mod timer;
 pub mod timing;

@@ -32,6 +32,17 @@ pub enum HoldReason {
     },
 }
 
+impl HoldReason {
+    /// A short fixed name, for metric labels.
+    pub fn label(&self) -> &'static str {
+        match self {
+            HoldReason::PeerDown => "peer_down",
+            HoldReason::PeerCannotReach { .. } => "peer_cannot_reach",
+            HoldReason::LimitReached { .. } => "limit_reached",
+        }
+    }
+}
+
 impl fmt::Display for HoldReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -26,4 +26,6 @@ pub struct Status {
     pub failovers: Vec<Instant>,
     /// The last [`RECENT_DECISIONS`] decisions, oldest first.
     pub recent: Vec<Decision>,
+    /// Counts since start (takeovers, failure actions, holds, probe round trips), for the metrics.
+    pub tally: super::tally::Tally,
 }

@@ -113,6 +113,11 @@ impl PeerSide {
         }
     }
 
+    /// The responder's counters, for the metrics.
+    pub fn counters(&self) -> Option<crate::net::linux::peer::ResponderStats> {
+        self.responder.as_ref().map(|r| r.stats())
+    }
+
     /// The responder's counters, for the state file.
     pub fn stats(&self) -> Option<serde_json::Value> {
         self.responder

@@ -79,6 +79,7 @@ pub fn run_with(
     let mut shell = Shell::new(&config, net, executor, opts.dry_run, log.clone(), deliver);
     let mut peer = PeerSide::start(&config, &log);
     shell.set_peer_link(peer.link.take());
+    let mut metrics = crate::metrics::Exporter::for_daemon(&config, opts.dry_run)?;
     log.info(&format!(
         "{} started with {} ({} channel(s)){}",
         opts.command,
@@ -106,6 +107,7 @@ pub fn run_with(
         peer.set_active(node.role() == Role::Active);
         peer.log_events(&log);
         write_state(&opts, &config, &node, &peer, &clock, &log, &mut last_state);
+        metrics.publish(&node.status(), peer.counters(), &log);
         if last_role != Some(node.role()) {
             last_role = Some(node.role());
             let _ = notifier.status(&format!("{}", node.role()));
@@ -150,6 +152,7 @@ pub fn run_with(
                 node.handle(clock.now(), Input::Stop);
                 drain(&mut node, &mut shell, &clock, &log, &rx, &mut signals)?;
                 write_state(&opts, &config, &node, &peer, &clock, &log, &mut last_state);
+                metrics.publish(&node.status(), peer.counters(), &log);
                 break exit::OK;
             }
             Ok(Event::Signal(SignalEvent::Reload)) => {

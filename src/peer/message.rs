@@ -21,7 +21,7 @@
 
 use std::net::Ipv4Addr;
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use super::key::Key;

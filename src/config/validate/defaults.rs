@@ -56,6 +56,8 @@ impl Policy {
             statefile: PathBuf::from(DEFAULT_STATEFILE),
             historyfile: PathBuf::from(DEFAULT_HISTORYFILE),
             priority: None,
+            metricsfile: None,
+            metricslisten: None,
         }
     }
 }

@@ -211,6 +211,16 @@ impl Validator {
         set!("statefile", p.statefile, parse_statefile);
         set!("historyfile", p.historyfile, parse_statefile);
         set!("priority", p.priority, parse_priority);
+        set!(
+            "metricsfile",
+            p.metricsfile,
+            crate::config::metrics::parse_metricsfile
+        );
+        set!(
+            "metricslisten",
+            p.metricslisten,
+            crate::config::metrics::parse_metricslisten
+        );
         if p.maxfailovers > 0 && p.failoverwindow.is_zero() {
             let line = entry("failoverwindow").map_or(0, |e| e.line);
             self.error(

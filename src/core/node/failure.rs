@@ -72,6 +72,9 @@ impl Node {
             failure.channel
         );
         let changed = self.holding.as_ref() != Some(&reason);
+        if changed {
+            self.tally.hold(reason.label());
+        }
         self.holding = Some(reason);
         self.held = Some((failure.channel.clone(), now));
         let d = self.decision(now, Some(&failure.channel), text);
@@ -90,6 +93,12 @@ impl Node {
         self.holding = None;
         self.held = None;
         self.history.record(now);
+        let kind = match self.config.policy.onfailure {
+            FailureAction::Demote => "demote",
+            FailureAction::Reboot => "reboot",
+            FailureAction::Exec(_) => "exec",
+        };
+        self.tally.failure_action(&failure.channel, kind);
         self.push(Action::RecordFailover { at: now });
         let why = format!("channel {} failed", failure.channel);
         let command = match self.config.policy.onfailure.clone() {

@@ -26,6 +26,7 @@ use super::active::{ActiveMonitor, ChannelFailure};
 use super::passive::PassiveMonitor;
 use super::policy::{limit_reached, FailoverHistory, HoldReason};
 use super::status::{Status, RECENT_DECISIONS};
+use super::tally::{TakeoverReason, Tally};
 use super::timer::Timers;
 use super::Instant;
 use crate::config::{Config, FailureAction};
@@ -157,6 +158,7 @@ pub struct Node {
     history: FailoverHistory,
     actions: VecDeque<Action>,
     recent: VecDeque<Decision>,
+    tally: Tally,
 }
 
 impl Node {
@@ -176,7 +178,11 @@ impl Node {
     ) -> Self {
         let mut node = Self::passive(config, now, failovers, scope);
         if scope == Scope::ActiveOnly {
-            node.take_over(now, "run-active: claiming the activeips");
+            node.take_over(
+                now,
+                TakeoverReason::RunActive,
+                "run-active: claiming the activeips",
+            );
         }
         node
     }
@@ -188,6 +194,7 @@ impl Node {
         let mut node = Self::passive(config, now, failovers, Scope::Service);
         node.take_over(
             now,
+            TakeoverReason::Resumed,
             "this node already holds the activeips: resuming as active",
         );
         node
@@ -221,6 +228,7 @@ impl Node {
             history: FailoverHistory::new(failovers),
             actions: VecDeque::new(),
             recent: VecDeque::new(),
+            tally: Tally::default(),
         }
     }
 
@@ -264,6 +272,7 @@ impl Node {
             passive,
             failovers: self.history.times().to_vec(),
             recent: self.recent.iter().cloned().collect(),
+            tally: self.tally.clone(),
         }
     }
 
@@ -305,6 +314,9 @@ impl Node {
 
     /// Feeds an input; answers to requests no longer in flight are ignored.
     pub fn handle(&mut self, now: Instant, input: Input) {
+        if let Input::ProbeDone { results, .. } = &input {
+            self.tally.probes(&self.config, results);
+        }
         match input {
             Input::Stop => self.stop(now),
             Input::PeerAlive { id, alive, reaches } => {
@@ -442,7 +454,8 @@ impl Node {
         }
     }
 
-    fn take_over(&mut self, now: Instant, why: &str) {
+    fn take_over(&mut self, now: Instant, reason: TakeoverReason, why: &str) {
+        self.tally.takeover(reason);
         self.declined = false;
         self.asking_active = None;
         self.active_health = None;

@@ -59,7 +59,7 @@ impl Node {
     /// flight, wait for it; without the peer protocol, take over at once.
     pub(super) fn before_takeover(&mut self, now: Instant) {
         if !self.asks_active() {
-            self.take_over(now, "claiming the activeips");
+            self.take_over(now, TakeoverReason::ActiveGone, "claiming the activeips");
             return;
         }
         if let Some(healthy) = self.active_health.take() {
@@ -93,13 +93,17 @@ impl Node {
     pub(super) fn decide_takeover(&mut self, now: Instant, healthy: Option<bool>) {
         self.active_health = None;
         if healthy != Some(true) {
-            let why = match healthy {
-                None => {
-                    "the active does not answer on the sync link either: claiming the activeips"
-                }
-                _ => "the peer is not a healthy active: claiming the activeips",
+            let (reason, why) = match healthy {
+                None => (
+                    TakeoverReason::ActiveSilent,
+                    "the active does not answer on the sync link either: claiming the activeips",
+                ),
+                _ => (
+                    TakeoverReason::ActiveUnhealthy,
+                    "the peer is not a healthy active: claiming the activeips",
+                ),
             };
-            self.take_over(now, why);
+            self.take_over(now, reason, why);
             return;
         }
         let text =
