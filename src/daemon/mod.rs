@@ -1,6 +1,7 @@
 //! The Linux run loop: feeds the decision core with real events (time, counters, probe and ARP results,
 //! signals) and carries out its actions (addresses, gratuitous ARP, hooks, failure action).
 
+pub mod children;
 pub mod clock;
 pub mod failure;
 pub mod hooks;

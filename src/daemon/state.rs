@@ -1,5 +1,7 @@
-//! Files the daemon keeps: the state file that `failoverctl status` reads (written atomically after
-//! every decision), and the failure-action history that must survive reboots (`maxfailovers`).
+//! Files the daemon keeps: the state file that `failoverctl status` reads (replaced atomically when
+//! something it shows changed, without fsync: it describes the running process and is rewritten
+//! after a restart), and the failure-action history that must survive reboots (`maxfailovers`,
+//! fsynced before the failure action runs).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -50,7 +52,7 @@ impl StateFile {
     /// Writes the file atomically (a temporary file renamed over it), so a reader never sees half.
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
         let text = serde_json::to_vec_pretty(self).expect("the state serializes");
-        write_atomic(path, &text)
+        write_atomic(path, &text, false)
     }
 
     /// True when the process that wrote the file is still alive.
@@ -75,7 +77,8 @@ fn is_zombie(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// `durable`: fsync before the rename (the history must survive a power cut; the state need not).
+fn write_atomic(path: &Path, bytes: &[u8], durable: bool) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -83,7 +86,9 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        if durable {
+            f.sync_all()?;
+        }
     }
     std::fs::rename(&tmp, path)
 }
@@ -111,7 +116,7 @@ pub fn record_failover(path: &Path, at: Instant, keep: usize) -> std::io::Result
         .iter()
         .map(|t| format!("{}\n", t.as_millis()))
         .collect();
-    write_atomic(path, text.as_bytes())
+    write_atomic(path, text.as_bytes(), true)
 }
 
 #[cfg(test)]
