@@ -10,8 +10,6 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Token};
-use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
-use signal_hook_mio::v1_0::Signals;
 
 use crate::config::{self, Config};
 use crate::core::action::Role;
@@ -22,6 +20,7 @@ use crate::daemon::failure::FailureExecutor;
 use crate::daemon::log::Log;
 use crate::daemon::notify::{self, Notifier};
 use crate::daemon::shell::{self, Shell, ARP_BASE, ICMP, PEER_LINK, RESPONDER};
+use crate::daemon::signals::{self, SignalEvent};
 use crate::daemon::state::StateFile;
 use crate::exit::{self, ExitError};
 
@@ -115,7 +114,7 @@ pub fn run_with(
     let clock = Clock::start();
     let log = Log::new(clock);
     let mut poll = Poll::new()?;
-    let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP, SIGCHLD])?;
+    let mut signals = signals::source()?;
     poll.registry()
         .register(&mut signals, SIGNALS, mio::Interest::READABLE)?;
     let notifier = Notifier::from_env();
@@ -242,9 +241,9 @@ pub fn run_with(
         for event in events.iter() {
             let inputs: Vec<Input> = match event.token() {
                 SIGNALS => {
-                    for sig in signals.pending() {
+                    for sig in signals::pending(&mut signals) {
                         match sig {
-                            SIGTERM | SIGINT if stopping.is_none() => {
+                            SignalEvent::Stop(sig) if stopping.is_none() => {
                                 log.info(&format!("signal {sig}: stopping"));
                                 let _ = notifier.stopping();
                                 // The hooks before the stop are cut short; the stop's own (down)
@@ -257,7 +256,7 @@ pub fn run_with(
                                 shell.children.limit_queued(STOP_HOOK_LIMIT);
                                 stopping = Some(exit::OK);
                             }
-                            SIGHUP if stopping.is_none() => {
+                            SignalEvent::Reload if stopping.is_none() => {
                                 let _ = notifier.reloading();
                                 if let Some(new) = reload(&opts, &config, &log) {
                                     node.reconfigure(clock.now(), &new);
@@ -273,7 +272,7 @@ pub fn run_with(
                                 }
                                 let _ = notifier.ready(&format!("{}", node.role()));
                             }
-                            SIGCHLD => shell.reap(poll.registry()),
+                            SignalEvent::Child => shell.reap(poll.registry()),
                             _ => {}
                         }
                     }
