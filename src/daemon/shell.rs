@@ -413,13 +413,13 @@ impl Shell {
         self.log.decision(d);
     }
 
-    fn icmp(&mut self, registry: &Registry) -> Result<&IcmpSocket, NetError> {
+    fn icmp(&mut self, registry: &Registry) -> Result<&mut IcmpSocket, NetError> {
         if self.icmp.is_none() {
             let s = IcmpSocket::open()?;
             let _ = registry.register(&mut SourceFd(&s.as_raw_fd()), ICMP, Interest::READABLE);
             self.icmp = Some(s);
         }
-        Ok(self.icmp.as_ref().expect("opened just above"))
+        Ok(self.icmp.as_mut().expect("opened just above"))
     }
 
     fn probe(

@@ -61,6 +61,10 @@ impl IcmpProber {
 /// identifier, sequence and source. The daemon's event loop polls its fd; [`IcmpProber`] waits on it.
 pub struct IcmpSocket {
     socket: Socket,
+    /// Interface indexes by name: `if_nametoindex` costs a socket and an ioctl per call, and the
+    /// daemon sends every checktime. A failed send drops the entry, so a re-created device is
+    /// looked up again.
+    ifindexes: std::collections::HashMap<String, u32>,
 }
 
 impl IcmpSocket {
@@ -83,7 +87,10 @@ impl IcmpSocket {
                 std::mem::size_of::<u32>() as libc::socklen_t,
             );
         }
-        Ok(IcmpSocket { socket })
+        Ok(IcmpSocket {
+            socket,
+            ifindexes: std::collections::HashMap::new(),
+        })
     }
 
     pub fn as_raw_fd(&self) -> std::os::fd::RawFd {
@@ -93,13 +100,20 @@ impl IcmpSocket {
     /// Sends one echo request out of `target.device` (from `target.source`, else the kernel's
     /// choice). An error is the finding "not sent": the target then counts as unanswered.
     pub fn send(
-        &self,
+        &mut self,
         target: &ProbeTarget,
         identifier: u16,
         sequence: u16,
     ) -> Result<(), NetError> {
         use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, SockaddrIn};
-        let ifindex = super::ifindex(&target.device)?;
+        let ifindex = match self.ifindexes.get(&target.device) {
+            Some(&i) => i,
+            None => {
+                let i = super::ifindex(&target.device)?;
+                self.ifindexes.insert(target.device.clone(), i);
+                i
+            }
+        };
         let packet = echo_request(identifier, sequence);
         let info = libc::in_pktinfo {
             ipi_ifindex: ifindex as libc::c_int,
@@ -118,9 +132,12 @@ impl IcmpSocket {
             Some(&to),
         )
         .map(|_| ())
-        .map_err(|e| NetError::Io {
-            context: format!("echo to {} on {}", target.target, target.device),
-            source: std::io::Error::from(e),
+        .map_err(|e| {
+            self.ifindexes.remove(&target.device);
+            NetError::Io {
+                context: format!("echo to {} on {}", target.target, target.device),
+                source: std::io::Error::from(e),
+            }
         })
     }
 
@@ -151,7 +168,7 @@ impl Prober for IcmpProber {
         timeout: Duration,
     ) -> Result<Vec<ProbeResult>, NetError> {
         let deadline = Instant::now() + timeout;
-        let socket = IcmpSocket::open()?;
+        let mut socket = IcmpSocket::open()?;
         let mut pending: Vec<Pending> = targets
             .iter()
             .map(|_| Pending {
