@@ -5,7 +5,11 @@
 #   2. failover: the client's longest gap when the active is powered off vs the source document's
 #      outage bound for the lab config (checktime x 2 + timeout x (channelretries + activeretries));
 #   3. memory: the running daemon's peak RSS vs the bare binary's (`failoverctl --version`);
-#   4. validation scale: the time per channel to validate 8,000 channels vs 1,000 (linear: about 1).
+#   4. validation scale: the time per channel to validate 8,000 channels vs 1,000 (linear: about 1);
+#   5. simulate-timing: the CPU of 10,000 seeded runs of one scenario;
+#   6. idle cost: CPU (utime+stime of every thread, /proc/PID/stat) of both nodes over 30 s and RSS,
+#      failoverctl at checktime 100ms vs keepalived with a unicast VRRP advert every 0.1 s, in the same
+#      run; and the writes of an idle active (write syscalls via /proc/PID/io, state file mtime).
 #
 #   sudo scripts/bench.sh [ROUNDS]        (default 3 rounds each)
 #
@@ -15,6 +19,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
 [ "$(id -u)" -eq 0 ] || { echo "bench.sh: needs root (network namespaces)" >&2; exit 2; }
+if ! command -v keepalived >/dev/null; then
+  apt-get install -y keepalived >/dev/null || { echo "bench.sh: cannot install keepalived" >&2; exit 2; }
+fi
 
 cargo build --release --quiet
 bin=$PWD/target/release/failoverctl
@@ -108,3 +115,77 @@ cpu_ms() { /usr/bin/time -f '%U %S' "$@" 2>&1 >/dev/null | awk 'END { printf "%d
 one=$(cpu_ms "$bin" simulate-timing --loss 1 --runs 1 --checks 1)
 many=$(cpu_ms "$bin" simulate-timing --loss 1 --runs 10000 --checks 1)
 echo "runs=10000: ${many} ms; runs=1 (baseline): ${one} ms; per 10,000 runs of one scenario: $(awk -v a="$many" -v b="$one" 'BEGIN { printf "%d ms", (a - b) / 2 }')"
+
+echo "== 6. idle cost over 30 s: failoverctl (checktime 100ms) vs keepalived (unicast advert 0.1 s)"
+# CPU ticks (utime + stime, all threads: /proc/PID/stat counts the whole process) of a PID.
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+rss() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
+hz=$(getconf CLK_TCK)
+idle_secs=30
+for d in eth1 eth2 sync0; do ip -n "$(ns a)" link set "$d" up; done
+for n in a b; do ip -n "$(ns "$n")" addr del 192.0.2.10/24 dev eth1 2>/dev/null || true; ip -n "$(ns "$n")" addr del 198.51.100.10/24 dev eth2 2>/dev/null || true; done
+for node in a b; do
+  bash scripts/netlab.sh config "$node" "$work" \
+    | sed -e 's/^checktime=.*/checktime= 100ms/' -e 's/^timeout=.*/timeout= 50ms/' > "$work/idle-$node.ini"
+done
+FAILOVERCTL_REBOOT_COMMAND=true ip netns exec "$(ns a)" "$bin" run -c "$work/idle-a.ini" 2>>"$work/idle-a.log" & fa=$!; pids+=($fa)
+wait_for 5000 holds a 192.0.2.10
+FAILOVERCTL_REBOOT_COMMAND=true ip netns exec "$(ns b)" "$bin" run -c "$work/idle-b.ini" 2>>"$work/idle-b.log" & fb=$!; pids+=($fb)
+sleep 3
+f0=$(( $(ticks $fa) + $(ticks $fb) ))
+w0=$(awk '/^syscw/ { print $2 }' "/proc/$fa/io")
+m0=$(stat -c %Y.%y "$work/a.state" 2>/dev/null || echo none)
+sleep "$idle_secs"
+f1=$(( $(ticks $fa) + $(ticks $fb) ))
+w1=$(awk '/^syscw/ { print $2 }' "/proc/$fa/io")
+m1=$(stat -c %Y.%y "$work/a.state" 2>/dev/null || echo none)
+frss=$(( $(rss $fa) > $(rss $fb) ? $(rss $fa) : $(rss $fb) ))
+kill -TERM "$fa" "$fb"; wait "$fa" 2>/dev/null || true; wait "$fb" 2>/dev/null || true
+fms=$(( (f1 - f0) * 1000 / hz ))
+# The same pair under keepalived: VRRP over eth1 between a (.11) and b (.12), unicast, 0.1 s adverts.
+for node in a b; do
+  if [ "$node" = a ]; then me=11; peer=12; prio=150; else me=12; peer=11; prio=100; fi
+  cat > "$work/ka-$node.conf" <<KA
+global_defs {
+  router_id bench_$node
+  script_user root
+  enable_script_security
+}
+vrrp_instance bench {
+  state BACKUP
+  interface eth1
+  virtual_router_id 51
+  priority $prio
+  advert_int 0.1
+  unicast_src_ip 192.0.2.$me
+  unicast_peer {
+    192.0.2.$peer
+  }
+  virtual_ipaddress {
+    192.0.2.10/24 dev eth1
+  }
+}
+KA
+done
+ka_start() {
+  ip netns exec "$(ns "$1")" keepalived -n -l -D -f "$work/ka-$1.conf" \
+    -p "$work/ka-$1.pid" -r "$work/ka-$1.vrrp.pid" -c "$work/ka-$1.chk.pid" >"$work/ka-$1.log" 2>&1 &
+  pids+=($!)
+  echo $!
+}
+ka=$(ka_start a); kb=$(ka_start b)
+sleep 3
+# keepalived forks: its parent watches a VRRP child; count every process of each instance.
+ka_pids() { echo "$ka $kb $(pgrep -P "$ka" || true) $(pgrep -P "$kb" || true)"; }
+all_ticks() { local t=0 p; for p in $(ka_pids); do t=$(( t + $(ticks "$p" 2>/dev/null || echo 0) )); done; echo $t; }
+k0=$(all_ticks)
+sleep "$idle_secs"
+k1=$(all_ticks)
+krss=0; for p in $(ka_pids); do r=$(rss "$p" 2>/dev/null || echo 0); [ "$r" -gt "$krss" ] && krss=$r; done
+for p in $(ka_pids); do kill -TERM "$p" 2>/dev/null || true; done
+wait "$ka" 2>/dev/null || true; wait "$kb" 2>/dev/null || true
+kms=$(( (k1 - k0) * 1000 / hz ))
+echo "failoverctl pair: ${fms} ms CPU in ${idle_secs} s (all threads), RSS ${frss} KiB per node"
+echo "keepalived pair (baseline): ${kms} ms CPU in ${idle_secs} s (all processes), RSS ${krss} KiB per process"
+echo "CPU ratio failoverctl/keepalived: $(awk -v a="$fms" -v b="$kms" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a (keepalived used 0 ticks)" }')"
+echo "idle active: $(( w1 - w0 )) write syscalls in ${idle_secs} s; state file mtime $( [ "$m0" = "$m1" ] && echo unchanged || echo changed)"

@@ -15,6 +15,7 @@ const FORBIDDEN: &[&str] = &[
     "pnet",
     "netlink",
     "nix::",
+    "crate::net",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

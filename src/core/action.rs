@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::observe::{ArpResult, ArpTarget, Counters, ProbeResult, ProbeTarget, Rival};
 use super::Instant;
-use crate::net::{ArpResult, ArpTarget, Counters, ProbeResult, ProbeTarget, Rival};
 
 /// Ties an answer to its request. Ids only grow within one [`super::Node`], so the answer to a request
 /// of an earlier round (or an earlier monitor) never matches the current one.
@@ -29,7 +29,7 @@ pub struct RequestIds {
 }
 
 impl RequestIds {
-    /// Starts after `last` (pass the previous owner's [`RequestIds::peek`] to keep ids unique).
+    /// Starts at `next` (pass the previous owner's [`RequestIds::peek`] to keep ids unique).
     pub fn starting_at(next: u64) -> Self {
         Self { next }
     }
@@ -151,22 +151,22 @@ pub enum Action {
         id: RequestId,
         addresses: Vec<Address>,
     },
-    /// The passive's last look before taking over (with `requirepeer` and the peer protocol): does
-    /// the peer answer on the sync link as the active, and does it reach `channel`'s test hosts? If
-    /// it does, the ARP checks failed on this node's side (its own LAN) and taking over would make a
-    /// split brain. Answer with [`Input::ActiveHealth`] within `timeout`.
-    AskActive {
+    /// Ask the peer's daemon over the sync link (the peer protocol) which of `testips` it reaches
+    /// out of its own link on `channel`, and in which role it runs. Answer with [`Input::PeerAnswer`]
+    /// within `timeout` (`None` when no authentic answer came). The core judges the answer: before
+    /// acting on a failure (does the peer reach what this node cannot?) and before a takeover (is the
+    /// peer a healthy active?). The shell splits a long list into several questions and answers once
+    /// all of them are answered.
+    AskPeer {
         id: RequestId,
         channel: String,
         testips: Vec<Ipv4Addr>,
         timeout: Duration,
     },
-    /// Before acting on a failure of `channel`: is the peer alive (sync link), and does it reach the
-    /// channel's test hosts? Answer with [`Input::PeerAlive`] within `timeout` (plus a ping).
-    CheckPeer {
+    /// One ICMP echo to the peer's host over the sync link; answer with [`Input::ProbeDone`].
+    PingPeer {
         id: RequestId,
-        channel: String,
-        testips: Vec<Ipv4Addr>,
+        target: ProbeTarget,
         timeout: Duration,
     },
     /// Takeover: add `add` (the activeips), then remove `remove` (passiveips, per `releasepassiveip`).
@@ -181,14 +181,20 @@ pub enum Action {
         remove: Vec<Address>,
         restore: Vec<Address>,
     },
-    /// Run a configured hook for one channel.
+    /// Run a configured hook for one channel, after every hook asked for before it (one ordered
+    /// queue), killed when it runs longer than `timeout`.
     RunHook {
         hook: Hook,
         channel: String,
         command: String,
+        timeout: Duration,
     },
-    /// Carry out the failure action; the node decides nothing more after a reboot.
-    FailureAction(FailureCommand),
+    /// Carry out the failure action for the failed `channel` (its values go into the command's
+    /// environment); the node decides nothing more after a reboot.
+    FailureAction {
+        command: FailureCommand,
+        channel: String,
+    },
     /// Persist the time of this failure action (handed back at the next start as history).
     RecordFailover { at: Instant },
     /// Tell a human (syslog at alert level, a notification): the core is holding instead of acting.
@@ -224,44 +230,31 @@ pub enum Input {
     },
     /// Answer to [`Action::ConflictCheck`]: one entry per target another station answered for.
     ConflictDone { id: RequestId, rivals: Vec<Rival> },
-    /// Answer to [`Action::AskActive`]: `Some(true)` the peer answered as the active and reaches the
-    /// test hosts (by the `testhosts` rule); `Some(false)` it answered otherwise; `None` no answer.
-    ActiveHealth {
-        id: RequestId,
-        healthy: Option<bool>,
-    },
     /// Answer to [`Action::CheckOwnership`]: the addresses no longer on this node.
     OwnershipDone {
         id: RequestId,
         missing: Vec<Address>,
     },
-    /// Answer to [`Action::CheckPeer`]. `reaches`: whether the peer reaches the channel's test hosts
-    /// (by the `testhosts` rule); `None` when it could only be pinged (no peer protocol, or no answer
-    /// to the question while its host still answers).
-    PeerAlive {
+    /// Answer to [`Action::AskPeer`]: what the peer said, `None` when it did not answer in time.
+    PeerAnswer {
         id: RequestId,
-        alive: bool,
-        reaches: Option<bool>,
+        answer: Option<PeerReport>,
     },
     /// The service is stopping (SIGTERM/SIGINT): release the addresses if `releaseonstop`.
     Stop,
 }
 
-impl Input {
-    /// The request this input answers, if it is an answer.
-    pub fn request_id(&self) -> Option<RequestId> {
-        match self {
-            Input::Counters { id, .. }
-            | Input::ProbeDone { id, .. }
-            | Input::ArpDone { id, .. }
-            | Input::ConflictDone { id, .. }
-            | Input::OwnershipDone { id, .. }
-            | Input::ActiveHealth { id, .. }
-            | Input::PeerAlive { id, .. } => Some(*id),
-            Input::Stop => None,
-        }
-    }
+/// The peer's authentic answer to [`Action::AskPeer`]: facts only, judged by the core.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerReport {
+    /// The peer's role when it answered.
+    pub role: Role,
+    /// One entry per asked test host, in order: whether the peer got an echo reply from it.
+    pub reached: Vec<bool>,
 }
+
+/// How long a hook may run before the shell kills it (and its process group).
+pub const HOOK_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A shell that lost an answer must not stall the core: a request still unanswered this long after its
 /// own `timeout` counts as unanswered.

@@ -8,7 +8,7 @@
 //! are sent immediately"; an answer resets that counter; all zero: back to the main loop ("a new wait
 //! during checktime"). A counter reaching `channelretries` is a channel failure.
 //!
-//! Hence the bound [`ACTIVE_DETECTION_BOUND`]: checktime + timeout × channelretries.
+//! Hence the bound checktime + timeout × channelretries ([`super::timing::active_detection`]).
 //!
 //! Polling order: feed [`ActiveMonitor::handle`]`(now, input)` and [`ActiveMonitor::handle_timeout`]`(now)`
 //! (when `now` reaches [`ActiveMonitor::poll_timeout`]), then drain [`ActiveMonitor::poll_action`] until
@@ -23,13 +23,10 @@ use serde::Serialize;
 use super::action::{
     Action, CounterSample, Decision, Input, RequestId, RequestIds, Role, ANSWER_GRACE,
 };
+use super::observe::{Activity, Counters, ProbeResult, ProbeTarget};
 use super::timer::Timers;
 use super::Instant;
 use crate::config::{Config, TestHosts};
-use crate::net::{Counters, ProbeResult, ProbeTarget};
-
-/// "Thus, the maximum down time of the interface before checktime + (timeout * channelretries)."
-pub const ACTIVE_DETECTION_BOUND: &str = "checktime + (timeout * channelretries)";
 
 /// The active monitor's verdict: a channel's counter reached `channelretries`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,18 +103,16 @@ enum Traffic {
     NoBaseline,
 }
 
+/// The one idle-interval rule ([`super::observe::CounterDelta::activity`]), plus what a missing
+/// sample means here.
 fn traffic(prev: Option<Counters>, now: Option<Counters>) -> Traffic {
     match (prev, now) {
         (_, None) => Traffic::Idle,
         (None, Some(_)) => Traffic::NoBaseline,
-        (Some(p), Some(n)) if n.rx_packets < p.rx_packets || n.tx_packets < p.tx_packets => {
-            // A counter that goes down is a reset, not traffic.
-            Traffic::Idle
-        }
-        (Some(p), Some(n)) if n.rx_packets + n.tx_packets > p.rx_packets + p.tx_packets => {
-            Traffic::Positive
-        }
-        _ => Traffic::Idle,
+        (Some(p), Some(n)) => match n.delta_since(&p).activity() {
+            Activity::Traffic => Traffic::Positive,
+            Activity::Idle => Traffic::Idle,
+        },
     }
 }
 
@@ -195,11 +190,6 @@ impl ActiveMonitor {
         self.failure.take()
     }
 
-    /// True while a failure waits for [`Self::resume`].
-    pub fn is_failed(&self) -> bool {
-        matches!(self.phase, Phase::Failed)
-    }
-
     pub fn status(&self) -> Vec<ChannelStatus> {
         self.channels
             .iter()
@@ -211,6 +201,59 @@ impl ActiveMonitor {
                 last_ok_at: c.last_ok_at,
             })
             .collect()
+    }
+
+    /// Takes a reloaded config: channels with the same definition keep their counters, their last
+    /// sample and their last good time; new ones start fresh. When the channels or the timing
+    /// changed, the round in flight (asked about the old set) is dropped and a new one starts now;
+    /// its late answer is then stale. A failure waiting for the policy stays where it is.
+    pub fn reconfigure(&mut self, config: &Config, now: Instant) {
+        let old = std::mem::take(&mut self.channels);
+        self.channels = config
+            .channels
+            .iter()
+            .map(|c| {
+                let kept = old.iter().find(|o| {
+                    o.ident == c.ident
+                        && o.device == c.device
+                        && o.activeip == c.activeip
+                        && o.testips == c.testips
+                        && o.checkonlyidle == c.checkonlyidle
+                });
+                ChannelState {
+                    ident: c.ident.clone(),
+                    device: c.device.clone(),
+                    activeip: c.activeip,
+                    testips: c.testips.clone(),
+                    checkonlyidle: c.checkonlyidle,
+                    failures: kept.map_or(0, |k| k.failures.min(config.network.channelretries)),
+                    last: kept.and_then(|k| k.last),
+                    last_ok_at: kept.and_then(|k| k.last_ok_at),
+                }
+            })
+            .collect();
+        let same_channels = old.len() == self.channels.len()
+            && old.iter().zip(&self.channels).all(|(o, n)| {
+                o.ident == n.ident
+                    && o.device == n.device
+                    && o.activeip == n.activeip
+                    && o.testips == n.testips
+                    && o.checkonlyidle == n.checkonlyidle
+            });
+        let n = &config.network;
+        let same_timing = self.checktime == n.checktime
+            && self.timeout == n.timeout
+            && self.channelretries == n.channelretries;
+        self.checktime = n.checktime;
+        self.timeout = n.timeout;
+        self.channelretries = n.channelretries;
+        self.testhosts = config.policy.testhosts;
+        let changed = !(same_channels && same_timing);
+        if changed && !matches!(self.phase, Phase::Failed) {
+            self.phase = Phase::Waiting;
+            self.timers.stop_all();
+            self.timers.set(ActiveTimer::Tick, now);
+        }
     }
 
     /// Clears the failure counters without touching the schedule: unanswered probes so far do not

@@ -5,6 +5,7 @@
 pub mod action;
 pub mod active;
 pub mod node;
+pub mod observe;
 pub mod passive;
 pub mod policy;
 pub mod status;

@@ -5,8 +5,8 @@
 //! increases. If a response has been received from at least one interface, the failure counter is reset
 //! to zero. If the failure counter reaches the value of activeretries, it switches to active mode."
 //!
-//! The document bounds the passive's detection by [`PASSIVE_DETECTION_BOUND`],
-//! `checktime + (timeout * activeretries)`. That bound only holds if, like the active, the passive
+//! The document bounds the passive's detection by `checktime + (timeout * activeretries)`
+//! ([`super::timing::passive_detection`]). That bound only holds if, like the active, the passive
 //! re-checks at once (not after another checktime) while its counter is non-zero: so it does.
 //!
 //! Polling order: [`PassiveMonitor::handle`]`(now, input)` and [`PassiveMonitor::handle_timeout`]`(now)`,
@@ -18,13 +18,10 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::action::{Action, Decision, Input, RequestId, RequestIds, Role, ANSWER_GRACE};
+use super::observe::{ArpResult, ArpTarget};
 use super::timer::Timers;
 use super::Instant;
 use crate::config::Config;
-use crate::net::{ArpResult, ArpTarget};
-
-/// The source document's passive bound: "checktime + (timeout * activeretries)".
-pub const PASSIVE_DETECTION_BOUND: &str = "checktime + (timeout * activeretries)";
 
 /// The passive monitor's verdict: the active is gone, take over.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,6 +145,38 @@ impl PassiveMonitor {
             limit: self.activeretries,
             last_seen_at: self.last_seen_at,
             not_before_at: self.not_before_at,
+        }
+    }
+
+    /// Takes a reloaded config, keeping the hold-off (`not_before`) and, when the watched activeips
+    /// are the same, the counter and the last time the active was seen. Other activeips start a new
+    /// count with a check now (the check in flight asked about the old ones; its answer is stale).
+    pub fn reconfigure(&mut self, config: &Config, now: Instant) {
+        let targets: Vec<ArpTarget> = config
+            .channels
+            .iter()
+            .map(|c| ArpTarget {
+                device: c.device.clone(),
+                address: c.activeip,
+            })
+            .collect();
+        let n = &config.network;
+        let same_timing = self.checktime == n.checktime && self.timeout == n.timeout;
+        self.checktime = n.checktime;
+        self.timeout = n.timeout;
+        self.activeretries = n.activeretries;
+        self.failures = self.failures.min(self.activeretries);
+        if targets != self.targets {
+            self.targets = targets;
+            self.failures = 0;
+            self.last_seen_at = None;
+        } else if same_timing {
+            return;
+        }
+        if self.phase != Phase::Done {
+            self.phase = Phase::Waiting;
+            self.timers.stop_all();
+            self.timers.set(PassiveTimer::Tick, now);
         }
     }
 

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::action::{Action, Input, RequestId};
+use super::observe::{ArpResult, ArpTarget, ProbeResult, ProbeTarget};
 use super::Instant;
 use crate::config::{Channel, Config, FailureAction, Network, Policy, PolicyMode, SendConfig};
-use crate::net::{ArpResult, ArpTarget, ProbeResult, ProbeTarget};
 
 pub(crate) fn secs(s: u64) -> Duration {
     Duration::from_secs(s)

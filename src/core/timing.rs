@@ -1,5 +1,5 @@
-//! The source document's downtime bounds, as pure functions of the validated config. The simulation
-//! of the decision core will live beside this and be checked against these bounds.
+//! The source document's downtime bounds, as pure functions of the validated config. `simulate-timing`
+//! and the sim tests check the decision core (driven by `sim::World`) against these bounds.
 
 use crate::config::{Network, Policy};
 use std::time::Duration;

@@ -1,5 +1,7 @@
-//! The failure action of the active node (`[policy] onfailure=`): reboot (the source document's
-//! action), demote, or exec a command.
+//! How the failure action's command is carried out (`[policy] onfailure=`): the real reboot, or the
+//! injected reboot command and the `exec:` command (the daemon runs those as child processes of its
+//! event loop, see `children.rs`; [`FailureExecutor::execute`] runs them to completion for callers
+//! that may wait). A demote is decided and done by the core.
 //!
 //! **`reboot` means the whole machine**: `reboot(2)` with `RB_AUTOBOOT`, after `sync()`. Network
 //! namespaces do not contain it; only a child PID namespace does (there it ends that namespace's init

@@ -23,6 +23,8 @@ struct Inner {
     journal: bool,
     /// The last warning, when it was last written, and how often it came again since.
     repeated: Mutex<Option<(String, std::time::Instant, u64)>>,
+    /// Warnings summed up by text ([`Log::warn_repeated`]): when last written, count since.
+    bursts: Mutex<std::collections::HashMap<String, (std::time::Instant, u64)>>,
 }
 
 /// A warning that comes back every checktime (a device down, a check that keeps failing) is written
@@ -44,6 +46,7 @@ impl Log {
                 origin: clock.now(),
                 journal: std::env::var_os("JOURNAL_STREAM").is_some(),
                 repeated: Mutex::new(None),
+                bursts: Mutex::new(std::collections::HashMap::new()),
             }),
         }
     }
@@ -64,6 +67,40 @@ impl Log {
         if let Some(line) = self.admit_warning(text) {
             self.line(Level::Warning, self.inner.clock.now(), &line);
         }
+    }
+
+    /// A warning that may come in bursts from many events (the peer responder's drops): written
+    /// once, then summed up once per [`REPEAT_PERIOD`] with its count, even when other warnings
+    /// come in between.
+    pub fn warn_repeated(&self, text: &str) {
+        let line = {
+            let mut seen = self
+                .inner
+                .bursts
+                .lock()
+                .expect("the log lock is never poisoned");
+            // Bounded: a flood from many senders cannot grow it without limit.
+            if seen.len() > 256 {
+                seen.retain(|_, (at, _)| at.elapsed() < REPEAT_PERIOD);
+            }
+            match seen.get_mut(text) {
+                Some((at, count)) => {
+                    *count += 1;
+                    if at.elapsed() < REPEAT_PERIOD {
+                        return;
+                    }
+                    let line = format!("warning: {text} (repeated {count} times)");
+                    *at = std::time::Instant::now();
+                    *count = 0;
+                    line
+                }
+                None => {
+                    seen.insert(text.to_owned(), (std::time::Instant::now(), 0));
+                    format!("warning: {text}")
+                }
+            }
+        };
+        self.line(Level::Warning, self.inner.clock.now(), &line);
     }
 
     /// The line to write for this warning, or `None` while it repeats within [`REPEAT_PERIOD`].

@@ -2,6 +2,7 @@
 //! signals) and carries out its actions (addresses, gratuitous ARP, hooks, failure action).
 
 pub mod caps;
+pub mod children;
 pub mod clock;
 pub mod failure;
 pub mod hooks;

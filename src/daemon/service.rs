@@ -1,33 +1,30 @@
-//! The daemon's event loop, shared by `run`, `run-active` and `run-passive`: one thread drives the
-//! core (`handle_timeout`, drain `poll_action` through the shell, wait until `poll_timeout` or an
-//! [`Event`]: a signal, or an answer computed on a worker thread), writes the state file and pings the
-//! systemd watchdog from the same loop, so a stuck core gets restarted.
+//! The daemon's event loop, shared by `run`, `run-active` and `run-passive`: one thread, one
+//! `mio::Poll`. It waits for the first of: a signal (SIGTERM, SIGINT, SIGHUP, SIGCHLD through
+//! signal-hook-mio), a reply on one of the shell's non-blocking sockets (ICMP, ARP, the peer
+//! protocol), a child's output, the core's `poll_timeout`, a request's own timeout, the state file's
+//! next allowed write and the watchdog's due time. No step blocks: requests on the network are sent
+//! and answered later, children are reaped on SIGCHLD, and everything the loop does between two
+//! waits is a handful of non-blocking syscalls and local netlink round trips.
 
-use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::{Events, Poll, Token};
 
 use crate::config::{self, Config};
 use crate::core::action::Role;
 use crate::core::{Input, Node, Scope};
+use crate::daemon::children::{PIPE_BASE, STOP_HOOK_LIMIT};
 use crate::daemon::clock::Clock;
 use crate::daemon::failure::FailureExecutor;
 use crate::daemon::log::Log;
 use crate::daemon::notify::{self, Notifier};
-use crate::daemon::peer::PeerSide;
-use crate::daemon::shell::{self, Primitives, Shell, MAX_WAIT};
+use crate::daemon::shell::{self, Shell, ARP_BASE, ICMP, PEER_LINK, RESPONDER};
 use crate::daemon::signals::{self, SignalEvent};
-use crate::daemon::state::{self, StateFile};
+use crate::daemon::state::StateFile;
 use crate::exit::{self, ExitError};
 
-/// What wakes the loop besides its deadline.
-#[derive(Debug)]
-pub enum Event {
-    Signal(SignalEvent),
-    /// The answer to a request the shell carried out off the loop's thread (the conflict check).
-    Answer(u64, Input),
-}
+const SIGNALS: Token = Token(0);
 
 /// How a run is set up (from the command line).
 pub struct Options {
@@ -48,37 +45,98 @@ pub struct Options {
 pub fn run(opts: Options, config: Config) -> anyhow::Result<i32> {
     crate::daemon::caps::check(opts.command, opts.scope, &config, opts.dry_run)?;
     let _instance = crate::daemon::instance::acquire(&opts, &config)?;
-    let net = shell::linux_primitives(opts.arp_table && !opts.dry_run);
-    run_with(opts, config, net, FailureExecutor::from_env())
+    run_with(opts, config, FailureExecutor::from_env())
 }
 
-/// [`run`] with the primitives and failure executor given (tests inject their own).
+/// The state file: produced in one place ([`snapshot`]), written when something `status` shows
+/// changed, at most once per checktime.
+struct StateWriter {
+    path: Option<PathBuf>,
+    last: Option<serde_json::Value>,
+    written_at: Option<Instant>,
+    /// A change waits for this moment (once per checktime).
+    due_at: Option<Instant>,
+}
+
+impl StateWriter {
+    fn update(&mut self, state: StateFile, period: Duration, log: &Log, force: bool) {
+        let Some(path) = &self.path else {
+            return;
+        };
+        let shown = shown(&state);
+        if self.last.as_ref() == Some(&shown) {
+            self.due_at = None;
+            return;
+        }
+        let now = Instant::now();
+        let allowed = self.written_at.map_or(now, |w| w + period);
+        if now < allowed && !force {
+            self.due_at = Some(allowed);
+            return;
+        }
+        if let Err(e) = state.write(path) {
+            log.warn(&format!("state file {}: {e}", path.display()));
+        }
+        self.last = Some(shown);
+        self.written_at = Some(now);
+        self.due_at = None;
+    }
+}
+
+/// What `status` shows of a state: the times of the last good check are left out while the counters
+/// are zero (they move at every healthy check and say nothing new), so an idle node writes nothing.
+fn shown(state: &StateFile) -> serde_json::Value {
+    let mut v = serde_json::json!({ "status": state.status, "peer": state.peer });
+    if let Some(channels) = v["status"]["channels"].as_array_mut() {
+        for c in channels {
+            if c["failures"] == 0 {
+                c["last_ok_at"] = serde_json::Value::Null;
+            }
+        }
+    }
+    if v["status"]["passive"]["failures"] == 0 {
+        v["status"]["passive"]["last_seen_at"] = serde_json::Value::Null;
+    }
+    v
+}
+
+/// The one place the state snapshot is produced (the state file, and anything else fed from it).
+pub fn snapshot(opts: &Options, node: &Node, shell: &Shell, clock: &Clock) -> StateFile {
+    let mut state = StateFile::new(opts.command, &opts.config_path, clock.now(), &node.status());
+    state.peer = shell.peer_stats();
+    state
+}
+
+/// [`run`] with the failure executor given (tests inject their own).
 pub fn run_with(
     opts: Options,
     mut config: Config,
-    net: Primitives,
     executor: FailureExecutor,
 ) -> anyhow::Result<i32> {
     let clock = Clock::start();
     let log = Log::new(clock);
-    let (tx, rx) = mpsc::channel();
-    let forwarder = signals::forward(tx.clone(), Event::Signal)?;
-    // A send fails only once the loop has ended: that answer is no longer wanted.
-    let deliver: shell::Deliver = Arc::new(move |generation, input| {
-        let _ = tx.send(Event::Answer(generation, input));
-    });
+    let mut poll = Poll::new()?;
+    let mut signals = signals::source()?;
+    poll.registry()
+        .register(&mut signals, SIGNALS, mio::Interest::READABLE)?;
     let notifier = Notifier::from_env();
     let now = clock.now();
-    let history = state::read_history_logged(&config.policy.historyfile, &log);
+    let history = crate::daemon::state::read_history_logged(&config.policy.historyfile, &log);
     let mut node =
         if opts.scope == Scope::Service && !opts.dry_run && shell::holds_activeips(&config) {
             Node::resume_active(&config, now, history)
         } else {
             Node::with_scope(&config, now, history, opts.scope)
         };
-    let mut shell = Shell::new(&config, net, executor, opts.dry_run, log.clone(), deliver);
-    let mut peer = PeerSide::start(&config, &log);
-    shell.set_peer_link(peer.link.take());
+    let mut shell = Shell::new(
+        &config,
+        opts.dry_run,
+        opts.arp_table && !opts.dry_run,
+        log.clone(),
+        executor,
+    );
+    let (link, responder) = crate::daemon::peer::open(&config, &log);
+    shell.set_peer(poll.registry(), link, responder);
     let mut metrics = crate::metrics::Exporter::for_daemon(&config, opts.dry_run)?;
     log.info(&format!(
         "{} started with {} ({} channel(s)){}",
@@ -91,23 +149,51 @@ pub fn run_with(
             ""
         }
     ));
+    let mut state = StateWriter {
+        path: if opts.dry_run && opts.state_file.is_none() {
+            None
+        } else {
+            Some(
+                opts.state_file
+                    .clone()
+                    .unwrap_or_else(|| config.policy.statefile.clone()),
+            )
+        },
+        last: None,
+        written_at: None,
+        due_at: None,
+    };
     let watchdog = notify::watchdog_interval().map(notify::ping_period);
-    let mut watchdog_at = clock.now();
-    let mut last_state = None;
+    let mut watchdog_at = Instant::now();
     let mut last_role = None;
     let mut ready = false;
-    // Signals that arrived while `drain` took answers off the channel, handled before waiting.
-    let mut signals: VecDeque<SignalEvent> = VecDeque::new();
+    let mut stopping: Option<i32> = None;
+    let mut events = Events::with_capacity(64);
     let code = loop {
+        // 1. Time: the core's deadlines and the requests' own timeouts.
         let now = clock.now();
         if node.poll_timeout().is_some_and(|t| t <= now) {
             node.handle_timeout(now);
         }
-        drain(&mut node, &mut shell, &clock, &log, &rx, &mut signals)?;
-        peer.set_active(node.role() == Role::Active);
-        peer.log_events(&log);
-        write_state(&opts, &config, &node, &peer, &clock, &log, &mut last_state);
-        metrics.publish(&node.status(), peer.counters(), &log);
+        for input in shell.expire(Instant::now()) {
+            node.handle(clock.now(), input);
+        }
+        // 2. The core's actions, each answered at once or later through the poll set.
+        if let Err(e) = drain(&mut node, &mut shell, poll.registry(), &clock) {
+            log.warn(&format!(
+                "{e}; stopping: without it this node cannot judge its peer"
+            ));
+            return Err(ExitError::usage(e.to_string()).into());
+        }
+        shell.role = node.role();
+        let force = stopping.is_some();
+        state.update(
+            snapshot(&opts, &node, &shell, &clock),
+            config.network.checktime,
+            &log,
+            force,
+        );
+        metrics.publish(&node.status(), shell.responder_counters(), &log);
         if last_role != Some(node.role()) {
             last_role = Some(node.role());
             let _ = notifier.status(&format!("{}", node.role()));
@@ -117,132 +203,121 @@ pub fn run_with(
             ready = true;
             let _ = notifier.ready(&format!("{}", node.role()));
         }
-        if node.is_done() {
+        if let Some(code) = stopping {
+            if shell.is_idle() {
+                break code;
+            }
+        } else if node.is_done() && shell.is_idle() {
             break match (opts.scope, node.role()) {
                 (Scope::PassiveOnly, Role::Active) => exit::OK,
                 _ => exit::FAILED,
             };
         }
         if let Some(period) = watchdog {
-            if clock.now() >= watchdog_at {
+            if Instant::now() >= watchdog_at {
                 let _ = notifier.watchdog();
-                watchdog_at = clock.now() + period;
+                watchdog_at = Instant::now() + period;
             }
         }
-        let mut wait = node
-            .poll_timeout()
-            .map_or(MAX_WAIT, |t| clock.until(t))
-            .min(MAX_WAIT);
-        if let Some(period) = watchdog {
-            wait = wait.min(period);
+        // 3. Wait for the first thing that can happen.
+        let mono = Instant::now();
+        let core_at = node.poll_timeout().map(|t| mono + clock.until(t));
+        let wake = [
+            core_at,
+            shell.next_deadline(),
+            state.due_at,
+            watchdog.map(|_| watchdog_at),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        // Round up to a whole millisecond: the core's time has no finer grain.
+        let wait = wake.map(|w| {
+            let d = w.saturating_duration_since(mono);
+            Duration::from_millis(d.as_micros().div_ceil(1000) as u64)
+        });
+        if let Err(e) = poll.poll(&mut events, wait) {
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                return Err(e.into());
+            }
+            continue;
         }
-        let event = match signals.pop_front() {
-            Some(s) => Ok(Event::Signal(s)),
-            None => rx.recv_timeout(wait),
-        };
-        match event {
-            Ok(Event::Answer(generation, input)) => {
-                if generation == shell.generation() {
-                    node.handle(clock.now(), input)
-                }
-            }
-            Ok(Event::Signal(SignalEvent::Stop(sig))) => {
-                log.info(&format!("signal {sig}: stopping"));
-                let _ = notifier.stopping();
-                node.handle(clock.now(), Input::Stop);
-                drain(&mut node, &mut shell, &clock, &log, &rx, &mut signals)?;
-                write_state(&opts, &config, &node, &peer, &clock, &log, &mut last_state);
-                metrics.publish(&node.status(), peer.counters(), &log);
-                break exit::OK;
-            }
-            Ok(Event::Signal(SignalEvent::Reload)) => {
-                let _ = notifier.reloading();
-                if let Some(new) = reload(&opts, &config, &log) {
-                    node = rebuilt(&opts, &config, &new, &node, &mut shell, &clock, &log);
-                    shell.set_config(&new);
-                    if new.sendconfig != config.sendconfig {
-                        // The old responder lets go of its port before the new one binds it.
-                        drop(std::mem::replace(&mut peer, PeerSide::off()));
-                        peer = PeerSide::start(&new, &log);
-                        shell.set_peer_link(peer.link.take());
+        for event in events.iter() {
+            let inputs: Vec<Input> = match event.token() {
+                SIGNALS => {
+                    for sig in signals::pending(&mut signals) {
+                        match sig {
+                            SignalEvent::Stop(sig) if stopping.is_none() => {
+                                log.info(&format!("signal {sig}: stopping"));
+                                let _ = notifier.stopping();
+                                // The hooks before the stop are cut short; the stop's own (down)
+                                // hooks get a bounded time.
+                                for name in shell.children.stopping() {
+                                    log.warn(&format!("{name}: cut short by the stop"));
+                                }
+                                node.handle(clock.now(), Input::Stop);
+                                let _ = drain(&mut node, &mut shell, poll.registry(), &clock);
+                                shell.children.limit_queued(STOP_HOOK_LIMIT);
+                                stopping = Some(exit::OK);
+                            }
+                            SignalEvent::Reload if stopping.is_none() => {
+                                let _ = notifier.reloading();
+                                if let Some(new) = reload(&opts, &config, &log) {
+                                    node.reconfigure(clock.now(), &new);
+                                    shell.set_config(&new);
+                                    if new.sendconfig != config.sendconfig {
+                                        // The old responder lets go of its port first.
+                                        shell.set_peer(poll.registry(), None, None);
+                                        let (link, responder) =
+                                            crate::daemon::peer::open(&new, &log);
+                                        shell.set_peer(poll.registry(), link, responder);
+                                    }
+                                    config = new;
+                                }
+                                let _ = notifier.ready(&format!("{}", node.role()));
+                            }
+                            SignalEvent::Child => shell.reap(poll.registry()),
+                            _ => {}
+                        }
                     }
-                    config = new;
+                    vec![]
                 }
-                let _ = notifier.ready(&format!("{}", node.role()));
+                ICMP => shell.icmp_readable(),
+                PEER_LINK => shell.peer_link_readable(),
+                RESPONDER => {
+                    shell.responder_readable(poll.registry());
+                    vec![]
+                }
+                Token(t) if t >= PIPE_BASE => {
+                    shell.children.readable(poll.registry(), Token(t));
+                    vec![]
+                }
+                Token(t) if t >= ARP_BASE => shell.arp_readable(Token(t)),
+                _ => vec![],
+            };
+            if stopping.is_none() {
+                for input in inputs {
+                    node.handle(clock.now(), input);
+                }
             }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => break exit::USAGE,
         }
     };
-    shell.finish();
-    forwarder.close();
     Ok(code)
 }
 
-/// Drains the core's actions through the shell, feeding every answer straight back. Answers from
-/// worker threads are taken between two actions, not after the whole chain: a chain of synchronous
-/// probes (each re-check follows the last at once) lasts up to channelretries × timeout, and a
-/// conflict answer waiting that long would let a channel failure decide first.
+/// Drains the core's actions through the shell, feeding answers given at once straight back.
 fn drain(
     node: &mut Node,
     shell: &mut Shell,
+    registry: &mio::Registry,
     clock: &Clock,
-    log: &Log,
-    rx: &mpsc::Receiver<Event>,
-    signals: &mut VecDeque<SignalEvent>,
-) -> anyhow::Result<()> {
-    loop {
-        while let Ok(event) = rx.try_recv() {
-            match event {
-                Event::Answer(generation, input) => {
-                    if generation == shell.generation() {
-                        node.handle(clock.now(), input)
-                    }
-                }
-                Event::Signal(s) => signals.push_back(s),
-            }
-        }
-        let Some(action) = node.poll_action() else {
-            break;
-        };
-        match shell.execute(action) {
-            Ok(Some(input)) => node.handle(clock.now(), input),
-            Ok(None) => {}
-            Err(e) => {
-                log.warn(&format!(
-                    "{e}; stopping: without it this node cannot judge its peer"
-                ));
-                return Err(ExitError::usage(e.to_string()).into());
-            }
+) -> Result<(), crate::net::NetError> {
+    while let Some(action) = node.poll_action() {
+        for input in shell.execute(registry, action)? {
+            node.handle(clock.now(), input);
         }
     }
     Ok(())
-}
-
-fn write_state(
-    opts: &Options,
-    config: &Config,
-    node: &Node,
-    peer: &PeerSide,
-    clock: &Clock,
-    log: &Log,
-    last: &mut Option<(serde_json::Value, Option<serde_json::Value>)>,
-) {
-    if opts.dry_run && opts.state_file.is_none() {
-        return;
-    }
-    let path = opts.state_file.as_ref().unwrap_or(&config.policy.statefile);
-    let mut state = StateFile::new(opts.command, &opts.config_path, clock.now(), &node.status());
-    state.peer = peer.stats();
-    // Written when something changed, not at every wake-up.
-    let seen = (state.status.clone(), state.peer.clone());
-    if last.as_ref() == Some(&seen) {
-        return;
-    }
-    if let Err(e) = state.write(path) {
-        log.warn(&format!("state file {}: {e}", path.display()));
-    }
-    *last = Some(seen);
 }
 
 /// Re-reads and validates the config (SIGHUP). A bad one is reported and changes nothing.
@@ -270,45 +345,5 @@ fn reload(opts: &Options, running: &Config, log: &Log) -> Option<Config> {
             log.warn("reload rejected: keeping the running config");
             None
         }
-    }
-}
-
-/// A node for the new config that keeps the role: an active stays active (claiming the new
-/// activeips, after releasing the ones the new config dropped), a passive starts watching anew.
-fn rebuilt(
-    opts: &Options,
-    old: &Config,
-    new: &Config,
-    node: &Node,
-    shell: &mut Shell,
-    clock: &Clock,
-    log: &Log,
-) -> Node {
-    let now = clock.now();
-    let history = node.status().failovers;
-    if node.role() == Role::Active {
-        let dropped = shell::dropped_activeips(old, new);
-        if !dropped.is_empty() {
-            let remove = dropped
-                .into_iter()
-                .map(|(device, address)| crate::core::action::Address {
-                    device,
-                    address,
-                    prefix: None,
-                })
-                .collect();
-            let _ = shell.execute(crate::core::Action::ReleaseAddresses {
-                remove,
-                restore: vec![],
-            });
-        }
-        if opts.scope == Scope::ActiveOnly {
-            Node::with_scope(new, now, history, Scope::ActiveOnly)
-        } else {
-            Node::resume_active(new, now, history)
-        }
-    } else {
-        log.info("reload: passive, watching with the new config");
-        Node::with_scope(new, now, history, opts.scope)
     }
 }

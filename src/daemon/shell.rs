@@ -1,131 +1,283 @@
-//! Carries out the core's actions on Linux: one `match` over [`Action`], each arm a call into the
-//! probing and address primitives. Requests are answered synchronously with the matching [`Input`],
-//! except the conflict check: it runs every checktime while active and would delay the active's
-//! probes by its timeout, so it runs on a worker thread and its answer goes through [`Deliver`].
+//! Carries out the core's actions on Linux without ever blocking the event loop: one `match` over
+//! [`Action`]. Kernel-local requests (counters, addresses, the ownership check, the neighbour table)
+//! are netlink round trips of microseconds and are answered at once. Everything that waits on the
+//! network is sent from a non-blocking socket in the loop's poll set (one raw ICMP socket, one ARP
+//! socket per device, the peer protocol's UDP sockets) and answered when the replies arrive or the
+//! request's own timeout passes ([`Shell::next_deadline`]). Hooks and the failure command are child
+//! processes ([`Children`]). The shell decides nothing: every rule is in the core.
 
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::config::{Channel, Config, FailureAction};
-use crate::core::action::{Address, CounterSample, Decision, FailureCommand, Hook};
+use mio::unix::SourceFd;
+use mio::{Interest, Registry, Token};
+
+use crate::config::{Channel, Config};
+use crate::core::action::{
+    Address, CounterSample, Decision, FailureCommand, Hook, PeerReport, RequestId, Role,
+};
+use crate::core::observe::{ArpResult, ArpTarget, ProbeResult, ProbeTarget, Rival};
 use crate::core::{Action, Input};
-use crate::daemon::failure::{FailureExecutor, FailureOutcome};
-use crate::daemon::hooks::{run_hook, HookEnv, HookEvent, DEFAULT_TIMEOUT};
+use crate::daemon::children::{Children, Job};
+use crate::daemon::failure::{reboot_machine, FailureExecutor};
+use crate::daemon::hooks::{HookEnv, HookEvent};
 use crate::daemon::log::Log;
 use crate::daemon::state;
-use crate::net::linux::peer::PeerLink;
-use crate::net::{
-    AddressControl, ArpChecker, ArpResult, ArpTarget, ConflictChecker, CounterSource, NetError,
-    ProbeResult, ProbeTarget, Prober,
-};
+use crate::net::linux::arp::sender_ip;
+use crate::net::linux::arp_socket::ArpSocket;
+use crate::net::linux::icmp::IcmpSocket;
+use crate::net::linux::peer::{ProbeJob, Responder};
+use crate::net::linux::{IcmpProber, NetlinkCounters, PeerLink, TableArpChecker};
+use crate::net::{AddressControl, CounterSource, NetError};
 
-/// The primitives the shell is composed of; tests and `--dry-run` swap some of them.
-pub struct Primitives {
-    pub counters: Box<dyn CounterSource>,
-    pub prober: Box<dyn Prober>,
-    pub arp: Box<dyn ArpChecker>,
-    /// Shared with the worker thread of each conflict check.
-    pub conflict: Arc<dyn ConflictChecker>,
-    pub addresses: Box<dyn AddressControl>,
+pub const ICMP: Token = Token(1);
+pub const PEER_LINK: Token = Token(2);
+pub const RESPONDER: Token = Token(3);
+/// ARP sockets: `ARP_BASE + index`.
+pub const ARP_BASE: usize = 100;
+
+/// What an ICMP probe in flight is for.
+enum ProbeFor {
+    /// The core's request ([`Action::Probe`] or [`Action::PingPeer`]).
+    Core(RequestId),
+    /// A question of the peer, answered when the probe is done.
+    Peer(ProbeJob),
 }
 
-/// Hands an answer computed off the loop's thread back to the loop (the service's event channel).
-/// The first argument is the shell's generation when the request was made (see [`Shell::generation`]).
-pub type Deliver = Arc<dyn Fn(u64, Input) + Send + Sync>;
+struct ProbeInFlight {
+    purpose: ProbeFor,
+    targets: Vec<ProbeTarget>,
+    /// Sequence and send time per target (`None`: not sent).
+    sent: Vec<Option<(u16, Instant)>>,
+    rtt: Vec<Option<Duration>>,
+    deadline: Instant,
+}
 
-/// What ended a request: the answer, or an error that must stop the daemon (a missing privilege: a
-/// passive node that cannot see the active must not conclude that it is gone).
-pub type Answer = Result<Option<Input>, NetError>;
+/// An ARP check or conflict check in flight.
+struct ArpInFlight {
+    id: RequestId,
+    conflict: bool,
+    targets: Vec<ArpTarget>,
+    found: BTreeMap<(String, Ipv4Addr), [u8; 6]>,
+    resend_at: Option<Instant>,
+    deadline: Instant,
+}
+
+/// A question to the peer: one datagram per chunk of test hosts.
+struct QuestionInFlight {
+    id: RequestId,
+    requests: Vec<u64>,
+    reached: Vec<Option<Vec<bool>>>,
+    role: Option<Role>,
+    deadline: Instant,
+}
 
 /// The Linux shell around one node.
 pub struct Shell {
     config: Config,
-    net: Primitives,
-    executor: FailureExecutor,
-    /// Log what would change instead of changing it.
     dry_run: bool,
-    /// The channel of the latest decision that named one: the failure action's environment.
-    last_channel: Option<String>,
-    /// Keep at most this many failure-action times in the history file.
-    history_keep: usize,
+    /// The source document's ARP check (flush, UDP, read the table) instead of raw frames.
+    table: Option<TableArpChecker>,
+    log: Log,
+    executor: FailureExecutor,
     history_file: PathBuf,
+    counters: NetlinkCounters,
+    /// Netlink; a test swaps in its own.
+    addresses: Box<dyn AddressControl>,
     /// A failure action the core decided, written to the history once it is carried out: one that
     /// did not happen (its release refused for lack of a capability) must never count.
     pending_failover: Option<crate::core::Instant>,
-    log: Log,
-    /// Hooks, conflict checks and questions still running: waited for before the process exits, so
-    /// none is cut off (each is bounded by its own timeout).
-    workers: Vec<std::thread::JoinHandle<()>>,
-    /// Where answers from worker threads go.
-    deliver: Deliver,
-    /// The peer protocol's asking link and the peer's address, when configured.
-    /// Shared with the worker that asks the active before a takeover.
-    peer_link: Option<(Arc<Mutex<PeerLink>>, Ipv4Addr)>,
-    /// Bumped by every reload: a rebuilt node hands out request ids from the start again, so an
-    /// answer from before the reload must not be fed to it.
-    generation: u64,
+    icmp: Option<IcmpSocket>,
+    identifier: u16,
+    sequence: u16,
+    probes: Vec<ProbeInFlight>,
+    arp: Vec<ArpSocket>,
+    arps: Vec<ArpInFlight>,
+    tables: Vec<(RequestId, Vec<ArpTarget>, Instant)>,
+    link: Option<(PeerLink, Ipv4Addr)>,
+    responder: Option<Responder>,
+    questions: Vec<QuestionInFlight>,
+    /// This node's role, for the responder's answers.
+    pub role: Role,
+    pub children: Children,
 }
+
+/// Answers ready for the core.
+pub type Answers = Vec<Input>;
 
 impl Shell {
     pub fn new(
         config: &Config,
-        net: Primitives,
-        executor: FailureExecutor,
         dry_run: bool,
+        table: bool,
         log: Log,
-        deliver: Deliver,
+        executor: FailureExecutor,
     ) -> Shell {
+        let prober = IcmpProber::new();
         Shell {
             config: config.clone(),
-            net,
-            executor,
             dry_run,
-            last_channel: None,
-            history_keep: 64,
-            history_file: config.policy.historyfile.clone(),
-            pending_failover: None,
+            table: table.then(TableArpChecker::new),
             log,
-            workers: Vec::new(),
-            deliver,
-            peer_link: None,
-            generation: 0,
+            executor,
+            history_file: config.policy.historyfile.clone(),
+            counters: NetlinkCounters::new(),
+            addresses: Box::new(crate::net::linux::addr::NetlinkAddresses::new()),
+            pending_failover: None,
+            icmp: None,
+            identifier: prober.identifier(),
+            sequence: 0,
+            probes: Vec::new(),
+            arp: Vec::new(),
+            arps: Vec::new(),
+            tables: Vec::new(),
+            link: None,
+            responder: None,
+            questions: Vec::new(),
+            role: Role::Passive,
+            children: Children::default(),
         }
     }
 
-    /// Waits for running hooks and conflict checks (each is bounded by its own timeout).
-    pub fn finish(&mut self) {
-        for h in self.workers.drain(..) {
-            let _ = h.join();
-        }
-    }
-
-    /// Asks the peer over this link before acting on a failure (the peer protocol).
-    pub fn set_peer_link(&mut self, link: Option<(PeerLink, Ipv4Addr)>) {
-        self.peer_link = link.map(|(l, peer)| (Arc::new(Mutex::new(l)), peer));
-    }
-
-    /// The generation of answers the current node may be fed.
-    pub fn generation(&self) -> u64 {
-        self.generation
-    }
-
-    /// Takes a new config (SIGHUP); the primitives stay.
+    /// Takes a reloaded config (hook environments, the history file).
     pub fn set_config(&mut self, config: &Config) {
         self.config = config.clone();
-        self.generation += 1;
         self.history_file = config.policy.historyfile.clone();
     }
 
-    /// Carries out one action. Requests return the answer to feed back into the core.
-    pub fn execute(&mut self, action: Action) -> Answer {
-        match action {
+    /// Puts the peer protocol's sockets in the poll set (replacing earlier ones).
+    pub fn set_peer(
+        &mut self,
+        registry: &Registry,
+        link: Option<(PeerLink, Ipv4Addr)>,
+        responder: Option<Responder>,
+    ) {
+        if let Some((old, _)) = self.link.take() {
+            let _ = registry.deregister(&mut SourceFd(&old.socket().as_raw_fd()));
+        }
+        if let Some(old) = self.responder.take() {
+            let _ = registry.deregister(&mut SourceFd(&old.socket().as_raw_fd()));
+        }
+        self.questions.clear();
+        if let Some((l, _)) = &link {
+            if l.set_nonblocking().is_ok() {
+                let _ = registry.register(
+                    &mut SourceFd(&l.socket().as_raw_fd()),
+                    PEER_LINK,
+                    Interest::READABLE,
+                );
+            }
+        }
+        if let Some(r) = &responder {
+            let _ = r.socket().set_nonblocking(true);
+            let _ = registry.register(
+                &mut SourceFd(&r.socket().as_raw_fd()),
+                RESPONDER,
+                Interest::READABLE,
+            );
+        }
+        self.link = link;
+        self.responder = responder;
+    }
+
+    /// The responder's counters, for the state file.
+    pub fn peer_stats(&self) -> Option<serde_json::Value> {
+        self.responder
+            .as_ref()
+            .map(|r| serde_json::to_value(r.stats()).expect("the counters serialize"))
+    }
+
+    /// The responder's counters, for the metrics.
+    pub fn responder_counters(&self) -> Option<crate::net::linux::peer::ResponderStats> {
+        self.responder.as_ref().map(|r| r.stats())
+    }
+
+    /// Nothing in flight that the process must wait for before it exits (only children: requests
+    /// on the network are simply abandoned).
+    pub fn is_idle(&self) -> bool {
+        self.children.is_idle()
+    }
+
+    /// The earliest time a request in flight must be answered by (its own timeout).
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let probes = self.probes.iter().map(|p| p.deadline);
+        let arps = self
+            .arps
+            .iter()
+            .flat_map(|a| [Some(a.deadline), a.resend_at])
+            .flatten();
+        let tables = self.tables.iter().map(|t| t.2);
+        let questions = self.questions.iter().map(|q| q.deadline);
+        probes
+            .chain(arps)
+            .chain(tables)
+            .chain(questions)
+            .chain(self.children.next_deadline())
+            .min()
+    }
+
+    /// Answers the requests whose time is up.
+    pub fn expire(&mut self, now: Instant) -> Answers {
+        let mut out = Vec::new();
+        let (done, left): (Vec<_>, Vec<_>) = self.probes.drain(..).partition(|p| now >= p.deadline);
+        self.probes = left;
+        for p in done {
+            out.extend(self.probe_done(p));
+        }
+        // Raw ARP: a lost frame gets one more request at half time.
+        for i in 0..self.arps.len() {
+            if self.arps[i].resend_at.is_some_and(|t| now >= t) {
+                self.arps[i].resend_at = None;
+                let a = &self.arps[i];
+                let pending: Vec<ArpTarget> = a
+                    .targets
+                    .iter()
+                    .filter(|t| !a.found.contains_key(&(t.device.clone(), t.address)))
+                    .cloned()
+                    .collect();
+                let conflict = a.conflict;
+                self.send_arp(&pending, conflict);
+            }
+        }
+        let (done, left): (Vec<_>, Vec<_>) = self.arps.drain(..).partition(|a| now >= a.deadline);
+        self.arps = left;
+        out.extend(done.into_iter().map(|a| self.arp_done(a)));
+        let (done, left): (Vec<_>, Vec<_>) = self.tables.drain(..).partition(|t| now >= t.2);
+        self.tables = left;
+        for (id, targets, _) in done {
+            let results = match self.table.as_mut().map(|t| t.read(&targets)) {
+                Some(Ok(r)) => r,
+                Some(Err(e)) => {
+                    self.log.warn(&format!("arp check: {e}"));
+                    Vec::new()
+                }
+                None => Vec::new(),
+            };
+            out.push(Input::ArpDone { id, results });
+        }
+        let (done, left): (Vec<_>, Vec<_>) =
+            self.questions.drain(..).partition(|q| now >= q.deadline);
+        self.questions = left;
+        out.extend(done.into_iter().map(|q| Input::PeerAnswer {
+            id: q.id,
+            answer: None,
+        }));
+        self.children.expire(now);
+        out
+    }
+
+    /// Carries out one action; requests answered at once come back here, the rest later.
+    pub fn execute(&mut self, registry: &Registry, action: Action) -> Result<Answers, NetError> {
+        let now = Instant::now();
+        Ok(match action {
             Action::SampleCounters { id, devices } => {
                 let samples = devices
                     .into_iter()
                     .map(|device| {
-                        let counters = match self.net.counters.sample(&device) {
+                        let counters = match self.counters.sample(&device) {
                             Ok(c) => Some(c),
                             Err(e) => {
                                 self.log.warn(&format!("counters of {device}: {e}"));
@@ -135,59 +287,40 @@ impl Shell {
                         CounterSample { device, counters }
                     })
                     .collect();
-                Ok(Some(Input::Counters { id, samples }))
+                vec![Input::Counters { id, samples }]
             }
             Action::Probe {
                 id,
                 targets,
                 timeout,
             } => {
-                // A dry run holds no activeip to send from: the kernel picks the source instead.
-                let sent: Vec<ProbeTarget> = if self.dry_run {
-                    let any = |t: &ProbeTarget| ProbeTarget {
-                        source: None,
-                        ..t.clone()
-                    };
-                    targets.iter().map(any).collect()
-                } else {
-                    targets.clone()
-                };
-                let results = match self.net.prober.probe(&sent, timeout) {
-                    Ok(r) => r
-                        .into_iter()
-                        .map(|mut r| {
-                            // Answered in the core's own terms.
-                            if let Some(t) = targets.iter().find(|t| {
-                                t.device == r.target.device && t.target == r.target.target
-                            }) {
-                                r.target = t.clone();
-                            }
-                            r
-                        })
-                        .collect(),
-                    Err(e @ NetError::Privilege { .. }) => return Err(e),
-                    Err(e) => {
-                        // A device that is down cannot send: its targets did not answer.
-                        self.log.warn(&format!("probe: {e}"));
-                        Vec::new()
-                    }
-                };
-                Ok(Some(Input::ProbeDone { id, results }))
+                self.probe(registry, ProbeFor::Core(id), targets, timeout, now)?;
+                vec![]
+            }
+            Action::PingPeer {
+                id,
+                target,
+                timeout,
+            } => {
+                self.probe(registry, ProbeFor::Core(id), vec![target], timeout, now)?;
+                vec![]
             }
             Action::ArpCheck {
                 id,
                 targets,
                 timeout,
             } => {
-                let results: Vec<ArpResult> = match self.net.arp.check(&targets, timeout) {
-                    Ok(r) => r,
-                    Err(e @ NetError::Privilege { .. }) => return Err(e),
-                    Err(e) => {
-                        self.log.warn(&format!("arp check: {e}"));
-                        Vec::new()
+                if let Some(table) = self.table.as_mut() {
+                    match table.begin(&targets) {
+                        Ok(()) => {}
+                        Err(e @ NetError::Privilege { .. }) => return Err(e),
+                        Err(e) => self.log.warn(&format!("arp check: {e}")),
                     }
-                };
-                Ok(Some(Input::ArpDone { id, results }))
+                    self.tables.push((id, targets, now + timeout));
+                } else {
+                    self.arp_request(registry, id, false, targets, timeout, now)?;
+                }
+                vec![]
             }
             Action::ConflictCheck {
                 id,
@@ -195,18 +328,33 @@ impl Shell {
                 timeout,
             } => {
                 // Only reads (probes that teach nobody anything): a dry run checks too.
-                self.conflict_check(id, targets, timeout);
-                Ok(None)
+                self.arp_request(registry, id, true, targets, timeout, now)?;
+                vec![]
             }
-            Action::CheckPeer {
+            Action::CheckOwnership { id, addresses } => {
+                // A dry run holds nothing: there is nothing to have lost.
+                let missing = if self.dry_run {
+                    Vec::new()
+                } else {
+                    addresses
+                        .into_iter()
+                        .filter(|a| match self.addresses.holds(&a.device, a.address) {
+                            Ok(held) => !held,
+                            Err(e) => {
+                                self.log.warn(&format!("ownership of {}: {e}", a.address));
+                                false
+                            }
+                        })
+                        .collect()
+                };
+                vec![Input::OwnershipDone { id, missing }]
+            }
+            Action::AskPeer {
                 id,
                 channel,
                 testips,
                 timeout,
-            } => {
-                let (alive, reaches) = self.check_peer(&channel, &testips, timeout)?;
-                Ok(Some(Input::PeerAlive { id, alive, reaches }))
-            }
+            } => self.ask_peer(id, &channel, &testips, timeout, now),
             Action::ClaimAddresses { add, remove } => {
                 for a in &add {
                     self.change("add", a, |ctl, a| ctl.add(&a.device, a.address, a.prefix))?;
@@ -214,7 +362,7 @@ impl Shell {
                 for a in &remove {
                     self.change("remove", a, |ctl, a| ctl.remove(&a.device, a.address))?;
                 }
-                Ok(None)
+                vec![]
             }
             Action::ReleaseAddresses { remove, restore } => {
                 // The passiveip first: without a configured prefix it then keeps the network's
@@ -228,213 +376,398 @@ impl Shell {
                     self.change("remove", a, |ctl, a| ctl.remove(&a.device, a.address))?;
                 }
                 self.record_pending_failover();
-                Ok(None)
-            }
-            Action::AskActive {
-                id,
-                channel,
-                testips,
-                timeout,
-            } => {
-                self.ask_active(id, channel, testips, timeout);
-                Ok(None)
-            }
-            Action::CheckOwnership { id, addresses } => {
-                // A dry run holds nothing: there is nothing to have lost.
-                let missing = if self.dry_run {
-                    Vec::new()
-                } else {
-                    addresses
-                        .into_iter()
-                        .filter(|a| match self.net.addresses.holds(&a.device, a.address) {
-                            Ok(held) => !held,
-                            Err(e) => {
-                                self.log.warn(&format!("ownership of {}: {e}", a.address));
-                                false
-                            }
-                        })
-                        .collect()
-                };
-                Ok(Some(Input::OwnershipDone { id, missing }))
+                vec![]
             }
             Action::Announce { addresses } => {
                 for a in &addresses {
                     self.change("announce", a, |ctl, a| ctl.announce(&a.device, a.address))?;
                 }
-                Ok(None)
+                vec![]
             }
             Action::RunHook {
                 hook,
                 channel,
                 command,
+                timeout,
             } => {
-                self.run_hook(hook, &channel, command);
-                Ok(None)
+                self.run_hook(registry, hook, &channel, command, timeout);
+                vec![]
             }
-            Action::FailureAction(command) => {
+            Action::FailureAction { command, channel } => {
                 // Written before the action runs: a reboot must find itself counted.
                 self.record_pending_failover();
-                self.failure_action(command);
-                Ok(None)
+                self.failure_action(registry, command, &channel);
+                vec![]
             }
             Action::RecordFailover { at } => {
-                // Written when the action (a release, or the failure command) is carried out.
+                // Written when the action (a release, or the failure command) is carried out: one
+                // that did not happen (its release refused for lack of a capability) never counts.
                 self.pending_failover = Some(at);
-                Ok(None)
+                vec![]
             }
             Action::Alert(d) => {
-                self.remember(&d);
                 self.log.alert(&d);
-                Ok(None)
+                vec![]
             }
             Action::Log(d) => {
-                self.remember(&d);
-                self.log.decision(&d);
-                Ok(None)
+                self.log_decision(&d);
+                vec![]
+            }
+        })
+    }
+
+    fn log_decision(&self, d: &Decision) {
+        self.log.decision(d);
+    }
+
+    fn icmp(&mut self, registry: &Registry) -> Result<&mut IcmpSocket, NetError> {
+        if self.icmp.is_none() {
+            let s = IcmpSocket::open()?;
+            let _ = registry.register(&mut SourceFd(&s.as_raw_fd()), ICMP, Interest::READABLE);
+            self.icmp = Some(s);
+        }
+        Ok(self.icmp.as_mut().expect("opened just above"))
+    }
+
+    fn probe(
+        &mut self,
+        registry: &Registry,
+        purpose: ProbeFor,
+        targets: Vec<ProbeTarget>,
+        timeout: Duration,
+        now: Instant,
+    ) -> Result<(), NetError> {
+        // A dry run holds no activeip to send from: the kernel picks the source instead.
+        let dry = self.dry_run;
+        let identifier = self.identifier;
+        let mut seqs = Vec::with_capacity(targets.len());
+        for _ in &targets {
+            self.sequence = self.sequence.wrapping_add(1);
+            seqs.push(self.sequence);
+        }
+        let socket = self.icmp(registry)?;
+        let mut sent = Vec::with_capacity(targets.len());
+        let mut failed = Vec::new();
+        for (t, seq) in targets.iter().zip(seqs) {
+            let mut out = t.clone();
+            if dry {
+                out.source = None;
+            }
+            // The time is taken before the send: the round trip includes it.
+            let before = Instant::now();
+            match socket.send(&out, identifier, seq) {
+                Ok(()) => sent.push(Some((seq, before))),
+                Err(e) => {
+                    // A device that is down cannot send: its target did not answer.
+                    failed.push(format!("probe: {e}"));
+                    sent.push(None);
+                }
+            }
+        }
+        for f in failed {
+            self.log.warn(&f);
+        }
+        let n = targets.len();
+        self.probes.push(ProbeInFlight {
+            purpose,
+            targets,
+            sent,
+            rtt: vec![None; n],
+            deadline: now + timeout,
+        });
+        Ok(())
+    }
+
+    /// The ICMP socket is readable.
+    pub fn icmp_readable(&mut self) -> Answers {
+        let Some(socket) = &self.icmp else {
+            return vec![];
+        };
+        let received = Instant::now();
+        for (from, id, seq) in socket.receive() {
+            if id != self.identifier {
+                continue;
+            }
+            for p in &mut self.probes {
+                for ((t, s), rtt) in p.targets.iter().zip(&p.sent).zip(p.rtt.iter_mut()) {
+                    if let Some((want, at)) = s {
+                        if *want == seq && t.target == from && rtt.is_none() {
+                            *rtt = Some(received.duration_since(*at));
+                        }
+                    }
+                }
+            }
+        }
+        // Done early once every echo that went out came back.
+        let (done, left): (Vec<_>, Vec<_>) = self.probes.drain(..).partition(|p| {
+            p.sent
+                .iter()
+                .zip(&p.rtt)
+                .all(|(s, r)| s.is_none() || r.is_some())
+        });
+        self.probes = left;
+        done.into_iter().flat_map(|p| self.probe_done(p)).collect()
+    }
+
+    fn probe_done(&mut self, p: ProbeInFlight) -> Answers {
+        let results: Vec<ProbeResult> = p
+            .targets
+            .into_iter()
+            .zip(p.rtt)
+            .map(|(target, rtt)| ProbeResult { target, rtt })
+            .collect();
+        match p.purpose {
+            ProbeFor::Core(id) => vec![Input::ProbeDone { id, results }],
+            ProbeFor::Peer(job) => {
+                let role = match self.role {
+                    Role::Active => crate::peer::Role::Active,
+                    _ => crate::peer::Role::Passive,
+                };
+                if let Some(r) = self.responder.as_mut() {
+                    r.reply(job, Ok(results), role);
+                }
+                self.log_responder();
+                vec![]
             }
         }
     }
 
-    fn remember(&mut self, d: &Decision) {
-        if let Some(c) = &d.channel {
-            self.last_channel = Some(c.clone());
+    fn arp_socket(&mut self, registry: &Registry, device: &str) -> Result<usize, NetError> {
+        if let Some(i) = self.arp.iter().position(|s| s.device == device) {
+            return Ok(i);
+        }
+        let s = ArpSocket::open(device)?;
+        let i = self.arp.len();
+        let _ = registry.register(
+            &mut SourceFd(&s.as_raw_fd()),
+            Token(ARP_BASE + i),
+            Interest::READABLE,
+        );
+        self.arp.push(s);
+        Ok(i)
+    }
+
+    fn arp_request(
+        &mut self,
+        registry: &Registry,
+        id: RequestId,
+        conflict: bool,
+        targets: Vec<ArpTarget>,
+        timeout: Duration,
+        now: Instant,
+    ) -> Result<(), NetError> {
+        for t in &targets {
+            match self.arp_socket(registry, &t.device) {
+                Ok(_) => {}
+                Err(e @ NetError::Privilege { .. }) => return Err(e),
+                // A device that is gone cannot answer: reported as unanswered.
+                Err(e) => self.log.warn(&format!("arp check on {}: {e}", t.device)),
+            }
+        }
+        self.send_arp(&targets, conflict);
+        self.arps.push(ArpInFlight {
+            id,
+            conflict,
+            targets,
+            found: BTreeMap::new(),
+            resend_at: Some(now + timeout / 2),
+            deadline: now + timeout,
+        });
+        Ok(())
+    }
+
+    fn send_arp(&mut self, targets: &[ArpTarget], probe_form: bool) {
+        for t in targets {
+            let Some(s) = self.arp.iter().find(|s| s.device == t.device) else {
+                continue;
+            };
+            let sources = if probe_form {
+                vec![]
+            } else {
+                crate::net::linux::addresses(&t.device)
+            };
+            let from = sender_ip(probe_form, &sources, t.address);
+            // A failed send leaves the address unanswered, which is what gets reported.
+            let _ = s.request(from, t.address);
         }
     }
 
-    /// Before acting on a failure of `channel`: asks the peer's daemon whether it reaches the
-    /// channel's test hosts (the peer protocol), judged by the same `testhosts` rule. Without the
-    /// protocol, or without an answer, only whether the peer's host is alive.
-    fn check_peer(
+    /// An ARP socket is readable.
+    pub fn arp_readable(&mut self, token: Token) -> Answers {
+        let Some(s) = self.arp.get(token.0 - ARP_BASE) else {
+            return vec![];
+        };
+        let device = s.device.clone();
+        for m in s.receive() {
+            if m.op != crate::net::linux::arp_frame::ArpOp::Reply {
+                continue;
+            }
+            for a in &mut self.arps {
+                if a.targets
+                    .iter()
+                    .any(|t| t.device == device && t.address == m.sender_ip)
+                {
+                    a.found
+                        .entry((device.clone(), m.sender_ip))
+                        .or_insert(m.sender_mac);
+                }
+            }
+        }
+        let (done, left): (Vec<_>, Vec<_>) = self
+            .arps
+            .drain(..)
+            .partition(|a| a.found.len() >= a.targets.len());
+        self.arps = left;
+        done.into_iter().map(|a| self.arp_done(a)).collect()
+    }
+
+    fn arp_done(&mut self, a: ArpInFlight) -> Input {
+        if a.conflict {
+            let rivals = a
+                .targets
+                .iter()
+                .filter_map(|t| {
+                    let mac = a.found.get(&(t.device.clone(), t.address))?;
+                    let own = self.arp.iter().find(|s| s.device == t.device)?.mac;
+                    Some(Rival {
+                        device: t.device.clone(),
+                        address: t.address,
+                        rival_mac: *mac,
+                        own_mac: own,
+                    })
+                })
+                .collect();
+            Input::ConflictDone { id: a.id, rivals }
+        } else {
+            let results = a
+                .targets
+                .iter()
+                .map(|t| ArpResult {
+                    target: t.clone(),
+                    mac: a.found.get(&(t.device.clone(), t.address)).copied(),
+                })
+                .collect();
+            Input::ArpDone { id: a.id, results }
+        }
+    }
+
+    fn ask_peer(
         &mut self,
+        id: RequestId,
         channel: &str,
         testips: &[Ipv4Addr],
         timeout: Duration,
-    ) -> Result<(bool, Option<bool>), NetError> {
-        if let Some((link, peer)) = &self.peer_link {
-            let peer = *peer;
-            let mut link = link.lock().expect("the peer link lock is never poisoned");
-            let mut reached = Vec::new();
-            let mut answered = true;
-            // A question carries at most MAX_TARGETS test hosts: more are asked in turn.
-            for chunk in testips.chunks(crate::peer::MAX_TARGETS) {
-                match link.ask(peer, channel, chunk, timeout) {
-                    Ok(Some(answer)) => reached.extend(answer.reached),
-                    Ok(None) => {
-                        answered = false;
-                        break;
-                    }
-                    Err(e @ NetError::Privilege { .. }) => return Err(e),
-                    Err(e) => {
-                        self.log.warn(&format!("peer question: {e}"));
-                        answered = false;
-                        break;
-                    }
+        now: Instant,
+    ) -> Answers {
+        let Some((link, peer)) = self.link.as_mut() else {
+            // No peer protocol here: nobody to ask.
+            return vec![Input::PeerAnswer { id, answer: None }];
+        };
+        let mut requests = Vec::new();
+        // A question carries at most MAX_TARGETS test hosts: more are asked in several.
+        for chunk in testips.chunks(crate::peer::MAX_TARGETS) {
+            match link.send_query(*peer, channel, chunk, timeout) {
+                Ok(Some(r)) => requests.push(r),
+                Ok(None) => return vec![Input::PeerAnswer { id, answer: None }],
+                Err(e) => {
+                    self.log.warn(&format!("peer question: {e}"));
+                    return vec![Input::PeerAnswer { id, answer: None }];
                 }
             }
-            if answered {
-                let reaches = self.config.policy.testhosts.healthy(reached);
-                self.log.info(&format!(
-                    "peer {peer} {} channel {channel}'s test hosts",
-                    if reaches { "reaches" } else { "cannot reach" }
-                ));
-                return Ok((true, Some(reaches)));
-            }
-            self.log.info(&format!(
-                "peer {peer} did not answer the question about {channel}; pinging it"
-            ));
         }
-        Ok((self.peer_alive()?, None))
+        let n = requests.len();
+        self.questions.push(QuestionInFlight {
+            id,
+            requests,
+            reached: vec![None; n],
+            role: None,
+            deadline: now + timeout,
+        });
+        vec![]
     }
 
-    /// The passive's question before taking over: does the peer answer as the active and reach
-    /// `channel`'s test hosts? It runs on a worker, beside the ARP re-checks, and its answer comes
-    /// back through `deliver` (`healthy: None` when the peer does not answer, or without the peer
-    /// protocol).
-    fn ask_active(
-        &mut self,
-        id: crate::core::action::RequestId,
-        channel: String,
-        mut testips: Vec<Ipv4Addr>,
-        timeout: Duration,
-    ) {
-        let deliver = Arc::clone(&self.deliver);
-        let generation = self.generation;
-        let Some((link, peer)) = self.peer_link.clone() else {
-            deliver(generation, Input::ActiveHealth { id, healthy: None });
+    /// The asking socket is readable.
+    pub fn peer_link_readable(&mut self) -> Answers {
+        let Some((link, peer)) = self.link.as_mut() else {
+            return vec![];
+        };
+        for (request, answer) in link.receive_answers(*peer) {
+            for q in &mut self.questions {
+                if let Some(k) = q.requests.iter().position(|r| *r == request) {
+                    q.reached[k] = Some(answer.reached.clone());
+                    q.role = Some(match answer.role {
+                        crate::peer::Role::Active => Role::Active,
+                        crate::peer::Role::Passive => Role::Passive,
+                    });
+                }
+            }
+        }
+        let (done, left): (Vec<_>, Vec<_>) = self
+            .questions
+            .drain(..)
+            .partition(|q| q.reached.iter().all(Option::is_some));
+        self.questions = left;
+        done.into_iter()
+            .map(|q| Input::PeerAnswer {
+                id: q.id,
+                answer: Some(PeerReport {
+                    role: q.role.unwrap_or(Role::Passive),
+                    reached: q.reached.into_iter().flatten().flatten().collect(),
+                }),
+            })
+            .collect()
+    }
+
+    /// The responder's socket is readable: admitted questions start a probe.
+    pub fn responder_readable(&mut self, registry: &Registry) {
+        let Some(r) = self.responder.as_mut() else {
             return;
         };
-        testips.truncate(crate::peer::MAX_TARGETS);
-        let rule = self.config.policy.testhosts;
-        let log = self.log.clone();
-        self.on_worker("the question to the active", move || {
-            let answer = link
-                .lock()
-                .expect("the peer link lock is never poisoned")
-                .ask(peer, &channel, &testips, timeout);
-            let healthy = match answer {
-                Ok(Some(answer)) => {
-                    let reaches = rule.healthy(answer.reached.iter().copied());
-                    let active = answer.role == crate::peer::Role::Active;
-                    log.info(&format!(
-                        "peer {peer} answers as {} and {} channel {channel}'s test hosts",
-                        if active { "active" } else { "passive" },
-                        if reaches { "reaches" } else { "cannot reach" }
-                    ));
-                    Some(active && reaches)
-                }
-                Ok(None) => {
-                    log.info(&format!("peer {peer} does not answer on the sync link"));
-                    None
-                }
-                Err(e) => {
-                    log.warn(&format!("question to the active: {e}"));
-                    None
-                }
-            };
-            deliver(generation, Input::ActiveHealth { id, healthy });
-        });
-    }
-
-    /// Is the peer alive? An ICMP echo over the sync link to `[sendconfig] peerip`. Without a
-    /// peerip there is nothing to ask: the peer counts as alive (the classic behaviour), as the
-    /// config validation warned.
-    fn peer_alive(&mut self) -> Result<bool, NetError> {
-        let Some((device, peer)) = self
-            .config
-            .sendconfig
-            .as_ref()
-            .and_then(|s| s.peerip.map(|p| (s.device.clone(), p)))
-        else {
-            self.log
-                .warn("requirepeer: no [sendconfig] peerip to ask; assuming the peer is alive");
-            return Ok(true);
-        };
-        let target = ProbeTarget {
-            device,
-            source: None,
-            target: peer,
-        };
-        let timeout = self.config.network.timeout;
-        // Two echoes: one lost packet on the sync link must not hold a real failover.
-        for _ in 0..2 {
-            match self
-                .net
-                .prober
-                .probe(std::slice::from_ref(&target), timeout)
+        let jobs = r.receive();
+        self.log_responder();
+        let now = Instant::now();
+        for job in jobs {
+            let (targets, timeout) = (job.targets.clone(), job.timeout);
+            if let Err(e) = self.probe(registry, ProbeFor::Peer(job.clone()), targets, timeout, now)
             {
-                Ok(r) if r.iter().any(|p: &ProbeResult| p.rtt.is_some()) => return Ok(true),
-                Ok(_) => {}
-                Err(e @ NetError::Privilege { .. }) => return Err(e),
-                Err(e) => self.log.warn(&format!("peer check: {e}")),
+                if let Some(r) = self.responder.as_mut() {
+                    r.reply(job, Err(e), crate::peer::Role::Passive);
+                }
+                self.log_responder();
             }
         }
-        self.log
-            .info(&format!("peer {peer} does not answer on the sync link"));
-        Ok(false)
     }
 
-    /// Carries out one address change. A missing capability stops the daemon (as for probes): a
-    /// node that cannot hold its addresses must not go on deciding as if it did.
+    /// Answers are logged; what the responder dropped is a warning per kind and sender, summed up
+    /// once a minute while it repeats (anyone on the sync link could flood the log otherwise).
+    fn log_responder(&mut self) {
+        let Some(r) = self.responder.as_mut() else {
+            return;
+        };
+        for e in r.take_events() {
+            use crate::net::linux::peer::ResponderEvent as E;
+            match &e {
+                E::Answered { .. } => self.log.info(&format!("peer: {e}")),
+                E::Dropped { from, reason } => self.log.warn_repeated(&format!(
+                    "peer: dropping datagrams from {}: {reason}",
+                    from.ip()
+                )),
+                E::UnknownChannel { from, .. }
+                | E::RateLimited { from }
+                | E::WrongSender { from, .. } => self.log.warn_repeated(&format!(
+                    "peer: dropping queries from {}: {}",
+                    from.ip(),
+                    match &e {
+                        E::UnknownChannel { .. } => "unknown channel",
+                        E::RateLimited { .. } => "over the rate cap",
+                        _ => "not the peer",
+                    }
+                )),
+                E::ProbeFailed { .. } => self.log.warn_repeated(&format!("peer: {e}")),
+            }
+        }
+    }
+
     fn change(
         &mut self,
         what: &str,
@@ -448,13 +781,14 @@ impl Shell {
             ));
             return Ok(());
         }
-        match f(self.net.addresses.as_mut(), a) {
+        match f(self.addresses.as_mut(), a) {
             Ok(()) => {
                 if what != "announce" {
                     self.log
                         .info(&format!("{what} {} on {}", a.address, a.device));
                 }
             }
+            // A lost capability stops the daemon: an address it cannot change is not its to hold.
             Err(e @ NetError::Privilege { .. }) => return Err(e),
             Err(e) => self
                 .log
@@ -471,45 +805,11 @@ impl Shell {
         if self.dry_run {
             self.log
                 .info(&format!("dry-run: would record a failure action at {at}"));
-        } else if let Err(e) = state::record_failover(&self.history_file, at, self.history_keep) {
+        } else if let Err(e) = state::record_failover(&self.history_file, at, 64) {
             self.log.warn(&format!(
                 "failure history {}: {e}",
                 self.history_file.display()
             ));
-        }
-    }
-
-    /// Starts the check on a worker thread; the answer comes back through `deliver`. A check that
-    /// cannot start goes unanswered: the core counts it as such after its grace time.
-    fn conflict_check(
-        &mut self,
-        id: crate::core::action::RequestId,
-        targets: Vec<ArpTarget>,
-        timeout: Duration,
-    ) {
-        let checker = Arc::clone(&self.net.conflict);
-        let deliver = Arc::clone(&self.deliver);
-        let generation = self.generation;
-        let log = self.log.clone();
-        self.on_worker("the conflict check", move || {
-            let rivals = checker.rivals(&targets, timeout).unwrap_or_else(|e| {
-                // Nobody seen: the next check, a checktime later, tries again.
-                log.warn(&format!("conflict check: {e}"));
-                Vec::new()
-            });
-            deliver(generation, Input::ConflictDone { id, rivals });
-        });
-    }
-
-    /// Runs `job` on its own thread (tracked, so the daemon waits for it before exiting): a check or
-    /// hook that takes its time must not stall the decision loop.
-    fn on_worker(&mut self, what: &str, job: impl FnOnce() + Send + 'static) {
-        match std::thread::Builder::new().name("worker".into()).spawn(job) {
-            Ok(handle) => {
-                self.workers.retain(|h| !h.is_finished());
-                self.workers.push(handle);
-            }
-            Err(e) => self.log.warn(&format!("cannot start {what}: {e}")),
         }
     }
 
@@ -521,8 +821,14 @@ impl Shell {
             .cloned()
     }
 
-    /// Hooks run on their own thread: a slow hook must not stall the monitor.
-    fn run_hook(&mut self, hook: Hook, ident: &str, command: String) {
+    fn run_hook(
+        &mut self,
+        registry: &Registry,
+        hook: Hook,
+        ident: &str,
+        command: String,
+        timeout: Duration,
+    ) {
         let Some(channel) = self.channel(ident) else {
             return;
         };
@@ -537,65 +843,72 @@ impl Shell {
             ));
             return;
         }
-        let log = self.log.clone();
-        let env = HookEnv::for_channel(event, &channel);
-        let name = format!("{} hook for {ident}", event.as_str());
-        self.on_worker("a hook", move || {
-            match run_hook(&command, &env, DEFAULT_TIMEOUT) {
-                Ok(out) if out.success() => log.info(&format!("{name}: ok")),
-                Ok(out) => log.warn(&format!("{name}: {}; stderr: {}", out, out.stderr.trim())),
-                Err(e) => log.warn(&format!("{name}: {e}")),
-            }
-        });
+        let job = Job {
+            name: format!("{} hook for {ident}", event.as_str()),
+            command,
+            env: HookEnv::for_channel(event, &channel),
+            timeout,
+        };
+        if let Some(e) = self.children.hook(registry, job) {
+            self.log.warn(&e);
+        }
     }
 
-    fn failure_action(&mut self, command: FailureCommand) {
+    fn failure_action(&mut self, registry: &Registry, command: FailureCommand, ident: &str) {
         let channel = self
-            .last_channel
-            .as_deref()
-            .and_then(|c| self.channel(c))
+            .channel(ident)
             .or_else(|| self.config.channels.first().cloned())
             .expect("a validated config has a channel");
-        let action = match command {
-            FailureCommand::Reboot => FailureAction::Reboot,
-            FailureCommand::Exec(c) => FailureAction::Exec(c),
-        };
         if self.dry_run {
             self.log.info(&format!(
-                "dry-run: would carry out the failure action {action:?}"
+                "dry-run: would carry out the failure action {command:?}"
             ));
             return;
         }
         self.log.info(&format!(
-            "failure action {action:?} for channel {}",
+            "failure action {command:?} for channel {}",
             channel.ident
         ));
-        match self.executor.execute(&action, &channel) {
-            Ok(FailureOutcome::Exec(out)) | Ok(FailureOutcome::RebootCommand(out)) => {
-                self.log.info(&format!("failure action: {}", out))
-            }
-            Ok(FailureOutcome::Demote) => {}
-            Err(e) => self.log.warn(&format!("failure action: {e}")),
+        let (event, command) = match command {
+            FailureCommand::Exec(c) => (HookEvent::Failure, c),
+            FailureCommand::Reboot => match &self.executor.reboot_command {
+                Some(c) => (HookEvent::Reboot, c.clone()),
+                None => {
+                    let Err(e) = reboot_machine();
+                    self.log.warn(&format!("failure action: {e}"));
+                    return;
+                }
+            },
+        };
+        let job = Job {
+            name: "failure action".into(),
+            command,
+            env: HookEnv::for_channel(event, &channel),
+            timeout: self.executor.timeout,
+        };
+        if let Some(e) = self.children.failure(registry, job) {
+            self.log.warn(&e);
         }
     }
-}
 
-/// The Linux primitives. `table` chooses the source document's ARP check (flush, UDP, read the
-/// neighbour table); otherwise raw ARP frames, which touch no kernel table (`--dry-run` uses those).
-pub fn linux_primitives(table: bool) -> Primitives {
-    use crate::net::linux::{
-        addr::NetlinkAddresses, IcmpProber, NetlinkCounters, RawArpChecker, TableArpChecker,
-    };
-    Primitives {
-        counters: Box::new(NetlinkCounters::new()),
-        prober: Box::new(IcmpProber::new()),
-        arp: if table {
-            Box::new(TableArpChecker::new())
-        } else {
-            Box::new(RawArpChecker::new())
-        },
-        conflict: Arc::new(RawArpChecker::probe_form()),
-        addresses: Box::new(NetlinkAddresses::new()),
+    /// SIGCHLD: logs the children that ended.
+    pub fn reap(&mut self, registry: &Registry) {
+        let (done, errors) = self.children.reap(registry);
+        for f in done {
+            if f.outcome.success() {
+                self.log.info(&format!("{}: ok", f.name));
+            } else {
+                self.log.warn(&format!(
+                    "{}: {}; stderr: {}",
+                    f.name,
+                    f.outcome,
+                    f.outcome.stderr.trim()
+                ));
+            }
+        }
+        for e in errors {
+            self.log.warn(&e);
+        }
     }
 }
 
@@ -606,22 +919,6 @@ pub fn holds_activeips(config: &Config) -> bool {
         .iter()
         .all(|c| crate::net::linux::addr::holds(&c.device, c.activeip).unwrap_or(false))
 }
-
-/// The activeips of `old` that `new` no longer has: released on a reload.
-pub fn dropped_activeips(old: &Config, new: &Config) -> Vec<(String, Ipv4Addr)> {
-    old.channels
-        .iter()
-        .filter(|o| {
-            !new.channels
-                .iter()
-                .any(|n| n.device == o.device && n.activeip == o.activeip)
-        })
-        .map(|o| (o.device.clone(), o.activeip))
-        .collect()
-}
-
-/// Waits at most this long between two looks at the signals, even with a distant deadline.
-pub const MAX_WAIT: Duration = Duration::from_secs(1);
 
 #[cfg(test)]
 mod tests {
@@ -662,19 +959,10 @@ mod tests {
     fn shell(history: &std::path::Path, allowed: bool) -> Shell {
         let mut config = crate::sim::document_config(crate::config::PolicyMode::Improved);
         config.policy.historyfile = history.to_path_buf();
-        let net = Primitives {
-            addresses: Box::new(Addresses(allowed)),
-            ..linux_primitives(false)
-        };
         let log = Log::new(crate::daemon::clock::Clock::start());
-        Shell::new(
-            &config,
-            net,
-            FailureExecutor::default(),
-            false,
-            log,
-            Arc::new(|_, _| {}),
-        )
+        let mut shell = Shell::new(&config, false, false, log, FailureExecutor::default());
+        shell.addresses = Box::new(Addresses(allowed));
+        shell
     }
 
     fn demote() -> [Action; 2] {
@@ -700,18 +988,21 @@ mod tests {
     fn a_failure_action_that_did_not_happen_is_not_recorded() {
         let dir = tempfile::tempdir().expect("tempdir");
         let history = dir.path().join("failovers");
+        let poll = mio::Poll::new().expect("poll");
         let mut refused = shell(&history, false);
         let [record, release] = demote();
-        assert!(matches!(refused.execute(record), Ok(None)));
+        assert!(matches!(refused.execute(poll.registry(), record), Ok(a) if a.is_empty()));
         let err = refused
-            .execute(release)
+            .execute(poll.registry(), release)
             .expect_err("a missing capability stops");
         assert!(err.to_string().contains("CAP_NET_ADMIN"), "{err}");
         assert!(state::read_history(&history).is_empty(), "recorded anyway");
 
         let mut granted = shell(&history, true);
         for action in demote() {
-            granted.execute(action).expect("carried out");
+            granted
+                .execute(poll.registry(), action)
+                .expect("carried out");
         }
         assert_eq!(state::read_history(&history), [Instant::from_millis(1000)]);
     }

@@ -1,13 +1,11 @@
-//! Signals as events: SIGTERM and SIGINT mean stop, SIGHUP means reload. A thread of signal-hook's
-//! forwards them into the daemon's one `mpsc` channel, which also carries probe results and timers, so
-//! the loop waits on a single `recv_timeout(deadline - now)`.
+//! Signals as events of the daemon's one poll: SIGTERM and SIGINT mean stop, SIGHUP means reload,
+//! SIGCHLD means a hook or the failure command ended. signal-hook-mio turns them into a readable
+//! source of the loop's `mio::Poll`, so no thread and no extra wake-up is needed.
 
 use std::io;
-use std::sync::mpsc::Sender;
-use std::thread::JoinHandle;
 
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-use signal_hook::iterator::{Handle, Signals};
+use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
+use signal_hook_mio::v1_0::Signals;
 
 /// What a signal asks of the daemon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +15,8 @@ pub enum SignalEvent {
     Stop(i32),
     /// SIGHUP: re-read and validate the config; keep the old one if the new one is bad.
     Reload,
+    /// SIGCHLD: reap the children that ended.
+    Child,
 }
 
 impl SignalEvent {
@@ -25,63 +25,24 @@ impl SignalEvent {
         match signal {
             SIGTERM | SIGINT => Some(SignalEvent::Stop(signal)),
             SIGHUP => Some(SignalEvent::Reload),
+            SIGCHLD => Some(SignalEvent::Child),
             _ => None,
         }
     }
 }
 
-/// The forwarding thread; [`SignalForwarder::close`] (or drop) stops it. While it exists the three
-/// signals no longer have their default actions.
-pub struct SignalForwarder {
-    handle: Handle,
-    thread: Option<JoinHandle<()>>,
+/// The four signals as a source for the loop's poll. While it exists they no longer have their
+/// default actions.
+pub fn source() -> io::Result<Signals> {
+    Signals::new([SIGTERM, SIGINT, SIGHUP, SIGCHLD])
 }
 
-/// Starts forwarding SIGTERM, SIGINT and SIGHUP into `tx`, each wrapped by `wrap` into the daemon's
-/// own event type. Forwarding ends when the receiver is gone or the forwarder is closed.
-pub fn forward<T, F>(tx: Sender<T>, wrap: F) -> io::Result<SignalForwarder>
-where
-    T: Send + 'static,
-    F: Fn(SignalEvent) -> T + Send + 'static,
-{
-    let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP])?;
-    let handle = signals.handle();
-    let thread = std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
-            for signal in signals.forever() {
-                let Some(event) = SignalEvent::from_signal(signal) else {
-                    continue;
-                };
-                if tx.send(wrap(event)).is_err() {
-                    break;
-                }
-            }
-        })?;
-    Ok(SignalForwarder {
-        handle,
-        thread: Some(thread),
-    })
-}
-
-impl SignalForwarder {
-    /// Stops the thread and waits for it.
-    pub fn close(mut self) {
-        self.stop();
-    }
-
-    fn stop(&mut self) {
-        self.handle.close();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for SignalForwarder {
-    fn drop(&mut self) {
-        self.stop();
-    }
+/// The events of the signals that arrived since the last call, in order.
+pub fn pending(signals: &mut Signals) -> Vec<SignalEvent> {
+    signals
+        .pending()
+        .filter_map(SignalEvent::from_signal)
+        .collect()
 }
 
 #[cfg(test)]
@@ -99,6 +60,7 @@ mod tests {
             Some(SignalEvent::Stop(SIGINT))
         );
         assert_eq!(SignalEvent::from_signal(SIGHUP), Some(SignalEvent::Reload));
+        assert_eq!(SignalEvent::from_signal(SIGCHLD), Some(SignalEvent::Child));
         assert_eq!(SignalEvent::from_signal(signal_hook::consts::SIGUSR1), None);
     }
 }

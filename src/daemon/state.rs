@@ -1,5 +1,7 @@
-//! Files the daemon keeps: the state file that `failoverctl status` reads (written atomically after
-//! every decision), and the failure-action history that must survive reboots (`maxfailovers`).
+//! Files the daemon keeps: the state file that `failoverctl status` reads (replaced atomically when
+//! something it shows changed, without fsync: it describes the running process and is rewritten
+//! after a restart), and the failure-action history that must survive reboots (`maxfailovers`,
+//! fsynced before the failure action runs).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -57,7 +59,7 @@ impl StateFile {
     /// Writes the file atomically (a temporary file renamed over it), so a reader never sees half.
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
         let text = serde_json::to_vec_pretty(self).expect("the state serializes");
-        write_atomic(path, &text)
+        write_atomic(path, &text, false)
     }
 }
 
@@ -91,7 +93,8 @@ pub fn ensure_parent(path: &Path) -> std::io::Result<()> {
 /// Writes `bytes` to `path` through a temporary file created exclusively (`O_EXCL`, a random name) in
 /// the same directory, then renamed over `path`: a link planted at a predictable temporary name can no
 /// longer redirect the write, and the rename replaces a link at `path` itself rather than follow it.
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// `durable`: fsync before the rename (the history must survive a power cut; the state need not).
+fn write_atomic(path: &Path, bytes: &[u8], durable: bool) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     ensure_parent(path)?;
     let dir = path
@@ -105,7 +108,9 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     tmp.as_file()
         .set_permissions(std::fs::Permissions::from_mode(0o644))?;
     tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
+    if durable {
+        tmp.as_file().sync_all()?;
+    }
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
@@ -178,7 +183,7 @@ pub fn record_failover(path: &Path, at: Instant, keep: usize) -> std::io::Result
         .iter()
         .map(|t| format!("{}\n", t.as_millis()))
         .collect();
-    write_atomic(path, text.as_bytes())
+    write_atomic(path, text.as_bytes(), true)
 }
 
 #[cfg(test)]

@@ -1,7 +1,13 @@
-//! The probing and address primitives the daemon is composed of, each behind a small trait so that the
-//! simulated world can stand in for the Linux implementations in `net::linux`.
+//! The Linux I/O: probing, ARP, counters and addresses behind small blocking traits (the one-shot
+//! CLI commands use them), and the non-blocking sockets the daemon's event loop polls (`net::linux`).
+//! The values they exchange with the decision core live in `core::observe`.
 
 pub mod linux;
+
+pub use crate::core::observe::{
+    format_mac, Activity, ArpResult, ArpTarget, CounterDelta, Counters, ProbeResult, ProbeTarget,
+    Rival,
+};
 
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -59,77 +65,9 @@ impl NetError {
     }
 }
 
-/// rx/tx packet counters of one device at one moment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct Counters {
-    pub rx_packets: u64,
-    pub tx_packets: u64,
-}
-
-impl Counters {
-    /// The change from `earlier` to `self`. A counter that went down was reset (device re-created,
-    /// driver reloaded): its delta is 0 and `reset` is set, since a reset is not traffic.
-    pub fn delta_since(&self, earlier: &Counters) -> CounterDelta {
-        let rx = self.rx_packets.checked_sub(earlier.rx_packets);
-        let tx = self.tx_packets.checked_sub(earlier.tx_packets);
-        CounterDelta {
-            rx_packets: rx.unwrap_or(0),
-            tx_packets: tx.unwrap_or(0),
-            reset: rx.is_none() || tx.is_none(),
-        }
-    }
-}
-
-/// The packets a device passed during one interval.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct CounterDelta {
-    pub rx_packets: u64,
-    pub tx_packets: u64,
-    /// A counter went down during the interval (see [`Counters::delta_since`]).
-    pub reset: bool,
-}
-
-/// The verdict of the source document's `checkonlyidle` rule for one interval.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Activity {
-    /// "If the difference in the number of packets between the beginning and the end of the interval
-    /// is positive, then it is considered that the interface is functioning normally."
-    Traffic,
-    /// "If no packets were sent and received during this interval, an additional verification
-    /// mechanism is activated": a probe is needed.
-    Idle,
-}
-
-impl CounterDelta {
-    /// Traffic when either direction moved, else idle (a probe is needed).
-    pub fn activity(&self) -> Activity {
-        if self.rx_packets > 0 || self.tx_packets > 0 {
-            Activity::Traffic
-        } else {
-            Activity::Idle
-        }
-    }
-}
-
 /// Reads packet counters (sysfs or netlink).
 pub trait CounterSource {
     fn sample(&mut self, device: &str) -> Result<Counters, NetError>;
-}
-
-/// One ICMP echo to send: out of `device`, from `source` if given, to `target`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProbeTarget {
-    pub device: String,
-    pub source: Option<Ipv4Addr>,
-    pub target: Ipv4Addr,
-}
-
-/// The answer to one [`ProbeTarget`]: `rtt` is `None` when no reply came within the timeout.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProbeResult {
-    pub target: ProbeTarget,
-    pub rtt: Option<Duration>,
 }
 
 /// Sends ICMP echoes to all targets at once and waits at most `timeout` in all.
@@ -139,32 +77,6 @@ pub trait Prober {
         targets: &[ProbeTarget],
         timeout: Duration,
     ) -> Result<Vec<ProbeResult>, NetError>;
-}
-
-/// One ARP question: does anybody answer for `address` on `device`?
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ArpTarget {
-    pub device: String,
-    pub address: Ipv4Addr,
-}
-
-/// The answer: the MAC of whoever answered, `None` when nobody did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ArpResult {
-    pub target: ArpTarget,
-    pub mac: Option<[u8; 6]>,
-}
-
-/// Another station answered ARP for one of this node's activeips while this node holds it: a split
-/// brain. Both MACs are those of the channel's device, so the tie-break (lower MAC keeps) needs no talk.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rival {
-    pub device: String,
-    pub address: Ipv4Addr,
-    /// Who else answered for `address`.
-    pub rival_mac: [u8; 6],
-    /// This node's MAC on `device`.
-    pub own_mac: [u8; 6],
 }
 
 /// The passive node's check (the source document's flush, UDP, read-the-table; or raw ARP).
@@ -248,12 +160,4 @@ pub trait AddressControl {
     fn holds(&mut self, device: &str, address: Ipv4Addr) -> Result<bool, NetError>;
     /// Sends gratuitous ARP for `address` on `device`, both request and reply forms, once.
     fn announce(&mut self, device: &str, address: Ipv4Addr) -> Result<(), NetError>;
-}
-
-/// Formats a MAC address as `aa:bb:cc:dd:ee:ff`.
-pub fn format_mac(mac: &[u8; 6]) -> String {
-    mac.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
 }

@@ -43,10 +43,18 @@ pub fn document_config(mode: PolicyMode) -> Config {
             synctime: Duration::from_secs(5),
             fastdown: true,
         },
+        // A sync link with the peer protocol, so `requirepeer` (improved) asks the peer and pings it
+        // exactly as the daemon does; the simulated world answers with facts only.
         sendconfig: Some(SendConfig {
             device: "eth0".to_owned(),
-            peerip: None,
-            peerlink: Default::default(),
+            peerip: Some(Ipv4Addr::new(203, 0, 113, 2)),
+            peerlink: crate::config::PeerSettings {
+                key: Some(crate::config::PeerKey::Inline(
+                    crate::peer::Key::from_hex("73696d756c61746564206b6579000000")
+                        .expect("a valid hex key"),
+                )),
+                ..Default::default()
+            },
         }),
         policy: policy(mode),
     }

@@ -7,9 +7,9 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::core::action::{Action, CounterSample, FailureCommand, Input};
+use crate::core::action::{Action, CounterSample, FailureCommand, Input, PeerReport};
+use crate::core::observe::{ArpResult, Counters, ProbeResult, Rival};
 use crate::core::{Instant, Node};
-use crate::net::{ArpResult, Counters, ProbeResult, Rival};
 
 use super::fault::{Fault, Loss, NodeId};
 
@@ -433,16 +433,16 @@ impl World {
         true
     }
 
-    /// Whether node `n` reaches `testips` out of its link on `channel` (by its `testhosts` rule):
-    /// the answer its daemon gives the peer's question.
-    fn reaches(&self, n: usize, channel: &str, testips: &[Ipv4Addr]) -> bool {
+    /// Which of `testips` node `n` reaches out of its link on `channel`: the facts its daemon's
+    /// responder reports to the peer's question.
+    fn reached(&self, n: usize, channel: &str, testips: &[Ipv4Addr]) -> Vec<bool> {
         let p = &self.nodes[n];
         let index = p.config.channels.iter().position(|c| c.ident == channel);
         let link = index.is_some_and(|c| p.links[c] && !p.silent);
-        p.config
-            .policy
-            .testhosts
-            .healthy(testips.iter().map(|t| link && !self.dead_hosts.contains(t)))
+        testips
+            .iter()
+            .map(|t| link && !self.dead_hosts.contains(t))
+            .collect()
     }
 
     fn lost(&mut self) -> bool {
@@ -558,24 +558,39 @@ impl World {
                 let delay = if all { Duration::ZERO } else { timeout };
                 Some((delay, Input::ConflictDone { id: req, rivals }))
             }
-            Action::CheckPeer {
+            Action::AskPeer {
                 id: req,
                 channel,
                 testips,
                 timeout,
             } => {
-                let alive = self.nodes[peer].node.is_some();
-                // The peer probes the channel's test hosts out of its own link on that channel.
-                let reaches = alive.then(|| self.reaches(peer, &channel, &testips));
+                // The peer's daemon answers with facts (its role, which hosts it reached); this
+                // node's core judges them, exactly as in the daemon.
+                let p = &self.nodes[peer];
+                let answer = p.node.as_ref().map(|n| PeerReport {
+                    role: n.role(),
+                    reached: self.reached(peer, &channel, &testips),
+                });
+                let delay = if answer.is_some() {
+                    Duration::ZERO
+                } else {
+                    timeout
+                };
+                Some((delay, Input::PeerAnswer { id: req, answer }))
+            }
+            Action::PingPeer {
+                id: req,
+                target,
+                timeout,
+            } => {
+                // The peer's kernel answers while it is powered, daemon or not.
+                let alive = self.nodes[peer].powered && !self.lost();
                 let delay = if alive { Duration::ZERO } else { timeout };
-                Some((
-                    delay,
-                    Input::PeerAlive {
-                        id: req,
-                        alive,
-                        reaches,
-                    },
-                ))
+                let results = vec![ProbeResult {
+                    target,
+                    rtt: alive.then_some(Duration::ZERO),
+                }];
+                Some((delay, Input::ProbeDone { id: req, results }))
             }
             Action::ClaimAddresses { add, .. } => {
                 let list: Vec<String> = add.iter().map(|a| a.address.to_string()).collect();
@@ -593,24 +608,6 @@ impl World {
                 None
             }
             Action::Announce { .. } => None,
-            Action::AskActive {
-                id: req,
-                channel,
-                testips,
-                timeout,
-            } => {
-                let p = &self.nodes[peer];
-                let answered = p.node.is_some();
-                let healthy = answered.then(|| {
-                    let active = p
-                        .node
-                        .as_ref()
-                        .is_some_and(|n| n.role() == crate::core::action::Role::Active);
-                    active && self.reaches(peer, &channel, &testips)
-                });
-                let delay = if answered { Duration::ZERO } else { timeout };
-                Some((delay, Input::ActiveHealth { id: req, healthy }))
-            }
             Action::CheckOwnership { id: req, addresses } => {
                 let owned = &self.nodes[i].owned;
                 let missing = addresses
@@ -623,12 +620,16 @@ impl World {
                 hook,
                 channel,
                 command,
+                ..
             } => {
                 self.say(id, format!("hook {hook:?} {channel}: {command}"));
                 None
             }
-            Action::FailureAction(cmd) => {
-                self.say(id, format!("failure action {cmd:?}"));
+            Action::FailureAction {
+                command: cmd,
+                channel,
+            } => {
+                self.say(id, format!("failure action {cmd:?} for {channel}"));
                 if cmd == FailureCommand::Reboot {
                     let n = &mut self.nodes[i];
                     // The interfaces stay up until the other subsystems stop.

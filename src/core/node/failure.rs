@@ -11,34 +11,166 @@ impl Node {
         }
         if self.config.policy.requirepeer {
             // "The active server should not reboot if the passive one is turned off."
-            // From the monitor's sequence, which goes on after the check: ids never repeat.
-            let check = match &mut self.mode {
-                Mode::Active(m) => m.issue_id(),
-                _ => {
-                    self.ids = self.next_ids();
-                    self.ids.next_id()
-                }
-            };
-            let timeout = peer_check_timeout(&self.config);
-            let (channel, testips) = (
-                failure.channel.clone(),
-                self.config.channels[failure.index].testips.clone(),
-            );
-            self.pending = Some(PendingFailure { failure, check });
-            // The question, then a ping of the peer's host when the question got no answer.
-            self.timers.set(
-                NodeTimer::PeerAnswer,
-                now + timeout + self.config.network.timeout * 2 + ANSWER_GRACE,
-            );
-            self.push(Action::CheckPeer {
-                id: check,
-                channel,
-                testips,
-                timeout,
+            self.pending = Some(PendingFailure {
+                failure,
+                check: PeerCheck::Asking(RequestId(0)),
             });
+            if self.has_peer_protocol() {
+                self.ask_peer(now);
+            } else {
+                self.ping_peer(now, 2);
+            }
             return;
         }
         self.act(now, &failure);
+    }
+
+    /// The peer protocol is configured: the peer's address and a key to authenticate the question.
+    pub(super) fn has_peer_protocol(&self) -> bool {
+        self.config
+            .sendconfig
+            .as_ref()
+            .is_some_and(|s| s.peerip.is_some() && s.peerlink.key.is_some())
+    }
+
+    /// An id from the active monitor's sequence (the peer check runs beside it): ids never repeat.
+    /// `None` once the node is no longer active: there is no failure left to check.
+    fn active_id(&mut self) -> Option<RequestId> {
+        match &mut self.mode {
+            Mode::Active(m) => Some(m.issue_id()),
+            _ => None,
+        }
+    }
+
+    /// Asks the peer whether it reaches the failed channel's test hosts.
+    fn ask_peer(&mut self, now: Instant) {
+        let Some(id) = self.active_id() else {
+            return;
+        };
+        let Some(p) = self.pending.as_mut() else {
+            return;
+        };
+        p.check = PeerCheck::Asking(id);
+        let (channel, index) = (p.failure.channel.clone(), p.failure.index);
+        let testips = self.config.channels[index].testips.clone();
+        let timeout = peer_check_timeout(&self.config);
+        self.timers
+            .set(NodeTimer::PeerAnswer, now + timeout + ANSWER_GRACE);
+        self.push(Action::AskPeer {
+            id,
+            channel,
+            testips,
+            timeout,
+        });
+    }
+
+    /// Is the peer's host alive at all? An echo over the sync link to `peerip`; `echoes` of them at
+    /// most, one after the other, so one lost packet on the sync link does not hold a real failover.
+    /// Without a peerip there is nothing to ask: the peer counts as alive (the classic behaviour), as
+    /// the config validation warned.
+    fn ping_peer(&mut self, now: Instant, echoes: u8) {
+        let target = self.config.sendconfig.as_ref().and_then(|s| {
+            s.peerip.map(|p| super::super::observe::ProbeTarget {
+                device: s.device.clone(),
+                source: None,
+                target: p,
+            })
+        });
+        let Some(target) = target else {
+            let Some(p) = self.pending.take() else {
+                return;
+            };
+            self.log(
+                now,
+                Some(&p.failure.channel),
+                "requirepeer: no [sendconfig] peerip to ask; assuming the peer is alive".to_owned(),
+            );
+            self.act(now, &p.failure);
+            return;
+        };
+        let Some(id) = self.active_id() else {
+            return;
+        };
+        let Some(p) = self.pending.as_mut() else {
+            return;
+        };
+        p.check = PeerCheck::Pinging {
+            id,
+            left: echoes.saturating_sub(1),
+        };
+        let timeout = self.config.network.timeout;
+        self.timers
+            .set(NodeTimer::PeerAnswer, now + timeout + ANSWER_GRACE);
+        self.push(Action::PingPeer {
+            id,
+            target,
+            timeout,
+        });
+    }
+
+    /// The peer's answer to the question about the failed channel (`None`: no answer in time).
+    pub(super) fn on_peer_answer(&mut self, now: Instant, answer: Option<PeerReport>) {
+        let Some(p) = self.pending.clone() else {
+            return;
+        };
+        let channel = p.failure.channel.clone();
+        match answer {
+            Some(report) => {
+                self.pending = None;
+                // The same `testhosts` rule this node applies to its own probes.
+                let reaches = self
+                    .config
+                    .policy
+                    .testhosts
+                    .healthy(report.reached.iter().copied());
+                self.log(
+                    now,
+                    Some(&channel),
+                    format!(
+                        "the peer {} channel {channel}'s test hosts",
+                        if reaches { "reaches" } else { "cannot reach" }
+                    ),
+                );
+                if reaches {
+                    self.act(now, &p.failure);
+                } else {
+                    self.hold(now, &p.failure, HoldReason::PeerCannotReach { channel });
+                }
+            }
+            None => {
+                self.log(
+                    now,
+                    Some(&channel),
+                    format!("the peer did not answer the question about {channel}; pinging it"),
+                );
+                self.ping_peer(now, 2);
+            }
+        }
+    }
+
+    /// One echo to the peer's host came back (`alive`) or not.
+    pub(super) fn on_peer_echo(&mut self, now: Instant, alive: bool) {
+        let Some(p) = self.pending.clone() else {
+            return;
+        };
+        if alive {
+            // Alive, whether it reaches the test hosts unknown: act as the classic rule does.
+            self.pending = None;
+            self.act(now, &p.failure);
+            return;
+        }
+        match p.check {
+            PeerCheck::Pinging { left, .. } if left > 0 => self.ping_peer(now, left),
+            _ => {
+                self.pending = None;
+                self.log(
+                    now,
+                    Some(&p.failure.channel),
+                    "no answer from the peer on the sync link".to_owned(),
+                );
+                self.hold(now, &p.failure, HoldReason::PeerDown);
+            }
+        }
     }
 
     /// A held failure that healed (traffic or an answer on its channel since the hold) ends the hold,
@@ -122,7 +254,10 @@ impl Node {
             format!("{why}: failure action {command:?}"),
         );
         let reboot = command == FailureCommand::Reboot;
-        self.push(Action::FailureAction(command));
+        self.push(Action::FailureAction {
+            command,
+            channel: failure.channel.clone(),
+        });
         if reboot {
             self.role = Role::Failed;
             self.since = now;

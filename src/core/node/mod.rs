@@ -19,8 +19,8 @@ use serde::Serialize;
 use std::time::Duration;
 
 use super::action::{
-    Action, Address, Decision, FailureCommand, Hook, Input, RequestId, RequestIds, Role,
-    ANSWER_GRACE,
+    Action, Address, Decision, FailureCommand, Hook, Input, PeerReport, RequestId, RequestIds,
+    Role, ANSWER_GRACE, HOOK_TIMEOUT,
 };
 use super::active::{ActiveMonitor, ChannelFailure};
 use super::passive::PassiveMonitor;
@@ -30,7 +30,7 @@ use super::tally::{TakeoverReason, Tally};
 use super::timer::Timers;
 use super::Instant;
 use crate::config::{Config, FailureAction};
-use crate::net::{format_mac, ArpTarget, Rival};
+use crate::core::observe::{format_mac, ArpTarget, Rival};
 
 /// Start stagger slots. Two nodes started at once both see no active; the one in the lower slot takes
 /// over first and the other sees it. The slot is `[policy] priority` (0..7) when set, else the first
@@ -106,11 +106,20 @@ enum Mode {
     Done,
 }
 
-/// A failure waiting for the peer check.
+/// A failure waiting for the peer check (`requirepeer`).
 #[derive(Debug, Clone)]
 struct PendingFailure {
     failure: ChannelFailure,
-    check: RequestId,
+    check: PeerCheck,
+}
+
+/// Where the peer check of a pending failure stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PeerCheck {
+    /// The question over the peer protocol is out.
+    Asking(RequestId),
+    /// An echo to the peer's host is out; `left` more may follow an unanswered one.
+    Pinging { id: RequestId, left: u8 },
 }
 
 /// A conflict check waiting for its answer.
@@ -151,10 +160,6 @@ pub struct Node {
     /// The last conflict check found a rival and this node kept the addresses: when the rival is gone,
     /// announce once more, since neighbours may have learned its MAC in between.
     rival_seen: bool,
-    /// The first conflict check since taking over is still to come: it ends with an announcement
-    /// whatever it finds, since a rival that yielded before this node's first look (its own look
-    /// came first) may have been the last to teach the neighbours its MAC.
-    first_look: bool,
     history: FailoverHistory,
     actions: VecDeque<Action>,
     recent: VecDeque<Decision>,
@@ -224,7 +229,6 @@ impl Node {
             takeover_waiting: false,
             declined: false,
             rival_seen: false,
-            first_look: false,
             history: FailoverHistory::new(failovers),
             actions: VecDeque::new(),
             recent: VecDeque::new(),
@@ -281,13 +285,11 @@ impl Node {
             self.announce(now);
         }
         if self.timers.take_expired(NodeTimer::PeerAnswer, now) {
-            if let Some(p) = self.pending.take() {
-                self.log(
-                    now,
-                    Some(&p.failure.channel),
-                    "no answer from the peer".to_owned(),
-                );
-                self.hold(now, &p.failure, HoldReason::PeerDown);
+            // The shell lost the answer: the question or the echo went unanswered.
+            match self.pending.as_ref().map(|p| p.check) {
+                Some(PeerCheck::Asking(_)) => self.on_peer_answer(now, None),
+                Some(PeerCheck::Pinging { .. }) => self.on_peer_echo(now, false),
+                None => {}
             }
         }
         if self.timers.take_expired(NodeTimer::ConflictAnswer, now) {
@@ -319,25 +321,35 @@ impl Node {
         }
         match input {
             Input::Stop => self.stop(now),
-            Input::PeerAlive { id, alive, reaches } => {
-                if self.pending.as_ref().is_some_and(|p| p.check == id) {
+            Input::PeerAnswer { id, answer } => {
+                if self.pending.as_ref().map(|p| p.check) == Some(PeerCheck::Asking(id)) {
                     self.timers.stop(NodeTimer::PeerAnswer);
-                    let p = self.pending.take().expect("checked just above");
-                    match (alive, reaches) {
-                        (false, _) => self.hold(now, &p.failure, HoldReason::PeerDown),
-                        (true, Some(false)) => {
-                            let channel = p.failure.channel.clone();
-                            self.hold(now, &p.failure, HoldReason::PeerCannotReach { channel })
-                        }
-                        (true, _) => self.act(now, &p.failure),
-                    }
-                }
-            }
-            Input::ActiveHealth { id, healthy } => {
-                if self.asking_active == Some(id) {
+                    self.on_peer_answer(now, answer);
+                } else if self.asking_active == Some(id) {
                     self.asking_active = None;
+                    let healthy = match answer {
+                        Some(a) => Some(self.judge_active(now, &a)),
+                        None => {
+                            self.log(
+                                now,
+                                None,
+                                "the peer does not answer on the sync link".into(),
+                            );
+                            None
+                        }
+                    };
                     self.on_active_health(now, healthy);
                 }
+            }
+            Input::ProbeDone { id, results }
+                if matches!(
+                    self.pending.as_ref().map(|p| p.check),
+                    Some(PeerCheck::Pinging { id: want, .. }) if want == id
+                ) =>
+            {
+                self.timers.stop(NodeTimer::PeerAnswer);
+                let alive = results.iter().any(|r| r.rtt.is_some());
+                self.on_peer_echo(now, alive);
             }
             Input::OwnershipDone { id, missing } => {
                 if self.ownership == Some(id) {
@@ -449,6 +461,7 @@ impl Node {
                     hook,
                     channel,
                     command: command.clone(),
+                    timeout: HOOK_TIMEOUT,
                 });
             }
         }
@@ -484,42 +497,50 @@ impl Node {
             remove,
         });
         // `ip addr add` sends no ARP announcement: neighbours learn the new owner from ours.
-        self.announcements_left = self.config.policy.garpcount;
-        self.announce(now);
+        self.start_burst(now);
         self.hooks(Hook::Up);
         // The active monitor's first round is due now; the first look for a rival one checktime on.
         if let Mode::Active(m) = &mut self.mode {
             m.handle_timeout(now);
             self.timers
                 .set(NodeTimer::Conflict, now + self.config.network.checktime);
-            self.first_look = true;
         }
         self.after_monitor(now);
     }
 
-    /// Sends one gratuitous ARP round and schedules the next (burst, then refresh).
+    /// Starts a burst of exactly `garpcount` gratuitous ARP rounds, `garpinterval` apart, then the
+    /// refresh every `garprefresh` (if set). `garpcount= 0` sends no burst.
+    fn start_burst(&mut self, now: Instant) {
+        self.announcements_left = self.config.policy.garpcount;
+        if self.announcements_left == 0 {
+            self.schedule_refresh(now);
+        } else {
+            self.announce(now);
+        }
+    }
+
+    /// Sends one gratuitous ARP round (of the burst, or a refresh) and schedules the next.
     fn announce(&mut self, now: Instant) {
         if self.role != Role::Active {
             return;
         }
-        let p = &self.config.policy;
-        let (interval, refresh) = (p.garpinterval, p.garprefresh);
+        self.push(Action::Announce {
+            addresses: self.addresses(true),
+        });
         if self.announcements_left > 0 {
             self.announcements_left -= 1;
-            self.push(Action::Announce {
-                addresses: self.addresses(true),
-            });
             if self.announcements_left > 0 {
+                let interval = self.config.policy.garpinterval;
                 self.timers.set(NodeTimer::Announce, now + interval);
                 return;
             }
-        } else {
-            self.push(Action::Announce {
-                addresses: self.addresses(true),
-            });
         }
-        match refresh {
-            Some(r) if self.scope != Scope::PassiveOnly => {
+        self.schedule_refresh(now);
+    }
+
+    fn schedule_refresh(&mut self, now: Instant) {
+        match self.config.policy.garprefresh {
+            Some(r) if self.scope != Scope::PassiveOnly && self.role == Role::Active => {
                 self.timers.set(NodeTimer::Announce, now + r)
             }
             _ => self.timers.stop(NodeTimer::Announce),
@@ -586,6 +607,7 @@ impl Node {
 }
 
 mod failure;
+mod reload;
 mod split_brain;
 mod takeover;
 #[cfg(test)]

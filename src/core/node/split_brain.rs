@@ -7,7 +7,6 @@ impl Node {
     pub(super) fn stop_conflict_checks(&mut self) {
         self.conflict = None;
         self.rival_seen = false;
-        self.first_look = false;
         self.timers.stop(NodeTimer::Conflict);
         self.timers.stop(NodeTimer::ConflictAnswer);
     }
@@ -80,8 +79,7 @@ impl Node {
     /// so the channels' failure counters start again from here: a real failure is still detected
     /// within the source document's bound, counted from this announcement.
     pub(super) fn reannounce(&mut self, now: Instant) {
-        self.announcements_left = self.config.policy.garpcount;
-        self.announce(now);
+        self.start_burst(now);
         if let Mode::Active(m) = &mut self.mode {
             m.forgive();
         }
@@ -109,21 +107,12 @@ impl Node {
                 .find(|r| r.device == c.device && r.address == c.activeip)
                 .map(|r| (c.ident.clone(), (*r).clone()))
         });
-        let first_look = std::mem::take(&mut self.first_look);
         let Some((ident, r)) = decider else {
             if std::mem::take(&mut self.rival_seen) {
                 self.log(
                     now,
                     None,
                     "split brain over: no rival answers for the activeips; announcing them again"
-                        .to_owned(),
-                );
-                self.reannounce(now);
-            } else if first_look {
-                self.log(
-                    now,
-                    None,
-                    "first look for a rival since taking over: none; announcing the activeips again"
                         .to_owned(),
                 );
                 self.reannounce(now);

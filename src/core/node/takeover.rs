@@ -7,12 +7,29 @@ impl Node {
     /// Whether the passive asks the active over the sync link before taking over: `requirepeer` with
     /// the peer protocol configured. The classic algorithm takes over on the ARP checks alone.
     pub(super) fn asks_active(&self) -> bool {
-        self.config.policy.requirepeer
-            && self
-                .config
-                .sendconfig
-                .as_ref()
-                .is_some_and(|s| s.peerip.is_some() && s.peerlink.key.is_some())
+        self.config.policy.requirepeer && self.has_peer_protocol()
+    }
+
+    /// A healthy active: the peer answers as the active and reaches the asked test hosts (by the
+    /// `testhosts` rule).
+    pub(super) fn judge_active(&mut self, now: Instant, report: &PeerReport) -> bool {
+        let reaches = self
+            .config
+            .policy
+            .testhosts
+            .healthy(report.reached.iter().copied());
+        let active = report.role == Role::Active;
+        let first = self.config.channels[0].ident.clone();
+        self.log(
+            now,
+            None,
+            format!(
+                "the peer answers as {} and {} channel {first}'s test hosts",
+                if active { "active" } else { "passive" },
+                if reaches { "reaches" } else { "cannot reach" }
+            ),
+        );
+        active && reaches
     }
 
     /// While passive: the question to the active goes out when a streak of unanswered ARP checks
@@ -47,7 +64,7 @@ impl Node {
         self.asking_active = Some(id);
         self.timers
             .set(NodeTimer::TakeoverAnswer, now + timeout + ANSWER_GRACE);
-        self.push(Action::AskActive {
+        self.push(Action::AskPeer {
             id,
             channel,
             testips,

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::config::PolicyMode;
+use crate::core::action::PeerReport;
 use crate::core::testkit::{arp_done, at_ms, config, drive, probe_done, Machine};
 
 impl Machine for Node {
@@ -39,12 +40,19 @@ fn silent_world(_: Instant, a: &Action) -> Option<(Duration, Input)> {
                 samples: vec![],
             },
         )),
-        Action::CheckPeer { id, .. } => Some((
-            Duration::ZERO,
-            Input::PeerAlive {
+        Action::PingPeer {
+            id,
+            target,
+            timeout,
+        } => Some((
+            *timeout,
+            probe_done(*id, std::slice::from_ref(target), |_| None),
+        )),
+        Action::AskPeer { id, timeout, .. } => Some((
+            *timeout,
+            Input::PeerAnswer {
                 id: *id,
-                alive: false,
-                reaches: None,
+                answer: None,
             },
         )),
         _ => None,
@@ -87,16 +95,12 @@ fn alone_it_takes_over_after_its_stagger_then_holds_when_the_peer_is_down() {
         .filter(|(_, a)| matches!(a, Action::Announce { .. }))
         .map(|(t, _)| t.as_millis())
         .collect::<Vec<_>>();
-    // The takeover burst, and another after the first conflict check (unanswered here: it
-    // counts as done at 22 s + timeout + ANSWER_GRACE).
-    assert_eq!(
-        announces,
-        vec![12_000, 13_000, 14_000, 25_000, 26_000, 27_000]
-    );
+    // The takeover burst: exactly garpcount (3 here); the first look for a rival adds none.
+    assert_eq!(announces, vec![12_000, 13_000, 14_000]);
     // Unreadable counters count as idle: the probes fail, the peer is down: hold, no reboot.
-    assert!(first(|a| matches!(a, Action::CheckPeer { .. })).is_some());
+    assert!(first(|a| matches!(a, Action::PingPeer { .. })).is_some());
     assert!(first(|a| matches!(a, Action::Alert(_))).is_some());
-    assert_eq!(first(|a| matches!(a, Action::FailureAction(_))), None);
+    assert_eq!(first(|a| matches!(a, Action::FailureAction { .. })), None);
     assert_eq!(node.role(), Role::Active);
     assert!(node.status().holding.is_some());
 }
@@ -153,17 +157,19 @@ fn priority_overrides_the_passiveip_slot() {
 /// The peer is alive but cannot reach the test hosts either (they are dead for everybody).
 fn peer_cannot_reach_either(now: Instant, a: &Action) -> Option<(Duration, Input)> {
     match a {
-        Action::CheckPeer { id, testips, .. } => {
+        Action::AskPeer { id, testips, .. } => {
             assert!(
                 !testips.is_empty(),
                 "the question names the channel's test hosts"
             );
             Some((
                 Duration::from_millis(10),
-                Input::PeerAlive {
+                Input::PeerAnswer {
                     id: *id,
-                    alive: true,
-                    reaches: Some(false),
+                    answer: Some(PeerReport {
+                        role: Role::Passive,
+                        reached: vec![false; testips.len()],
+                    }),
                 },
             ))
         }
@@ -174,12 +180,14 @@ fn peer_cannot_reach_either(now: Instant, a: &Action) -> Option<(Duration, Input
 /// The peer is alive and reaches the test hosts: the fault is this node's.
 fn peer_reaches(now: Instant, a: &Action) -> Option<(Duration, Input)> {
     match a {
-        Action::CheckPeer { id, .. } => Some((
+        Action::AskPeer { id, testips, .. } => Some((
             Duration::from_millis(10),
-            Input::PeerAlive {
+            Input::PeerAnswer {
                 id: *id,
-                alive: true,
-                reaches: Some(true),
+                answer: Some(PeerReport {
+                    role: Role::Passive,
+                    reached: vec![true; testips.len()],
+                }),
             },
         )),
         other => silent_world(now, other),
@@ -188,7 +196,7 @@ fn peer_reaches(now: Instant, a: &Action) -> Option<(Duration, Input)> {
 
 #[test]
 fn a_failure_the_peer_shares_is_held_one_it_does_not_share_is_acted_on() {
-    let cfg = config(PolicyMode::Improved);
+    let cfg = keyed(config(PolicyMode::Improved));
     let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
     let seen = drive(
         &mut node,
@@ -198,16 +206,20 @@ fn a_failure_the_peer_shares_is_held_one_it_does_not_share_is_acted_on() {
     );
     assert!(!seen
         .iter()
-        .any(|(_, a)| matches!(a, Action::FailureAction(_))));
+        .any(|(_, a)| matches!(a, Action::FailureAction { .. })));
     let holding = node.status().holding.expect("held");
     assert!(holding.contains("cannot reach channel if-1"), "{holding}");
     assert_eq!(node.role(), Role::Active);
 
     let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
     let seen = drive(&mut node, Instant::ZERO, at_ms(40_000), peer_reaches);
-    assert!(seen
-        .iter()
-        .any(|(_, a)| matches!(a, Action::FailureAction(FailureCommand::Reboot))));
+    assert!(seen.iter().any(|(_, a)| matches!(
+        a,
+        Action::FailureAction {
+            command: FailureCommand::Reboot,
+            ..
+        }
+    )));
 }
 
 #[test]
@@ -242,7 +254,7 @@ fn an_activeip_removed_by_someone_else_is_claimed_again_and_announced() {
         .any(|(t, a)| t.as_millis() == claims[1] && matches!(a, Action::Announce { .. })));
     assert!(!seen
         .iter()
-        .any(|(_, a)| matches!(a, Action::FailureAction(_))));
+        .any(|(_, a)| matches!(a, Action::FailureAction { .. })));
     assert_eq!(node.role(), Role::Active);
 }
 
@@ -255,20 +267,28 @@ fn the_passive_asks_the_active_beside_its_rechecks_and_declines_when_it_is_healt
         ));
     // The active answers healthy until 100 s, then not at all (powered off).
     let world = |now: Instant, a: &Action| match a {
-        Action::AskActive { id, timeout, .. } => Some(if now < at_ms(100_000) {
+        Action::AskPeer {
+            id,
+            timeout,
+            testips,
+            ..
+        } => Some(if now < at_ms(100_000) {
             (
                 Duration::from_millis(5),
-                Input::ActiveHealth {
+                Input::PeerAnswer {
                     id: *id,
-                    healthy: Some(true),
+                    answer: Some(PeerReport {
+                        role: Role::Active,
+                        reached: vec![true; testips.len()],
+                    }),
                 },
             )
         } else {
             (
                 *timeout,
-                Input::ActiveHealth {
+                Input::PeerAnswer {
                     id: *id,
-                    healthy: None,
+                    answer: None,
                 },
             )
         }),
@@ -282,7 +302,7 @@ fn the_passive_asks_the_active_beside_its_rechecks_and_declines_when_it_is_healt
             .map(|(t, _)| t.as_millis())
             .collect()
     };
-    let asked = at(|a| matches!(a, Action::AskActive { .. }));
+    let asked = at(|a| matches!(a, Action::AskPeer { .. }));
     let claims = at(|a| matches!(a, Action::ClaimAddresses { .. }));
     let alerts = at(|a| matches!(a, Action::Alert(_)));
     // Asked once per streak, from the first unanswered check (at 2 s), not at its end.
@@ -313,8 +333,11 @@ fn classic_reboots_with_fastdown_releasing_first() {
         .filter_map(|(_, a)| match a {
             Action::ReleaseAddresses { .. } => Some("release"),
             Action::RecordFailover { .. } => Some("record"),
-            Action::FailureAction(FailureCommand::Reboot) => Some("reboot"),
-            Action::CheckPeer { .. } => Some("checkpeer"),
+            Action::FailureAction {
+                command: FailureCommand::Reboot,
+                ..
+            } => Some("reboot"),
+            Action::AskPeer { .. } | Action::PingPeer { .. } => Some("checkpeer"),
             _ => None,
         })
         .collect();
@@ -399,7 +422,8 @@ fn the_lower_mac_keeps_the_addresses_and_announces_again_until_the_rival_is_gone
             | Action::ArpCheck { id, .. }
             | Action::Probe { id, .. }
             | Action::SampleCounters { id, .. }
-            | Action::CheckPeer { id, .. } => Some(*id),
+            | Action::AskPeer { id, .. }
+            | Action::PingPeer { id, .. } => Some(*id),
             _ => None,
         })
         .collect();
@@ -424,9 +448,10 @@ fn the_higher_mac_yields_without_a_failure_action_and_waits_the_demote_holdoff()
         times(&seen, |a| matches!(a, Action::ReleaseAddresses { .. })),
         vec![22_100]
     );
-    assert!(!seen
-        .iter()
-        .any(|(_, a)| matches!(a, Action::RecordFailover { .. } | Action::FailureAction(_))));
+    assert!(!seen.iter().any(|(_, a)| matches!(
+        a,
+        Action::RecordFailover { .. } | Action::FailureAction { .. }
+    )));
     assert_eq!(node.role(), Role::Passive);
     // Demote hold-off: checktime × 2 + timeout × (activeretries + 1) = 28 s.
     let passive = node.status().passive.expect("passive");
@@ -518,4 +543,204 @@ fn announcements_are_refreshed_every_garprefresh_while_active_and_not_without_it
     let refreshed = announces_between(Some(Duration::from_secs(5)));
     assert!((7..=9).contains(&refreshed), "{refreshed}");
     assert_eq!(announces_between(None), 0);
+}
+
+/// The config with the peer protocol's key: the core then asks the peer before pinging it.
+fn keyed(mut cfg: Config) -> Config {
+    cfg.sendconfig.as_mut().expect("a sync link").peerlink.key =
+        Some(crate::config::PeerKey::Inline(
+            crate::peer::Key::from_hex("00112233445566778899aabbccddeeff").expect("hex"),
+        ));
+    cfg
+}
+
+/// The peer-check actions of a run, in order, as short names.
+fn peer_steps(seen: &[(Instant, Action)]) -> Vec<&'static str> {
+    seen.iter()
+        .skip_while(|(_, a)| !matches!(a, Action::ClaimAddresses { .. }))
+        .filter_map(|(_, a)| match a {
+            Action::AskPeer { .. } => Some("ask"),
+            Action::PingPeer { .. } => Some("ping"),
+            Action::FailureAction { .. } => Some("act"),
+            Action::Alert(_) => Some("alert"),
+            _ => None,
+        })
+        .take(4)
+        .collect()
+}
+
+#[test]
+fn peer_policy_unanswered_question_then_two_echoes_then_hold() {
+    // Regression (issue 7): the peer policy lived in the shell. The core now asks, pings twice
+    // (one lost echo must not hold a real failover) and holds when nothing answers.
+    let cfg = keyed(config(PolicyMode::Improved));
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let seen = drive(&mut node, Instant::ZERO, at_ms(40_000), silent_world);
+    assert_eq!(peer_steps(&seen), vec!["ask", "ping", "ping", "alert"]);
+    assert_eq!(
+        node.status().holding.as_deref(),
+        Some("the peer is down (requirepeer)")
+    );
+}
+
+#[test]
+fn peer_policy_one_lost_echo_does_not_hold_the_failover() {
+    let cfg = config(PolicyMode::Improved);
+    let mut pings = 0;
+    let world = |now: Instant, a: &Action| match a {
+        Action::PingPeer { id, target, .. } => {
+            pings += 1;
+            let rtt = (pings % 2 == 0).then_some(Duration::from_millis(1));
+            Some((
+                Duration::from_millis(1),
+                probe_done(*id, std::slice::from_ref(target), |_| rtt),
+            ))
+        }
+        other => silent_world(now, other),
+    };
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let seen = drive(&mut node, Instant::ZERO, at_ms(40_000), world);
+    // Without a key there is no question: the echoes alone decide.
+    assert_eq!(peer_steps(&seen)[..3], ["ping", "ping", "act"]);
+}
+
+#[test]
+fn peer_policy_without_a_peerip_the_peer_counts_as_alive() {
+    let mut cfg = config(PolicyMode::Improved);
+    cfg.sendconfig.as_mut().expect("a sync link").peerip = None;
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let seen = drive(&mut node, Instant::ZERO, at_ms(40_000), silent_world);
+    assert_eq!(peer_steps(&seen)[..1], ["act"]);
+    assert!(node
+        .status()
+        .recent
+        .iter()
+        .any(|d| d.reason.contains("no [sendconfig] peerip")));
+}
+
+#[test]
+fn peer_policy_the_failed_channel_travels_in_the_action() {
+    let cfg = keyed(config(PolicyMode::Improved));
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let seen = drive(&mut node, Instant::ZERO, at_ms(40_000), peer_reaches);
+    let channel = seen.iter().find_map(|(_, a)| match a {
+        Action::FailureAction { channel, .. } => Some(channel.clone()),
+        _ => None,
+    });
+    assert_eq!(channel.as_deref(), Some("if-1"));
+}
+
+#[test]
+fn the_takeover_burst_is_exactly_garpcount_announcements() {
+    // Regression (issue 10, item 14): the first look for a rival started a fresh burst.
+    let cfg = config(PolicyMode::Improved);
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let seen = drive(&mut node, Instant::ZERO, at_ms(60_000), healthy_world);
+    let n = seen
+        .iter()
+        .filter(|(_, a)| matches!(a, Action::Announce { .. }))
+        .count();
+    assert_eq!(n, cfg.policy.garpcount as usize);
+    let mut cfg = cfg;
+    cfg.policy.garpcount = 0;
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let seen = drive(&mut node, Instant::ZERO, at_ms(60_000), healthy_world);
+    assert!(!seen
+        .iter()
+        .any(|(_, a)| matches!(a, Action::Announce { .. })));
+}
+
+#[test]
+fn a_reload_keeps_role_holdoff_ids_and_counters_and_reruns_no_hook() {
+    let mut cfg = config(PolicyMode::Improved);
+    cfg.policy.up = Some("true".into());
+    cfg.policy.down = Some("true".into());
+    cfg.channels[0].checkonlyidle = false;
+    // Active with one unanswered probe on its channel.
+    let mut node = Node::with_scope(&cfg, Instant::ZERO, vec![], Scope::Service);
+    node.take_over(Instant::ZERO, TakeoverReason::RunActive, "test");
+    let probe = std::iter::from_fn(|| node.poll_action())
+        .find_map(|a| match a {
+            Action::Probe { id, targets, .. } => Some((id, targets)),
+            _ => None,
+        })
+        .expect("the first round probes");
+    node.handle(at_ms(2_000), probe_done(probe.0, &probe.1, |_| None));
+    let before: Vec<Action> = std::iter::from_fn(|| node.poll_action()).collect();
+    assert_eq!(node.status().channels[0].failures, 1);
+    let next_id = before
+        .iter()
+        .find_map(|a| match a {
+            Action::Probe { id, .. } => Some(*id),
+            _ => None,
+        })
+        .expect("re-probed at once");
+
+    // Reload: a second channel and another hook command; the first channel unchanged.
+    let mut new = cfg.clone();
+    new.channels
+        .push(crate::core::testkit::channel("if-2", 2, &[], true));
+    new.channels[1].testips = vec![std::net::Ipv4Addr::new(192, 168, 2, 1)];
+    new.policy.up = Some("echo up".into());
+    node.reconfigure(at_ms(2_100), &new);
+    let after: Vec<Action> = std::iter::from_fn(|| node.poll_action()).collect();
+    assert_eq!(node.role(), Role::Active);
+    let st = node.status();
+    assert_eq!(
+        st.channels[0].failures, 1,
+        "the unchanged channel keeps its counter"
+    );
+    assert_eq!(st.channels[1].failures, 0);
+    let hooks: Vec<&str> = after
+        .iter()
+        .filter_map(|a| match a {
+            Action::RunHook { channel, .. } => Some(channel.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        hooks,
+        vec!["if-2"],
+        "no hook again for the unchanged channel"
+    );
+    assert!(after.iter().any(|a| matches!(a,
+        Action::ClaimAddresses { add, .. } if add.len() == 1 && add[0].device == "eth2")));
+    assert!(!after
+        .iter()
+        .any(|a| matches!(a, Action::ReleaseAddresses { .. })));
+    // Request ids go on from where they were.
+    node.handle_timeout(at_ms(2_100));
+    let ids: Vec<RequestId> = std::iter::from_fn(|| node.poll_action())
+        .filter_map(|a| match a {
+            Action::Probe { id, .. } | Action::SampleCounters { id, .. } => Some(id),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        ids.iter().all(|id| *id > next_id),
+        "{ids:?} after {next_id}"
+    );
+
+    // Dropping the channel again releases its address and runs its down hook only.
+    node.reconfigure(at_ms(3_000), &cfg);
+    let after: Vec<Action> = std::iter::from_fn(|| node.poll_action()).collect();
+    assert!(after.iter().any(|a| matches!(a,
+        Action::ReleaseAddresses { remove, .. } if remove.len() == 1 && remove[0].device == "eth2")));
+    assert_eq!(node.status().channels.len(), 1);
+}
+
+#[test]
+fn a_reload_keeps_a_passive_hold_off() {
+    let cfg = config(PolicyMode::Improved);
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let not_before = node.status().passive.expect("passive").not_before_at;
+    assert!(not_before.is_some());
+    let mut new = cfg.clone();
+    new.policy.maxfailovers = 7;
+    node.reconfigure(at_ms(1_000), &new);
+    assert_eq!(node.role(), Role::Passive);
+    assert_eq!(
+        node.status().passive.expect("passive").not_before_at,
+        not_before
+    );
 }

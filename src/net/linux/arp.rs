@@ -60,6 +60,31 @@ impl<N: NeighbourTable> TableArpChecker<N> {
         }
     }
 
+    /// The first half of the check: delete each target's entry, then make the kernel resolve it.
+    /// The daemon reads the table ([`Self::read`]) when the check's timeout has passed.
+    pub fn begin(&mut self, targets: &[ArpTarget]) -> Result<(), NetError> {
+        for t in targets {
+            self.table.delete(&t.device, t.address)?;
+        }
+        for t in targets {
+            (self.send)(&t.device, t.address)?;
+        }
+        Ok(())
+    }
+
+    /// The second half: who is in the table now, with a complete entry.
+    pub fn read(&mut self, targets: &[ArpTarget]) -> Result<Vec<ArpResult>, NetError> {
+        targets
+            .iter()
+            .map(|t| {
+                Ok(ArpResult {
+                    target: t.clone(),
+                    mac: self.resolved(t)?,
+                })
+            })
+            .collect()
+    }
+
     fn resolved(&mut self, t: &ArpTarget) -> Result<Option<[u8; 6]>, NetError> {
         Ok(self
             .table
@@ -76,12 +101,7 @@ impl<N: NeighbourTable> ArpChecker for TableArpChecker<N> {
         timeout: Duration,
     ) -> Result<Vec<ArpResult>, NetError> {
         let deadline = Instant::now() + timeout;
-        for t in targets {
-            self.table.delete(&t.device, t.address)?;
-        }
-        for t in targets {
-            (self.send)(&t.device, t.address)?;
-        }
+        self.begin(targets)?;
         let mut macs: Vec<Option<[u8; 6]>> = vec![None; targets.len()];
         loop {
             for (t, mac) in targets.iter().zip(macs.iter_mut()) {
@@ -107,7 +127,7 @@ impl<N: NeighbourTable> ArpChecker for TableArpChecker<N> {
 }
 
 /// One UDP datagram to `address` out of `device`: makes the kernel send an ARP request there.
-fn send_udp(device: &str, address: Ipv4Addr) -> Result<(), NetError> {
+pub fn send_udp(device: &str, address: Ipv4Addr) -> Result<(), NetError> {
     let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))
         .map_err(|e| NetError::from_io("UDP socket", device, "CAP_NET_RAW", e))?;
     socket
@@ -224,7 +244,7 @@ impl ConflictChecker for RawArpChecker {
 
 /// The sender IP for a request to `target`: 0.0.0.0 in probe form; else our address (of `sources`)
 /// in its subnet, else any of ours, else 0.0.0.0 (an RFC 5227 probe, which every stack answers too).
-fn sender_ip(probe_form: bool, sources: &[(Ipv4Addr, u8)], target: Ipv4Addr) -> Ipv4Addr {
+pub fn sender_ip(probe_form: bool, sources: &[(Ipv4Addr, u8)], target: Ipv4Addr) -> Ipv4Addr {
     if probe_form {
         return Ipv4Addr::UNSPECIFIED;
     }

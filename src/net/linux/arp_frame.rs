@@ -1,4 +1,4 @@
-//! Ethernet/ARP frames built and parsed by hand (pnet_packet), for the raw ARP check and for
+//! Ethernet/ARP frames built and parsed by hand (pnet_packet), for the raw ARP checks and for
 //! gratuitous ARP: layer-3 sending would put the wrong MAC in, so whole frames are written.
 
 use std::net::Ipv4Addr;

@@ -1,14 +1,13 @@
-//! ICMP echo over raw sockets (socket2): one socket per (device, source) bound with SO_BINDTODEVICE,
-//! every echo sent at once, replies matched by type, identifier, sequence and source, one overall
-//! deadline: N targets cost one timeout, not N.
+//! ICMP echo over one raw socket (socket2): each echo leaves its target's device from its source
+//! (`IP_PKTINFO`), every echo is sent at once, replies are matched by type, identifier, sequence and
+//! source, one overall deadline: N targets cost one timeout, not N.
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::net::{NetError, ProbeResult, ProbeTarget, Prober};
 
@@ -51,15 +50,112 @@ impl IcmpProber {
         self.identifier
     }
 
-    fn next_sequence(&mut self) -> u16 {
+    pub fn next_sequence(&mut self) -> u16 {
         self.sequence = self.sequence.wrapping_add(1);
         self.sequence
     }
 }
 
+/// One raw ICMP socket for every probe of a process (non-blocking): each echo leaves through its
+/// target's device from its source address (`IP_PKTINFO` per datagram), replies are matched by
+/// identifier, sequence and source. The daemon's event loop polls its fd; [`IcmpProber`] waits on it.
+pub struct IcmpSocket {
+    socket: Socket,
+    /// Interface indexes by name: `if_nametoindex` costs a socket and an ioctl per call, and the
+    /// daemon sends every checktime. A failed send drops the entry, so a re-created device is
+    /// looked up again.
+    ifindexes: std::collections::HashMap<String, u32>,
+}
+
+impl IcmpSocket {
+    pub fn open() -> Result<IcmpSocket, NetError> {
+        let socket = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::ICMPV4))
+            .map_err(|e| NetError::from_io("raw ICMP socket", "any", "CAP_NET_RAW", e))?;
+        socket.set_nonblocking(true).map_err(|e| NetError::Io {
+            context: "non-blocking ICMP socket".into(),
+            source: e,
+        })?;
+        // Let the kernel drop every ICMP type but echo reply before it reaches us.
+        let filter: u32 = !(1u32 << ICMP_ECHO_REPLY);
+        // SAFETY: a valid fd and a u32 as ICMP_FILTER expects; failure only means more filtering here.
+        unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_RAW,
+                ICMP_FILTER,
+                (&filter as *const u32).cast(),
+                std::mem::size_of::<u32>() as libc::socklen_t,
+            );
+        }
+        Ok(IcmpSocket {
+            socket,
+            ifindexes: std::collections::HashMap::new(),
+        })
+    }
+
+    pub fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.socket.as_raw_fd()
+    }
+
+    /// Sends one echo request out of `target.device` (from `target.source`, else the kernel's
+    /// choice). An error is the finding "not sent": the target then counts as unanswered.
+    pub fn send(
+        &mut self,
+        target: &ProbeTarget,
+        identifier: u16,
+        sequence: u16,
+    ) -> Result<(), NetError> {
+        use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, SockaddrIn};
+        let ifindex = match self.ifindexes.get(&target.device) {
+            Some(&i) => i,
+            None => {
+                let i = super::ifindex(&target.device)?;
+                self.ifindexes.insert(target.device.clone(), i);
+                i
+            }
+        };
+        let packet = echo_request(identifier, sequence);
+        let info = libc::in_pktinfo {
+            ipi_ifindex: ifindex as libc::c_int,
+            ipi_spec_dst: libc::in_addr {
+                s_addr: u32::from(target.source.unwrap_or(Ipv4Addr::UNSPECIFIED)).to_be(),
+            },
+            ipi_addr: libc::in_addr { s_addr: 0 },
+        };
+        let to = SockaddrIn::from(SocketAddrV4::new(target.target, 0));
+        let iov = [std::io::IoSlice::new(&packet)];
+        sendmsg(
+            self.socket.as_raw_fd(),
+            &iov,
+            &[ControlMessage::Ipv4PacketInfo(&info)],
+            MsgFlags::MSG_DONTWAIT,
+            Some(&to),
+        )
+        .map(|_| ())
+        .map_err(|e| {
+            self.ifindexes.remove(&target.device);
+            NetError::Io {
+                context: format!("echo to {} on {}", target.target, target.device),
+                source: std::io::Error::from(e),
+            }
+        })
+    }
+
+    /// The echo replies waiting: `(source, identifier, sequence)` each.
+    pub fn receive(&self) -> Vec<(Ipv4Addr, u16, u16)> {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 1500];
+        while let Ok(n) = (&self.socket).read(&mut buf) {
+            if let Some(reply) = parse_echo_reply(&buf[..n]) {
+                out.push(reply);
+            }
+        }
+        out
+    }
+}
+
 /// One echo in flight.
 struct Pending {
-    socket: usize,
     sequence: u16,
     sent_at: Option<Instant>,
     rtt: Option<Duration>,
@@ -71,42 +167,23 @@ impl Prober for IcmpProber {
         targets: &[ProbeTarget],
         timeout: Duration,
     ) -> Result<Vec<ProbeResult>, NetError> {
-        let start = Instant::now();
-        let deadline = start + timeout;
-
-        // One socket per (device, source): every target of a channel shares it.
-        let mut sockets: Vec<Socket> = Vec::new();
-        let mut by_key: HashMap<(&str, Option<Ipv4Addr>), usize> = HashMap::new();
-        let mut pending = Vec::with_capacity(targets.len());
-        for t in targets {
-            let key = (t.device.as_str(), t.source);
-            let socket = match by_key.get(&key) {
-                Some(&i) => i,
-                None => {
-                    sockets.push(open_socket(&t.device, t.source)?);
-                    by_key.insert(key, sockets.len() - 1);
-                    sockets.len() - 1
-                }
-            };
-            pending.push(Pending {
-                socket,
+        let deadline = Instant::now() + timeout;
+        let mut socket = IcmpSocket::open()?;
+        let mut pending: Vec<Pending> = targets
+            .iter()
+            .map(|_| Pending {
                 sequence: self.next_sequence(),
                 sent_at: None,
                 rtt: None,
-            });
-        }
-
+            })
+            .collect();
         for (t, p) in targets.iter().zip(pending.iter_mut()) {
-            let packet = echo_request(self.identifier, p.sequence);
-            let to = SockAddr::from(SocketAddrV4::new(t.target, 0));
-            // A send that fails (no route, neighbour failure) leaves the target unanswered: that is
-            // the finding, not an error of the whole probe.
-            if sockets[p.socket].send_to(&packet, &to).is_ok() {
-                p.sent_at = Some(Instant::now());
+            // The time is taken before the send: the round trip includes the send itself.
+            let before = Instant::now();
+            if socket.send(t, self.identifier, p.sequence).is_ok() {
+                p.sent_at = Some(before);
             }
         }
-
-        let mut buf = [0u8; 1500];
         while pending
             .iter()
             .any(|p| p.sent_at.is_some() && p.rtt.is_none())
@@ -115,29 +192,23 @@ impl Prober for IcmpProber {
             if now >= deadline {
                 break;
             }
-            let ready = wait_readable(&sockets, deadline - now)?;
-            for i in ready {
-                // Drain everything queued: the socket is non-blocking.
-                while let Ok(n) = (&sockets[i]).read(&mut buf) {
-                    let Some((from, id, seq)) = parse_echo_reply(&buf[..n]) else {
-                        continue;
-                    };
-                    if id != self.identifier {
-                        continue;
-                    }
-                    let received = Instant::now();
-                    for (t, p) in targets.iter().zip(pending.iter_mut()) {
-                        if p.socket == i && p.sequence == seq && t.target == from && p.rtt.is_none()
-                        {
-                            if let Some(sent) = p.sent_at {
-                                p.rtt = Some(received.duration_since(sent));
-                            }
+            if !wait_readable(socket.as_raw_fd(), deadline - now)? {
+                continue;
+            }
+            let received = Instant::now();
+            for (from, id, seq) in socket.receive() {
+                if id != self.identifier {
+                    continue;
+                }
+                for (t, p) in targets.iter().zip(pending.iter_mut()) {
+                    if p.sequence == seq && t.target == from && p.rtt.is_none() {
+                        if let Some(sent) = p.sent_at {
+                            p.rtt = Some(received.duration_since(sent));
                         }
                     }
                 }
             }
         }
-
         Ok(targets
             .iter()
             .zip(pending)
@@ -149,69 +220,28 @@ impl Prober for IcmpProber {
     }
 }
 
-fn open_socket(device: &str, source: Option<Ipv4Addr>) -> Result<Socket, NetError> {
-    let socket = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::ICMPV4))
-        .map_err(|e| NetError::from_io("raw ICMP socket", device, "CAP_NET_RAW", e))?;
-    socket
-        .bind_device(Some(device.as_bytes()))
-        .map_err(|e| NetError::from_io("bind ICMP socket to device", device, "CAP_NET_RAW", e))?;
-    if let Some(source) = source {
-        socket
-            .bind(&SockAddr::from(SocketAddrV4::new(source, 0)))
-            .map_err(|e| NetError::Io {
-                context: format!("bind ICMP socket to source {source} on {device}"),
-                source: e,
-            })?;
-    }
-    socket.set_nonblocking(true).map_err(|e| NetError::Io {
-        context: format!("non-blocking ICMP socket on {device}"),
-        source: e,
-    })?;
-    // Let the kernel drop every ICMP type but echo reply before it reaches us.
-    let filter: u32 = !(1u32 << ICMP_ECHO_REPLY);
-    // SAFETY: a valid fd and a u32 as ICMP_FILTER expects; failure only means more filtering here.
-    unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_RAW,
-            ICMP_FILTER,
-            (&filter as *const u32).cast(),
-            std::mem::size_of::<u32>() as libc::socklen_t,
-        );
-    }
-    Ok(socket)
-}
-
-/// Waits until some socket is readable or `timeout` passes; returns the readable ones.
-fn wait_readable(sockets: &[Socket], timeout: Duration) -> Result<Vec<usize>, NetError> {
-    let mut fds: Vec<libc::pollfd> = sockets
-        .iter()
-        .map(|s| libc::pollfd {
-            fd: s.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        })
-        .collect();
+/// Waits until `fd` is readable or `timeout` passes.
+pub fn wait_readable(fd: std::os::fd::RawFd, timeout: Duration) -> Result<bool, NetError> {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
     // Round up so a sub-millisecond remainder does not spin.
     let ms = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int;
-    // SAFETY: `fds` is a valid array of `fds.len()` pollfd structs.
-    let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+    // SAFETY: one valid pollfd.
+    let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
     if rc < 0 {
         let err = std::io::Error::last_os_error();
         if err.kind() == std::io::ErrorKind::Interrupted {
-            return Ok(Vec::new());
+            return Ok(false);
         }
         return Err(NetError::Io {
-            context: "poll ICMP sockets".into(),
+            context: "poll".into(),
             source: err,
         });
     }
-    Ok(fds
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| f.revents & libc::POLLIN != 0)
-        .map(|(i, _)| i)
-        .collect())
+    Ok(pfd.revents & libc::POLLIN != 0)
 }
 
 /// An ICMP echo request with a correct checksum.

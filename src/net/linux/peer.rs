@@ -1,5 +1,6 @@
 //! The peer protocol's UDP transport on the sync link: [`PeerLink`] asks the peer "can you reach
-//! these test hosts?", [`PeerResponder`] is the thread that answers such questions by probing.
+//! these test hosts?", [`Responder`] answers such questions by probing (polled by the daemon's event
+//! loop), and [`PeerResponder`] runs a `Responder` on a thread of its own for `peer-respond`.
 //!
 //! Both sockets are bound to the sync device (`SO_BINDTODEVICE`) and to this node's sync address.
 //! Every datagram goes through `peer::open` first: malformed, forged and replayed ones are counted and
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use crate::config::Config;
-use crate::net::{NetError, ProbeTarget, Prober};
+use crate::net::{NetError, ProbeResult, ProbeTarget, Prober};
 use crate::peer::{
     open, seal, Answer, Body, Key, Message, PeerError, PeerStats, Query, ReplayGuard, Role,
     Sequence, MAX_DATAGRAM, MAX_TARGETS,
@@ -211,6 +212,79 @@ impl PeerLink {
         Ok(None)
     }
 
+    /// The socket, for the daemon's poll set (see [`PeerLink::set_nonblocking`]).
+    pub fn socket(&self) -> &UdpSocket {
+        &self.socket
+    }
+
+    /// Puts the socket in non-blocking mode for an event loop; [`PeerLink::ask`] is then unusable.
+    pub fn set_nonblocking(&self) -> Result<(), NetError> {
+        self.socket
+            .set_nonblocking(true)
+            .map_err(|e| io("non-blocking peer socket", e))
+    }
+
+    /// Sends one question without waiting: the answer comes through [`PeerLink::receive_answers`]
+    /// with the returned request number. `Ok(None)`: it could not be sent (no route, link down).
+    pub fn send_query(
+        &mut self,
+        peer: Ipv4Addr,
+        channel: &str,
+        targets: &[Ipv4Addr],
+        timeout: Duration,
+    ) -> Result<Option<u64>, NetError> {
+        let sequence = self.sequence.next(now_micros());
+        let query = Message {
+            sender: self.node,
+            sequence,
+            body: Body::Query(Query {
+                request: sequence,
+                channel: channel.to_string(),
+                targets: targets.to_vec(),
+                timeout_ms: probe_budget(timeout).as_millis() as u32,
+            }),
+        };
+        let datagram = seal(&self.key, &query).map_err(|e| {
+            io(
+                "seal peer query",
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
+            )
+        })?;
+        let to = SocketAddrV4::new(peer, self.port);
+        Ok(self
+            .socket
+            .send_to(&datagram, to)
+            .is_ok()
+            .then_some(sequence))
+    }
+
+    /// Reads every datagram waiting on the (non-blocking) socket; returns the authentic answers from
+    /// `peer`, by request number. Everything else is counted and dropped.
+    pub fn receive_answers(&mut self, peer: Ipv4Addr) -> Vec<(u64, Answer)> {
+        let mut found = Vec::new();
+        let mut buf = [0u8; 2048];
+        loop {
+            let (n, from) = match self.socket.recv_from(&mut buf) {
+                Ok((n, SocketAddr::V4(from))) => (n, from),
+                Ok(_) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                // An ICMP error of an earlier send (no responder yet) is not a datagram.
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => continue,
+                Err(_) => break,
+            };
+            let outcome = open(&self.key, &buf[..n], &mut self.guard);
+            self.stats.record(&outcome);
+            let Ok(message) = outcome else { continue };
+            if let Body::Answer(answer) = message.body {
+                if *from.ip() == peer && message.sender == peer {
+                    found.push((answer.request, answer));
+                }
+            }
+        }
+        found
+    }
+
     /// What was received so far.
     pub fn stats(&self) -> PeerStats {
         self.stats
@@ -375,24 +449,18 @@ impl PeerResponder {
         prober: Box<dyn Prober + Send>,
         role: Box<dyn Fn() -> Role + Send>,
     ) -> Result<PeerResponder, NetError> {
-        let socket = bind(&params.device, params.node, params.port)?;
+        let responder = Responder::bind(params, key)?;
         let stop = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(Mutex::new(ResponderStats::default()));
         // Bounded: a reader that falls behind loses events, the thread never blocks on it.
         let (tx, events) = mpsc::sync_channel(64);
         let mut worker = Worker {
-            socket,
-            params,
-            key,
+            responder,
             prober,
             role,
-            sequence: Sequence::starting_at(now_micros()),
-            guard: ReplayGuard::new(),
             stats: Arc::clone(&stats),
             events: tx,
-            bucket: TokenBucket::new(0),
         };
-        worker.bucket = TokenBucket::new(worker.params.max_per_second);
         let flag = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name("peer-responder".into())
@@ -412,11 +480,6 @@ impl PeerResponder {
             .stats
             .lock()
             .expect("the responder never panics holding the stats")
-    }
-
-    /// The shared counters, for a status writer that outlives this borrow.
-    pub fn stats_handle(&self) -> Arc<Mutex<ResponderStats>> {
-        Arc::clone(&self.stats)
     }
 
     /// The events since the last call (at most 64 are kept).
@@ -474,16 +537,34 @@ impl TokenBucket {
 }
 
 struct Worker {
+    responder: Responder,
+    prober: Box<dyn Prober + Send>,
+    role: Box<dyn Fn() -> Role + Send>,
+    stats: Arc<Mutex<ResponderStats>>,
+    events: SyncSender<ResponderEvent>,
+}
+
+/// The responder without a thread: the daemon polls its socket and runs each probe on its own
+/// non-blocking ICMP socket. Every datagram is counted, a zero-length one included.
+pub struct Responder {
     socket: UdpSocket,
     params: ResponderParams,
     key: Key,
-    prober: Box<dyn Prober + Send>,
-    role: Box<dyn Fn() -> Role + Send>,
     sequence: Sequence,
     guard: ReplayGuard,
-    stats: Arc<Mutex<ResponderStats>>,
-    events: SyncSender<ResponderEvent>,
+    stats: ResponderStats,
+    events: Vec<ResponderEvent>,
     bucket: TokenBucket,
+}
+
+/// An authentic, admitted query: probe `targets` within `timeout`, then [`Responder::reply`].
+#[derive(Debug, Clone)]
+pub struct ProbeJob {
+    pub from: SocketAddrV4,
+    pub channel: String,
+    pub request: u64,
+    pub targets: Vec<ProbeTarget>,
+    pub timeout: Duration,
 }
 
 impl Worker {
@@ -491,44 +572,104 @@ impl Worker {
         let mut buf = [0u8; 2048];
         while !stop.load(Ordering::Relaxed) {
             let deadline = Instant::now() + STOP_POLL;
-            match receive(&self.socket, &mut buf, deadline) {
-                Ok(Some((n, from))) if n > 0 => self.handle(&buf[..n], from),
+            match receive(&self.responder.socket, &mut buf, deadline) {
+                Ok(Some((n, from))) if n > 0 => {
+                    if let Some(job) = self.responder.on_datagram(&buf[..n], from) {
+                        let results = self.prober.probe(&job.targets, job.timeout);
+                        let role = (self.role)();
+                        self.responder.reply(job, results, role);
+                    }
+                }
                 Ok(_) => {}
                 // A broken socket would spin: pause, and look at the stop flag again.
                 Err(_) => std::thread::sleep(STOP_POLL),
             }
+            *self.stats.lock().expect("stats lock") = self.responder.stats;
+            for e in self.responder.take_events() {
+                let _ = self.events.try_send(e);
+            }
         }
     }
+}
 
-    fn count(&self, f: impl FnOnce(&mut ResponderStats)) {
-        f(&mut self.stats.lock().expect("stats lock"));
+impl Responder {
+    /// Binds `params.node:params.port` on the sync device.
+    pub fn bind(params: ResponderParams, key: Key) -> Result<Responder, NetError> {
+        let socket = bind(&params.device, params.node, params.port)?;
+        let bucket = TokenBucket::new(params.max_per_second);
+        Ok(Responder {
+            socket,
+            params,
+            key,
+            sequence: Sequence::starting_at(now_micros()),
+            guard: ReplayGuard::new(),
+            stats: ResponderStats::default(),
+            events: Vec::new(),
+            bucket,
+        })
     }
 
-    fn emit(&self, event: ResponderEvent) {
-        let _ = self.events.try_send(event);
+    /// The socket, for a poll set (made non-blocking by [`Responder::receive`]'s caller).
+    pub fn socket(&self) -> &UdpSocket {
+        &self.socket
     }
 
-    fn handle(&mut self, datagram: &[u8], from: SocketAddrV4) {
+    pub fn stats(&self) -> ResponderStats {
+        self.stats
+    }
+
+    /// What happened since the last call.
+    pub fn take_events(&mut self) -> Vec<ResponderEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Reads every datagram waiting on the non-blocking socket; the admitted queries to probe for.
+    pub fn receive(&mut self) -> Vec<ProbeJob> {
+        let mut jobs = Vec::new();
+        let mut buf = [0u8; 2048];
+        loop {
+            match self.socket.recv_from(&mut buf) {
+                Ok((n, SocketAddr::V4(from))) => jobs.extend(self.on_datagram(&buf[..n], from)),
+                Ok((n, SocketAddr::V6(_))) => {
+                    let from = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0);
+                    jobs.extend(self.on_datagram(&buf[..n], from))
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => continue,
+                Err(_) => break,
+            }
+        }
+        jobs
+    }
+
+    /// Checks one datagram (every one is counted, zero-length included); `Some` when it is an
+    /// authentic, admitted query to probe for.
+    pub fn on_datagram(&mut self, datagram: &[u8], from: SocketAddrV4) -> Option<ProbeJob> {
         let outcome = open(&self.key, datagram, &mut self.guard);
-        self.count(|s| s.datagrams.record(&outcome));
+        self.stats.datagrams.record(&outcome);
         let message = match outcome {
             Ok(m) => m,
-            Err(reason) => return self.emit(ResponderEvent::Dropped { from, reason }),
+            Err(reason) => {
+                self.events.push(ResponderEvent::Dropped { from, reason });
+                return None;
+            }
         };
         // An answer sent here is authentic but asks nothing.
         let Body::Query(query) = message.body else {
-            return;
+            return None;
         };
         if message.sender != *from.ip() || self.params.peer.is_some_and(|p| p != *from.ip()) {
-            self.count(|s| s.wrong_sender += 1);
-            return self.emit(ResponderEvent::WrongSender {
+            self.stats.wrong_sender += 1;
+            self.events.push(ResponderEvent::WrongSender {
                 from,
                 claimed: message.sender,
             });
+            return None;
         }
         if !self.bucket.take(Instant::now()) {
-            self.count(|s| s.rate_limited += 1);
-            return self.emit(ResponderEvent::RateLimited { from });
+            self.stats.rate_limited += 1;
+            self.events.push(ResponderEvent::RateLimited { from });
+            return None;
         }
         let Some(channel) = self
             .params
@@ -537,11 +678,12 @@ impl Worker {
             .find(|c| c.ident == query.channel)
             .cloned()
         else {
-            self.count(|s| s.unknown_channel += 1);
-            return self.emit(ResponderEvent::UnknownChannel {
+            self.stats.unknown_channel += 1;
+            self.events.push(ResponderEvent::UnknownChannel {
                 from,
                 channel: query.channel,
             });
+            return None;
         };
         let source = super::own_address(&channel.device, &channel.sources);
         let targets: Vec<ProbeTarget> = query
@@ -555,37 +697,61 @@ impl Worker {
             })
             .collect();
         let timeout = Duration::from_millis(u64::from(query.timeout_ms)).min(self.params.max_probe);
-        let results = match self.prober.probe(&targets, timeout) {
+        Some(ProbeJob {
+            from,
+            channel: channel.ident,
+            request: query.request,
+            targets,
+            timeout,
+        })
+    }
+
+    /// Sends the answer to `job` from the probe's `results`, with this node's `role`.
+    pub fn reply(
+        &mut self,
+        job: ProbeJob,
+        results: Result<Vec<ProbeResult>, NetError>,
+        role: Role,
+    ) {
+        let results = match results {
             Ok(r) => r,
             Err(e) => {
                 // "Unreached" would be a claim the probe did not make: no answer at all.
-                self.count(|s| s.probe_failed += 1);
-                return self.emit(ResponderEvent::ProbeFailed {
-                    channel: channel.ident,
+                self.stats.probe_failed += 1;
+                self.events.push(ResponderEvent::ProbeFailed {
+                    channel: job.channel,
                     error: e.to_string(),
                 });
+                return;
             }
         };
-        let reached: Vec<bool> = results.iter().map(|r| r.rtt.is_some()).collect();
-        let role = (self.role)();
+        let reached: Vec<bool> = job
+            .targets
+            .iter()
+            .map(|t| {
+                results
+                    .iter()
+                    .any(|r| r.target.target == t.target && r.rtt.is_some())
+            })
+            .collect();
         let answer = Message {
             sender: self.params.node,
             sequence: self.sequence.next(now_micros()),
             body: Body::Answer(Answer {
-                request: query.request,
+                request: job.request,
                 role,
                 reached: reached.clone(),
             }),
         };
         let datagram = seal(&self.key, &answer).expect("an answer has at most 16 results");
         debug_assert!(datagram.len() <= MAX_DATAGRAM);
-        if self.socket.send_to(&datagram, from).is_ok() {
-            self.count(|s| s.answered += 1);
-            self.emit(ResponderEvent::Answered {
-                from,
-                channel: channel.ident,
+        if self.socket.send_to(&datagram, job.from).is_ok() {
+            self.stats.answered += 1;
+            self.events.push(ResponderEvent::Answered {
+                from: job.from,
+                channel: job.channel,
                 role,
-                results: query.targets.iter().copied().zip(reached).collect(),
+                results: job.targets.iter().map(|t| t.target).zip(reached).collect(),
             });
         }
     }

@@ -1,0 +1,133 @@
+//! A reload (SIGHUP) as a state transition of the running node: the role, the hold-off, the request
+//! ids, the failure history and the counters of unchanged channels are kept; only what the new config
+//! changes is acted on (a dropped channel's activeip released with its down hook, a new channel's
+//! claimed and announced with its up hook). An unchanged channel runs no hook again.
+
+use super::*;
+use crate::config::Channel;
+
+/// Two channel definitions that mean the same to the node (the line a key sits on does not count).
+fn same_channel(a: &Channel, b: &Channel) -> bool {
+    a.ident == b.ident
+        && a.device == b.device
+        && a.activeip == b.activeip
+        && a.passiveip == b.passiveip
+        && a.prefix == b.prefix
+        && a.testips == b.testips
+        && a.checkonlyidle == b.checkonlyidle
+}
+
+fn address(c: &Channel, active: bool) -> Address {
+    Address {
+        device: c.device.clone(),
+        address: if active { c.activeip } else { c.passiveip },
+        prefix: c.prefix,
+    }
+}
+
+impl Node {
+    /// Applies a reloaded, validated config at `now`.
+    pub fn reconfigure(&mut self, now: Instant, config: &Config) {
+        let old = std::mem::replace(&mut self.config, config.clone());
+        let removed: Vec<Channel> = old
+            .channels
+            .iter()
+            .filter(|o| !config.channels.iter().any(|n| same_channel(o, n)))
+            .cloned()
+            .collect();
+        let added: Vec<Channel> = config
+            .channels
+            .iter()
+            .filter(|n| !old.channels.iter().any(|o| same_channel(o, n)))
+            .cloned()
+            .collect();
+        let kept = config.channels.len() - added.len();
+        self.log(
+            now,
+            None,
+            format!(
+                "reload: {kept} channel(s) unchanged, {} added, {} removed; staying {}",
+                added.len(),
+                removed.len(),
+                self.role
+            ),
+        );
+        match &mut self.mode {
+            Mode::Passive(m) => m.reconfigure(config, now),
+            Mode::Active(m) => m.reconfigure(config, now),
+            Mode::Done => return,
+        }
+        if self.role != Role::Active {
+            self.after_monitor(now);
+            return;
+        }
+        // A failure or hold about a channel that changed is about something that no longer exists.
+        let gone = |ident: &str| {
+            !config.channels.iter().any(|c| c.ident == ident)
+                || added.iter().any(|c| c.ident == ident)
+        };
+        if self
+            .pending
+            .as_ref()
+            .is_some_and(|p| gone(&p.failure.channel))
+        {
+            self.pending = None;
+            self.timers.stop(NodeTimer::PeerAnswer);
+            if let Mode::Active(m) = &mut self.mode {
+                m.resume(now);
+            }
+        }
+        if self.held.as_ref().is_some_and(|(c, _)| gone(c)) {
+            self.holding = None;
+            self.held = None;
+        }
+        if !removed.is_empty() {
+            let restore = if self.passive_dropped && old.policy.releasepassiveip {
+                removed.iter().map(|c| address(c, false)).collect()
+            } else {
+                vec![]
+            };
+            self.push(Action::ReleaseAddresses {
+                remove: removed.iter().map(|c| address(c, true)).collect(),
+                restore,
+            });
+            if let Some(command) = old.policy.down.clone() {
+                for c in &removed {
+                    self.push(Action::RunHook {
+                        hook: Hook::Down,
+                        channel: c.ident.clone(),
+                        command: command.clone(),
+                        timeout: HOOK_TIMEOUT,
+                    });
+                }
+            }
+        }
+        if !added.is_empty() {
+            let remove = if self.passive_dropped {
+                added.iter().map(|c| address(c, false)).collect()
+            } else {
+                vec![]
+            };
+            self.push(Action::ClaimAddresses {
+                add: added.iter().map(|c| address(c, true)).collect(),
+                remove,
+            });
+            self.start_burst(now);
+            if let Some(command) = config.policy.up.clone() {
+                for c in &added {
+                    self.push(Action::RunHook {
+                        hook: Hook::Up,
+                        channel: c.ident.clone(),
+                        command: command.clone(),
+                        timeout: HOOK_TIMEOUT,
+                    });
+                }
+            }
+        } else if self.announcements_left == 0
+            && old.policy.garprefresh != config.policy.garprefresh
+        {
+            self.schedule_refresh(now);
+        }
+        self.after_monitor(now);
+    }
+}
