@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::net::ProbeResult;
+use crate::core::observe::ProbeResult;
 
 /// Upper bounds of the probe round-trip histogram's buckets, in microseconds: from a LAN's sub-ms
 /// answer to the source document's 2 s `timeout`. A reply slower than the last bound lands in +Inf.
@@ -126,7 +126,7 @@ impl Tally {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::ProbeTarget;
+    use crate::core::observe::ProbeTarget;
 
     #[test]
     fn rtt_buckets_are_cumulative_and_losses_counted_per_channel() {
