@@ -2,7 +2,7 @@
 //! link. b reports what it reaches; a dead test host is reported unreached; a wrong key, a replayed
 //! datagram and garbage are dropped and counted by b, never answered.
 
-mod common;
+use crate::common;
 use common::lab::{root_or_skip, Lab};
 use failoverctl::peer::{open, seal, Body, Key, Message, Query, ReplayGuard, Role};
 use serde_json::Value;

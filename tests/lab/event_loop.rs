@@ -4,7 +4,7 @@
 //! and the state file stays fresh while the LANs are down. Margins are generous for a loaded CI:
 //! the old loop ignored signals for seconds to minutes in these states.
 
-mod common;
+use crate::common;
 use common::lab::{root_or_skip, Lab};
 use common::pair::{config, holds, wait_for, Daemon, ACTIVEIP};
 use nix::sys::signal::Signal;

@@ -2,7 +2,7 @@
 //! `run-active` ends with its failure action, `--dry-run` changes nothing, and the source document's
 //! first story, "the active reboots even when the passive is off", fixed by `requirepeer`.
 
-mod common;
+use crate::common;
 use common::lab::{root_or_skip, Lab};
 use common::pair::{config, holds, wait_for, Daemon, ACTIVEIP};
 use std::time::Duration;

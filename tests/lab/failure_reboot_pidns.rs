@@ -2,7 +2,7 @@
 //! `unshare --pid --fork --mount-proc`, reboot(2) with RB_AUTOBOOT ends only that PID namespace, its
 //! init killed by SIGHUP. The helper refuses to call reboot(2) unless it is PID 1 there.
 
-mod examples_bin;
+use crate::examples_bin;
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::Command;

@@ -7,7 +7,7 @@
 //! an answer on a LAN does not by itself prove the address sits on the interface of that LAN. The tests
 //! below say where they depend on that, and show it once for arp-check.
 
-mod common;
+use crate::common;
 use common::lab::{root_or_skip, Lab};
 use serde_json::Value;
 use std::path::{Path, PathBuf};

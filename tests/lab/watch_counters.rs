@@ -1,7 +1,7 @@
 //! `failoverctl watch-counters` in the lab: traffic is seen while the client pings the node, and
 //! idleness once it stops.
 
-mod common;
+use crate::common;
 use common::lab::{root_or_skip, Lab};
 use serde_json::Value;
 

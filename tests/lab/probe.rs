@@ -2,7 +2,7 @@
 //! down) fails within the timeout plus a margin, three targets with one dead cost one timeout, and the
 //! echo leaves through the device asked for.
 
-mod common;
+use crate::common;
 use common::lab::{root_or_skip, Lab};
 use serde_json::Value;
 use std::time::{Duration, Instant};

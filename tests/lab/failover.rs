@@ -3,7 +3,7 @@
 //! over each time within the source document's outage bound for the lab config, measured as the
 //! client's longest gap. Plus the cases keepalived and ucarp get wrong.
 
-mod common;
+use crate::common;
 use common::gap::GapMeter;
 use common::lab::{root_or_skip, Lab};
 use common::pair::{config, holds, outage_bound, wait_for, Daemon, ACTIVEIP};

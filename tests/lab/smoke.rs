@@ -1,7 +1,7 @@
 //! The lab itself: every node reaches its neighbours, silence drops traffic with the carrier up, and
 //! the namespaces are gone after drop.
 
-mod common;
+use crate::common;
 use common::lab::{root_or_skip, Lab};
 
 #[test]

@@ -2,8 +2,8 @@
 //! prefix, the secondary-address pitfall) and gratuitous ARP (each form alone heals a neighbour's
 //! stale entry), driven through the `actions_probe` example inside node a's namespace.
 
-mod common;
-mod examples_bin;
+use crate::common;
+use crate::examples_bin;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! The diagnostics' documented errors: an unknown device exits 1, a bad address is a usage error (2),
 //! a run without CAP_NET_RAW / CAP_NET_ADMIN exits 2 naming the capability.
 
-mod common;
+use crate::common;
 use assert_cmd::Command;
 use common::lab::{root_or_skip, Lab};
 use predicates::str::contains;

@@ -3,7 +3,7 @@
 //! the node with the lower MAC on the first channel (eth1) keeps both activeips, the other yields, and
 //! the client's neighbour entry ends with the keeper's MAC (the keeper announced again).
 
-mod common;
+use crate::common;
 use common::lab::{root_or_skip, Lab};
 use common::pair::{config, holds, wait_for, Daemon, ACTIVEIP};
 use std::time::{Duration, Instant};

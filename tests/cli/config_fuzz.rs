@@ -97,8 +97,8 @@ fn mutate(rng: &mut Rng, base: &[u8]) -> Vec<u8> {
 fn no_input_makes_the_parser_panic() {
     let seeds: [&[u8]; 3] = [
         EXAMPLE.as_bytes(),
-        include_bytes!("configs/source-document.ini"),
-        include_bytes!("configs/bad/outside-subnet.ini"),
+        include_bytes!("../configs/source-document.ini"),
+        include_bytes!("../configs/bad/outside-subnet.ini"),
     ];
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut invalid = 0;

@@ -2,7 +2,7 @@
 //! MAC, its absence is reported when the active's link is down, a stale entry is not mistaken for a
 //! live peer, and the raw method leaves the kernel's table alone.
 
-mod common;
+use crate::common;
 use common::lab::{root_or_skip, Lab};
 use serde_json::Value;
 use std::time::{Duration, Instant};

@@ -2,7 +2,7 @@
 //! active's probe round trips and the peer counters, serve the same on `metricslisten`, and the file
 //! follows a takeover.
 
-mod common;
+use crate::common;
 use common::lab::{root_or_skip, Lab};
 use common::pair::{config, holds, wait_for, Daemon, ACTIVEIP};
 use nix::sys::signal::Signal;

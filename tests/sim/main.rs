@@ -1,0 +1,4 @@
+//! Simulator tests: the stories and split brain on the real core, in virtual time.
+
+mod split_brain;
+mod stories;
