@@ -26,6 +26,7 @@ pub struct Fitness {
     pub(super) carrier: BTreeMap<String, bool>,
     /// The test-host probe in flight.
     pub(super) probe: Option<RequestId>,
+    pub(super) probe_sent_at: Option<Instant>,
     /// The last probe: whether every channel's test hosts answered by the `testhosts` rule, the
     /// first channel that did not, and when.
     pub(super) last: Option<(Instant, Option<String>)>,
@@ -155,6 +156,7 @@ impl Node {
             .collect();
         let timeout = self.config.network.timeout;
         self.fitness.probe = Some(id);
+        self.fitness.probe_sent_at = Some(now);
         self.timers
             .set(NodeTimer::FitnessAnswer, now + timeout + ANSWER_GRACE);
         self.push(Action::Probe {
@@ -191,12 +193,11 @@ impl Node {
                 !rule.healthy(c.testips.iter().map(answered))
             })
             .map(|c| c.ident.clone());
-        // The active answered our ARP checks within the last cycle: our LAN works.
-        let lan_up = match &self.mode {
-            Mode::Passive(m) => m.status().last_seen_at.is_some_and(|t| {
-                now.saturating_since(t)
-                    <= self.config.network.checktime + self.config.network.timeout
-            }),
+        // The active answered the ARP check sent with this probe: our LAN works, so the silence is
+        // the test hosts' own.
+        let sent = self.fitness.probe_sent_at.take();
+        let lan_up = match (&self.mode, sent) {
+            (Mode::Passive(m), Some(sent)) => m.status().last_seen_at.is_some_and(|t| t >= sent),
             _ => false,
         };
         if failed.is_none() || !lan_up {
@@ -206,8 +207,15 @@ impl Node {
             }
         } else {
             self.fitness.hosts_down_rounds = self.fitness.hosts_down_rounds.saturating_add(1);
-            if self.fitness.hosts_down_rounds >= 2 {
+            if self.fitness.hosts_down_rounds >= 2 && !self.fitness.hosts_down_lan_up {
                 self.fitness.hosts_down_lan_up = true;
+                self.log(
+                    now,
+                    failed.as_deref(),
+                    "the test hosts do not answer while the active does: they are down, not this \
+                     node's LAN"
+                        .to_owned(),
+                );
             }
         }
         self.fitness.last = Some((now, failed));
