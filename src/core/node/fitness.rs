@@ -4,7 +4,7 @@
 //! a node whose own link is dead (or silent) sees exactly that.
 //!
 //! The judgement ([`Fitness::verdict`]) is a pure function of what the node last observed: the carrier
-//! of each device ([`Input::Carrier`], from the shell's reads or its netlink link events) and the last
+//! of each device ([`Input::Carrier`], read by the shell at each check or reported by a link event) and the last
 //! probe of its own test hosts, sent beside every ARP check while passive. One exception keeps the
 //! service when the test hosts themselves die: hosts that stopped answering while the active still
 //! answered this node's ARP checks are down on their own (this node's LAN worked), so a node with
