@@ -543,7 +543,7 @@ _failoverctl() {
             return 0
             ;;
         failoverctl__subcmd__simulate__subcmd__timing)
-            opts="-c -h -V --config --shutdown-delay --json --loss --jitter --seed --runs --checks --tune --detect --max-false-per-year --min-timeout --plot --table --help --version"
+            opts="-c -h -V --config --shutdown-delay --json --loss --jitter --seed --runs --checks --tune --detect --max-false-per-year --min-timeout --plot --table --matrix --matrix-runs --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -594,6 +594,10 @@ _failoverctl() {
                     return 0
                     ;;
                 --plot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --matrix-runs)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

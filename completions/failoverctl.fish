@@ -106,9 +106,11 @@ complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing"
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -l max-false-per-year -d 'With `--tune`: the false failovers per year allowed for each role' -r
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -l min-timeout -d 'With `--tune`: the shortest timeout considered (a healthy round trip must fit; default 50ms)' -r
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -l plot -d 'Write an SVG: a timeline of each scenario\'s worst case and, with `--loss`, detection time against false failovers per year as checktime varies' -r -F
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -l matrix-runs -d 'With `--matrix`: seeded runs per cell' -r
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -l json -d 'Machine-readable JSON output'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -l tune -d 'Print the `[network]` timing (checktime, timeout, activeretries, channelretries) that detects within `--detect` with at most `--max-false-per-year` false failovers per role at `--loss` (default 1%), with the least probing; exit 1 naming the conflicting bounds when none does'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -l table -d 'Print the README\'s table of common settings (detection bound, false failovers per year at 0.1%, 1% and 5% loss) as Markdown'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -l matrix -d 'The safety matrix: every fault (active link down, power off, silent, ...) × {classic, improved} × {no peer key, peer key} × {no loss, 1% loss}, seeded runs at random phases on the real decision cores, and the runs that broke each invariant I1-I4 (see the README); exit 1 when a cell of the improved policy breaks one'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -s h -l help -d 'Print help'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand simulate-timing" -s V -l version -d 'Print version'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand example-config" -s h -l help -d 'Print help'

@@ -76,6 +76,8 @@ mode= improved
 ;testhosts= any
 ; boolean, act on a failure only while the peer is alive; default: no (classic), yes (improved); extension
 ;requirepeer= yes
+; boolean, take over only with carrier and answering test hosts; default: no (classic), yes (improved); extension
+;requirefit= yes
 ; integer, failure actions allowed within failoverwindow, 0 = unlimited; default: 0 (classic), 3 (improved); extension
 ;maxfailovers= 3
 ; duration; default: 1h; extension

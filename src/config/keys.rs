@@ -234,6 +234,14 @@ pub const KEYS: &[KeySpec] = &[
     ),
     k(
         "policy",
+        "requirefit",
+        "boolean",
+        "classic: no, improved: yes",
+        X,
+        "take over only with carrier and answering test hosts; never hold the addresses unfit",
+    ),
+    k(
+        "policy",
         "maxfailovers",
         "integer (0: unlimited)",
         "classic: 0, improved: 3",

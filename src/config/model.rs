@@ -127,6 +127,9 @@ pub struct Policy {
     pub testhosts: TestHosts,
     /// `requirepeer=`: do not act on a failure unless the peer is alive (story: passive is off).
     pub requirepeer: bool,
+    /// `requirefit=`: take over only when this node can serve (carrier on its channel devices, its own
+    /// test hosts answer), and give the addresses up rather than hold them while it cannot.
+    pub requirefit: bool,
     /// `maxfailovers=`: failure actions allowed within `failoverwindow` before holding (story: a fault
     /// that survives the reboot); 0 means unlimited (classic).
     pub maxfailovers: u32,

@@ -240,6 +240,10 @@ pub enum Input {
         id: RequestId,
         answer: Option<PeerReport>,
     },
+    /// The carrier of `device` as the shell last read it (at each check) or as a link event reported
+    /// it. Only changes matter; repeating the same state is harmless. A device never reported counts
+    /// as having carrier.
+    Carrier { device: String, up: bool },
     /// The service is stopping (SIGTERM/SIGINT): release the addresses if `releaseonstop`.
     Stop,
 }

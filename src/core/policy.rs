@@ -24,6 +24,9 @@ pub enum HoldReason {
     /// fault is not this node's (a dead test host, a protected server rebooted for maintenance), and
     /// failing over would help nobody.
     PeerCannotReach { channel: String },
+    /// `requirefit`: the channel's test hosts were already down (while the LAN worked) when this node
+    /// took over; acting on that known failure would only move the service back and forth.
+    TestHostsDown { channel: String },
     /// `maxfailovers`: this many failure actions already happened within the window.
     LimitReached {
         count: usize,
@@ -39,6 +42,7 @@ impl HoldReason {
             HoldReason::PeerDown => "peer_down",
             HoldReason::PeerCannotReach { .. } => "peer_cannot_reach",
             HoldReason::LimitReached { .. } => "limit_reached",
+            HoldReason::TestHostsDown { .. } => "testhosts_down",
         }
     }
 }
@@ -50,6 +54,10 @@ impl fmt::Display for HoldReason {
             HoldReason::PeerCannotReach { channel } => write!(
                 f,
                 "the peer cannot reach channel {channel}'s test hosts either: the fault is not this node's"
+            ),
+            HoldReason::TestHostsDown { channel } => write!(
+                f,
+                "channel {channel}'s test hosts were already down when this node took over: the fault is theirs"
             ),
             HoldReason::LimitReached { count, max, window } => write!(
                 f,

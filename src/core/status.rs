@@ -18,6 +18,8 @@ pub struct Status {
     pub since: Instant,
     /// Why a failure action is being held, if it is.
     pub holding: Option<String>,
+    /// Why this node cannot serve (`requirefit`), while it says so.
+    pub unfit: Option<String>,
     /// The active's per-channel counters (empty while passive).
     pub channels: Vec<ChannelStatus>,
     /// The passive's single counter (absent while active).

@@ -30,6 +30,9 @@ pub enum TakeoverReason {
     Resumed,
     /// `run-active` claims at start.
     RunActive,
+    /// A passive found an activeip on its own host while the peer held it too, and kept it by the
+    /// split-brain tie-break.
+    SplitBrainKept,
 }
 
 impl TakeoverReason {
@@ -40,6 +43,7 @@ impl TakeoverReason {
             TakeoverReason::ActiveUnhealthy => "active_unhealthy",
             TakeoverReason::Resumed => "resumed",
             TakeoverReason::RunActive => "run_active",
+            TakeoverReason::SplitBrainKept => "split_brain_kept",
         }
     }
 }

@@ -313,6 +313,9 @@ fn drain(
     clock: &Clock,
 ) -> Result<(), crate::net::NetError> {
     while let Some(action) = node.poll_action() {
+        // The core's role changes before the actions it queues: a release is answered as passive
+        // by the responder before its first address goes.
+        shell.role = node.role();
         for input in shell.execute(registry, action)? {
             node.handle(clock.now(), input);
         }

@@ -85,6 +85,7 @@ pub struct Shell {
     executor: FailureExecutor,
     history_file: PathBuf,
     counters: NetlinkCounters,
+    carrier: crate::net::linux::carrier::CarrierReader,
     /// Netlink; a test swaps in its own.
     addresses: Box<dyn AddressControl>,
     /// A failure action the core decided, written to the history once it is carried out: one that
@@ -125,6 +126,7 @@ impl Shell {
             executor,
             history_file: config.policy.historyfile.clone(),
             counters: NetlinkCounters::new(),
+            carrier: Default::default(),
             addresses: Box::new(crate::net::linux::addr::NetlinkAddresses::new()),
             pending_failover: None,
             icmp: None,
@@ -269,8 +271,44 @@ impl Shell {
         out
     }
 
+    /// The carrier of each device a check goes out of, for the core's fitness judgement (read at
+    /// each check; a link event source can feed the same input).
+    fn carrier_of<'a>(&mut self, devices: impl IntoIterator<Item = &'a str>) -> Answers {
+        let mut seen: Vec<&str> = Vec::new();
+        let mut out = Vec::new();
+        for device in devices {
+            if seen.contains(&device) {
+                continue;
+            }
+            seen.push(device);
+            match self.carrier.carrier(device) {
+                Ok(up) => out.push(Input::Carrier {
+                    device: device.to_owned(),
+                    up,
+                }),
+                Err(e) => self.log.warn(&format!("carrier of {device}: {e}")),
+            }
+        }
+        out
+    }
+
     /// Carries out one action; requests answered at once come back here, the rest later.
     pub fn execute(&mut self, registry: &Registry, action: Action) -> Result<Answers, NetError> {
+        let carrier = match &action {
+            Action::ArpCheck { targets, .. } => {
+                self.carrier_of(targets.iter().map(|t| t.device.as_str()))
+            }
+            Action::Probe { targets, .. } => {
+                self.carrier_of(targets.iter().map(|t| t.device.as_str()))
+            }
+            _ => vec![],
+        };
+        let mut answers = self.execute_action(registry, action)?;
+        answers.splice(0..0, carrier);
+        Ok(answers)
+    }
+
+    fn execute_action(&mut self, registry: &Registry, action: Action) -> Result<Answers, NetError> {
         let now = Instant::now();
         Ok(match action {
             Action::SampleCounters { id, devices } => {

@@ -47,6 +47,20 @@ pub enum Fault {
     TestHost { address: Ipv4Addr, alive: bool },
     /// The simulated client sends traffic through the active (or stops).
     Client { sending: bool },
+    /// The sync link between the nodes (the peer protocol and the peer ping) is cut or restored.
+    SyncLink { up: bool },
+    /// The node's daemon is killed (SIGKILL): its addresses stay with the kernel; it is started
+    /// again `restart` later (systemd), resuming as active when it holds every activeip.
+    DaemonKill {
+        node: NodeId,
+        restart: std::time::Duration,
+    },
+    /// The node's daemon is stopped (SIGSTOP, `stopped`) or continued (SIGCONT).
+    DaemonStop { node: NodeId, stopped: bool },
+    /// A planned stop of the node's daemon (SIGTERM).
+    PlannedStop { node: NodeId },
+    /// Someone adds channel `channel`'s activeip on the node's host (a person, a network manager).
+    AddActiveIp { node: NodeId, channel: usize },
 }
 
 /// A seeded packet-loss injector (xorshift64*): the same seed gives the same losses on every run.

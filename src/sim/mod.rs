@@ -6,6 +6,7 @@
 //! - `report`: scenarios and [`worst_case`], the measured detection and takeover times.
 //! - `config`: the source document's config and the peer's copy of a config.
 //! - `loss`:   false failovers under packet loss: the closed form and a seeded check of it.
+//! - `matrix`: the safety matrix, every fault × policy × key × loss checked against I1-I4.
 //! - `detection`: detection-time percentiles under loss, from many seeded runs.
 //! - `plot`:   SVG timelines of the worst cases and the loss chart (`simulate-timing --plot`).
 //! - `tune`:   the timing that meets a detection bound and a false-failover limit.
@@ -14,6 +15,7 @@ pub mod config;
 pub mod detection;
 pub mod fault;
 pub mod loss;
+pub mod matrix;
 pub mod plot;
 pub mod report;
 pub mod tune;

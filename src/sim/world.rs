@@ -69,6 +69,42 @@ struct SimNode {
     history: Vec<Instant>,
     counters: Vec<Counters>,
     pending: Vec<(Instant, Input)>,
+    /// The daemon is stopped (SIGSTOP): nothing is handled until it continues.
+    frozen: bool,
+    /// A killed daemon starts again at this time.
+    restart_at: Option<Instant>,
+}
+
+/// What the invariant watch saw (see [`super::matrix`]): measured on every step.
+#[derive(Debug, Clone, Default)]
+pub struct Watch {
+    /// I2: the longest time an activeip was held by both nodes while both were on its LAN.
+    pub longest_overlap: Duration,
+    overlap_since: Vec<Option<Instant>>,
+    /// I3: the longest time nobody served an activeip while a node could have.
+    pub longest_servable_gap: Duration,
+    servable_gap_since: Vec<Option<Instant>>,
+    /// I4: disruptive actions (reboot, exec, demote) taken while the peer could not take over.
+    pub disruptive_unsafe: u32,
+    /// Measured from this time on.
+    pub from: Instant,
+    /// I1 must hold at every step from this time on (`None`: not yet checked).
+    pub converge_by: Option<Instant>,
+    /// I1 failed at some step after `converge_by`.
+    pub diverged: bool,
+}
+
+impl SimNode {
+    /// A starting daemon reads the carrier of its devices: the down ones are news to its core.
+    fn feed_carrier(&mut self, now: Instant) {
+        for (c, up) in self.links.iter().enumerate() {
+            if !up {
+                let device = self.config.channels[c].device.clone();
+                self.pending
+                    .push((now, Input::Carrier { device, up: false }));
+            }
+        }
+    }
 }
 
 /// Two nodes and their network on a virtual clock.
@@ -92,6 +128,9 @@ pub struct World {
     unserved_since: Vec<Option<Instant>>,
     longest_gap: Vec<Duration>,
     gaps_from: Instant,
+    sync_up: bool,
+    /// The invariant watch.
+    pub watch: Watch,
 }
 
 impl World {
@@ -119,6 +158,8 @@ impl World {
                     n
                 ],
                 pending: vec![],
+                frozen: false,
+                restart_at: None,
             }
         };
         let channels = a.channels.len();
@@ -137,7 +178,112 @@ impl World {
             unserved_since: vec![None; channels],
             longest_gap: vec![Duration::ZERO; channels],
             gaps_from: Instant::ZERO,
+            sync_up: true,
+            watch: Watch {
+                overlap_since: vec![None; channels],
+                servable_gap_since: vec![None; channels],
+                ..Watch::default()
+            },
         }
+    }
+
+    /// Replaces the loss model (a settled pair cloned for runs with different seeds).
+    pub fn set_loss(&mut self, loss: Option<Loss>) {
+        self.loss = loss;
+    }
+
+    /// Node `i` is on channel `c`'s LAN: powered, link up, its frames pass.
+    fn on_lan(&self, i: usize, c: usize) -> bool {
+        let n = &self.nodes[i];
+        n.powered && n.links[c] && !n.silent
+    }
+
+    /// Node `i` could serve every channel: on every LAN, its daemon running and deciding.
+    pub fn can_serve(&self, i: usize) -> bool {
+        let n = &self.nodes[i];
+        (0..n.links.len()).all(|c| self.on_lan(i, c))
+            && !n.frozen
+            && n.node.as_ref().is_some_and(|x| {
+                matches!(
+                    x.role(),
+                    crate::core::action::Role::Active | crate::core::action::Role::Passive
+                )
+            })
+    }
+
+    fn holds(&self, i: usize, c: usize) -> bool {
+        let ip = self.nodes[0].config.channels[c].activeip;
+        self.nodes[i].powered && self.nodes[i].owned.contains(&ip)
+    }
+
+    /// I1 now: for every channel, when some node could serve, exactly one holder is on the LAN, and
+    /// any other holder is cut off from its peer on every link (the LAN and the sync link), so
+    /// nothing could have told it; the conflict check ends that duplicate when the partition heals.
+    pub fn converged(&self) -> bool {
+        (0..self.unserved_since.len()).all(|c| {
+            if !(0..2).any(|i| self.can_serve(i)) {
+                return true;
+            }
+            let serving: Vec<usize> = (0..2)
+                .filter(|&i| self.holds(i, c) && self.on_lan(i, c))
+                .collect();
+            if serving.len() != 1 {
+                return false;
+            }
+            (0..2)
+                .filter(|&i| self.holds(i, c) && i != serving[0])
+                .all(|i| {
+                    let sync = self.sync_up && self.nodes[0].powered && self.nodes[1].powered;
+                    let lan = self.on_lan(i, c) && self.on_lan(1 - i, c);
+                    !(sync || lan)
+                })
+        })
+    }
+
+    fn watch_step(&mut self) {
+        let now = self.now;
+        if now < self.watch.from {
+            return;
+        }
+        if self.watch.converge_by.is_some_and(|t| now >= t) && !self.converged() {
+            self.watch.diverged = true;
+        }
+        let servable = (0..2).any(|i| self.can_serve(i));
+        for c in 0..self.unserved_since.len() {
+            let both = (0..2).all(|i| self.holds(i, c) && self.on_lan(i, c));
+            let w = &mut self.watch;
+            match (both, w.overlap_since[c]) {
+                (true, None) => w.overlap_since[c] = Some(now),
+                (true, Some(s)) => w.longest_overlap = w.longest_overlap.max(now - s),
+                (false, Some(s)) => {
+                    w.longest_overlap = w.longest_overlap.max(now - s);
+                    w.overlap_since[c] = None;
+                }
+                _ => {}
+            }
+            let gap = servable && !self.serving(c);
+            let w = &mut self.watch;
+            match (gap, w.servable_gap_since[c]) {
+                (true, None) => w.servable_gap_since[c] = Some(now),
+                (true, Some(s)) => w.longest_servable_gap = w.longest_servable_gap.max(now - s),
+                (false, Some(s)) => {
+                    w.longest_servable_gap = w.longest_servable_gap.max(now - s);
+                    w.servable_gap_since[c] = None;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Restarts the invariant watch at `from`.
+    pub fn watch_from(&mut self, from: Instant) {
+        let n = self.unserved_since.len();
+        self.watch = Watch {
+            overlap_since: vec![None; n],
+            servable_gap_since: vec![None; n],
+            from,
+            ..Watch::default()
+        };
     }
 
     /// Loses `percent`% of all answers, from a seeded generator.
@@ -263,8 +409,11 @@ impl World {
     pub fn next_at(&self) -> Option<Instant> {
         let mut times = vec![self.faults.first().map(|(t, _)| *t)];
         for n in &self.nodes {
-            times.push(n.node.as_ref().and_then(Node::poll_timeout));
-            times.push(n.pending.iter().map(|(t, _)| *t).min());
+            if !n.frozen {
+                times.push(n.node.as_ref().and_then(Node::poll_timeout));
+                times.push(n.pending.iter().map(|(t, _)| *t).min());
+            }
+            times.push(n.restart_at);
             times.push(n.off_at);
             times.push(n.boot_at);
         }
@@ -320,6 +469,7 @@ impl World {
             }
         }
         self.observe();
+        self.watch_step();
         Ok(true)
     }
 
@@ -362,8 +512,37 @@ impl World {
 
     fn apply(&mut self, fault: Fault) {
         let text = format!("fault: {fault:?}");
+        let now = self.now;
         match fault {
-            Fault::Link { node, channel, up } => self.nodes[node.index()].links[channel] = up,
+            Fault::Link { node, channel, up } => {
+                let n = &mut self.nodes[node.index()];
+                n.links[channel] = up;
+                // Carrier changes on both veth ends; the daemon hears of it (a link event, or its
+                // read at the next check: the same input).
+                let device = n.config.channels[channel].device.clone();
+                if n.node.is_some() {
+                    n.pending.push((now, Input::Carrier { device, up }));
+                }
+            }
+            Fault::SyncLink { up } => self.sync_up = up,
+            Fault::DaemonKill { node, restart } => {
+                let n = &mut self.nodes[node.index()];
+                n.node = None;
+                n.pending.clear();
+                n.frozen = false;
+                n.restart_at = Some(now + restart);
+            }
+            Fault::DaemonStop { node, stopped } => self.nodes[node.index()].frozen = stopped,
+            Fault::PlannedStop { node } => {
+                let n = &mut self.nodes[node.index()];
+                if n.node.is_some() {
+                    n.pending.push((now, Input::Stop));
+                }
+            }
+            Fault::AddActiveIp { node, channel } => {
+                let ip = self.nodes[0].config.channels[channel].activeip;
+                self.nodes[node.index()].owned.insert(ip);
+            }
             Fault::Power { node, on } => {
                 let n = &mut self.nodes[node.index()];
                 if on && !n.powered {
@@ -403,7 +582,25 @@ impl World {
             n.boot_at = None;
             n.powered = true;
             n.node = Some(Node::new(&n.config, now, n.history.clone()));
+            n.feed_carrier(now);
             self.say(id, "booted".to_owned());
+        }
+        let n = &mut self.nodes[i];
+        if n.restart_at.is_some_and(|t| t <= now) {
+            n.restart_at = None;
+            // The daemon's start: a host holding every activeip resumes as active.
+            let all = n
+                .config
+                .channels
+                .iter()
+                .all(|c| n.owned.contains(&c.activeip));
+            n.node = Some(if all {
+                Node::resume_active(&n.config, now, n.history.clone())
+            } else {
+                Node::new(&n.config, now, n.history.clone())
+            });
+            n.feed_carrier(now);
+            self.say(id, "daemon restarted".to_owned());
         }
     }
 
@@ -411,6 +608,9 @@ impl World {
     fn run_node(&mut self, i: usize) -> bool {
         let now = self.now;
         let n = &mut self.nodes[i];
+        if n.frozen {
+            return false;
+        }
         let Some(node) = n.node.as_mut() else {
             return false;
         };
@@ -567,7 +767,8 @@ impl World {
                 // The peer's daemon answers with facts (its role, which hosts it reached); this
                 // node's core judges them, exactly as in the daemon.
                 let p = &self.nodes[peer];
-                let answer = p.node.as_ref().map(|n| PeerReport {
+                let through = self.sync_up && p.powered && !p.frozen;
+                let answer = p.node.as_ref().filter(|_| through).map(|n| PeerReport {
                     role: n.role(),
                     reached: self.reached(peer, &channel, &testips),
                 });
@@ -584,7 +785,7 @@ impl World {
                 timeout,
             } => {
                 // The peer's kernel answers while it is powered, daemon or not.
-                let alive = self.nodes[peer].powered && !self.lost();
+                let alive = self.sync_up && self.nodes[peer].powered && !self.lost();
                 let delay = if alive { Duration::ZERO } else { timeout };
                 let results = vec![ProbeResult {
                     target,
@@ -643,6 +844,10 @@ impl World {
                 None
             }
             Action::RecordFailover { at } => {
+                // I4: a disruptive action (its record) while the peer cannot take over.
+                if now >= self.watch.from && !self.can_serve(peer) {
+                    self.watch.disruptive_unsafe += 1;
+                }
                 self.nodes[i].history.push(at);
                 self.events.push((now, id, Event::RecordedFailover));
                 None

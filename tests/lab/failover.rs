@@ -31,6 +31,13 @@ fn pair(lab: &Lab, dir: &std::path::Path, policy: &str) -> (Daemon, Daemon) {
 
 /// Fails a with `fail`, then measures the client's gap until b owns the activeip.
 fn failover(name: &str, fail: impl FnOnce(&Lab, &mut Daemon)) {
+    failover_then(name, fail, false)
+}
+
+/// As [`failover`]; with `settled`, also waits out a's demote hold-off twice and asserts that b
+/// still owns every activeip and a holds none (issue 8: a demoted node on a dead or silent link
+/// took them back after the hold-off).
+fn failover_then(name: &str, fail: impl FnOnce(&Lab, &mut Daemon), settled: bool) {
     if !root_or_skip(name) {
         return;
     }
@@ -67,25 +74,42 @@ fn failover(name: &str, fail: impl FnOnce(&Lab, &mut Daemon)) {
         b.log(),
         a.log()
     );
+    if settled {
+        // The lab's demote hold-off is 2 × 200 ms + 100 ms × 4 = 0.8 s: wait it out twice.
+        std::thread::sleep(Duration::from_millis(2_000));
+        for ip in [ACTIVEIP, "198.51.100.10"] {
+            assert!(
+                holds(&lab, "b", ip) && !holds(&lab, "a", ip),
+                "{name}: {ip} must end on b alone:\nb:\n{}\na:\n{}",
+                b.log(),
+                a.log()
+            );
+        }
+        eprintln!("{name}: final owner b, a holds no activeip");
+    }
 }
 
 #[test]
 fn channel_link_down_on_the_active() {
-    failover("channel_link_down_on_the_active", |lab, a| {
-        lab.link("a", "eth1", false);
-        // a detects the dead channel and demotes: it gives its other activeip back too.
-        let released = wait_for(Duration::from_secs(5), || !holds(lab, "a", "198.51.100.10"));
-        assert!(
-            released.is_some(),
-            "a kept its activeips after demoting:\n{}",
-            a.log()
-        );
-        assert!(
-            a.log().contains("lan1"),
-            "a's log names the failed channel:\n{}",
-            a.log()
-        );
-    });
+    failover_then(
+        "channel_link_down_on_the_active",
+        |lab, a| {
+            lab.link("a", "eth1", false);
+            // a detects the dead channel and demotes: it gives its other activeip back too.
+            let released = wait_for(Duration::from_secs(5), || !holds(lab, "a", "198.51.100.10"));
+            assert!(
+                released.is_some(),
+                "a kept its activeips after demoting:\n{}",
+                a.log()
+            );
+            assert!(
+                a.log().contains("lan1"),
+                "a's log names the failed channel:\n{}",
+                a.log()
+            );
+        },
+        true,
+    );
 }
 
 #[test]
@@ -100,9 +124,11 @@ fn active_powered_off() {
 
 #[test]
 fn active_gone_silent_with_carrier_up() {
-    failover("active_gone_silent_with_carrier_up", |lab, _| {
-        lab.silence("a")
-    });
+    failover_then(
+        "active_gone_silent_with_carrier_up",
+        |lab, _| lab.silence("a"),
+        true,
+    );
 }
 
 #[test]

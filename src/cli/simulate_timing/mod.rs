@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod loss;
+mod matrix;
 
 /// Arguments of `failoverctl simulate-timing`.
 #[derive(Debug, clap::Args)]
@@ -67,6 +68,16 @@ pub struct Args {
     /// 0.1%, 1% and 5% loss) as Markdown.
     #[arg(long, conflicts_with_all = ["config", "tune", "loss", "plot", "json"])]
     pub table: bool,
+    /// The safety matrix: every fault (active link down, power off, silent, ...) × {classic,
+    /// improved} × {no peer key, peer key} × {no loss, 1% loss}, seeded runs at random phases on the
+    /// real decision cores, and the runs that broke each invariant I1-I4 (see the README); exit 1
+    /// when a cell of the improved policy breaks one.
+    #[arg(long, conflicts_with_all = ["tune", "loss", "plot", "table"])]
+    pub matrix: bool,
+    /// With `--matrix`: seeded runs per cell.
+    #[arg(long, value_name = "N", default_value_t = 1000, requires = "matrix",
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub matrix_runs: u32,
 }
 
 fn parse_percent(s: &str) -> Result<f64, String> {
@@ -486,6 +497,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let Some(config) = config else {
         return Ok(crate::exit::FAILED);
     };
+    if args.matrix {
+        return matrix::run(&config, args.matrix_runs, args.json);
+    }
     let link = sim::loss::LinkModel::new(
         args.loss.unwrap_or(if args.tune { 1.0 } else { 0.0 }),
         args.jitter.unwrap_or_default(),

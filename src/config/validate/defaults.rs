@@ -42,6 +42,7 @@ impl Policy {
                 TestHosts::Any
             },
             requirepeer: !classic,
+            requirefit: !classic,
             maxfailovers: if classic { 0 } else { 3 },
             failoverwindow: Duration::from_secs(3600),
             shutdowndelay: DEFAULT_SHUTDOWNDELAY,

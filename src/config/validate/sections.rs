@@ -193,6 +193,7 @@ impl Validator {
         set!("onfailure", p.onfailure, parse_action);
         set!("testhosts", p.testhosts, parse_testhosts);
         set!("requirepeer", p.requirepeer, value::boolean);
+        set!("requirefit", p.requirefit, value::boolean);
         set!("maxfailovers", p.maxfailovers, |x| limits::MAXFAILOVERS
             .parse(x));
         set!("failoverwindow", p.failoverwindow, |x| {

@@ -5,9 +5,18 @@ use super::*;
 
 impl Node {
     pub(super) fn on_failure(&mut self, now: Instant, failure: ChannelFailure) {
-        if let Some(reason) = limit_reached(&self.config.policy, &self.history, now) {
-            self.hold(now, &failure, reason);
+        if self.hosts_down_at_takeover && self.requires_fit() {
+            let channel = failure.channel.clone();
+            self.hold(now, &failure, HoldReason::TestHostsDown { channel });
             return;
+        }
+        // With `requirefit` the limit is applied where the action would be taken (`act`): after
+        // the peer's view, since an unfit node then gives the addresses up instead of holding them.
+        if !self.requires_fit() {
+            if let Some(reason) = limit_reached(&self.config.policy, &self.history, now) {
+                self.hold(now, &failure, reason);
+                return;
+            }
         }
         if self.config.policy.requirepeer {
             // "The active server should not reboot if the passive one is turned off."
@@ -176,10 +185,14 @@ impl Node {
     /// A held failure that healed (traffic or an answer on its channel since the hold) ends the hold,
     /// so `status` no longer reports it and the next failure alerts again.
     pub(super) fn lift_hold(&mut self, now: Instant) {
-        let Some((channel, since)) = &self.held else {
+        let Mode::Active(m) = &self.mode else {
             return;
         };
-        let Mode::Active(m) = &self.mode else {
+        // The test hosts that were down at the takeover answer again: a new failure is news.
+        if self.hosts_down_at_takeover && m.status().iter().all(|c| c.last_ok_at.is_some()) {
+            self.hosts_down_at_takeover = false;
+        }
+        let Some((channel, since)) = &self.held else {
             return;
         };
         let healed = m
@@ -193,8 +206,12 @@ impl Node {
             self.log(
                 now,
                 Some(&channel),
-                format!("channel {channel} healthy again: hold lifted"),
+                format!(
+                    "channel {channel} healthy again: hold lifted; announcing the activeips again"
+                ),
             );
+            // Through the hold (a partition, a dead uplink) neighbours may have learned another MAC.
+            self.reannounce(now);
         }
     }
 
@@ -222,6 +239,13 @@ impl Node {
     }
 
     pub(super) fn act(&mut self, now: Instant, failure: &ChannelFailure) {
+        if self.requires_fit() {
+            if let Some(reason) = limit_reached(&self.config.policy, &self.history, now) {
+                // The limit stops disruptive actions; it never keeps an unfit node holding.
+                self.release_unfit(now, failure, reason.to_string());
+                return;
+            }
+        }
         self.holding = None;
         self.held = None;
         self.history.record(now);

@@ -90,6 +90,8 @@ enum NodeTimer {
     ConflictAnswer,
     /// The passive's question to the active before taking over counts as unanswered after this.
     TakeoverAnswer,
+    /// The fitness probe of this node's own test hosts counts as unanswered after this.
+    FitnessAnswer,
 }
 
 impl From<NodeTimer> for usize {
@@ -138,7 +140,7 @@ pub struct Node {
     role: Role,
     since: Instant,
     ids: RequestIds,
-    timers: Timers<NodeTimer, 5>,
+    timers: Timers<NodeTimer, 6>,
     announcements_left: u32,
     /// The passiveips were dropped at takeover (`releasepassiveip`) and are owed back at release.
     passive_dropped: bool,
@@ -160,6 +162,15 @@ pub struct Node {
     /// The last conflict check found a rival and this node kept the addresses: when the rival is gone,
     /// announce once more, since neighbours may have learned its MAC in between.
     rival_seen: bool,
+    /// What this node knows of its own ability to serve (`requirefit`).
+    fitness: fitness::Fitness,
+    /// A takeover waits for the fitness probe's answer.
+    fitness_wait: bool,
+    /// This node took over knowing its test hosts were down on their own: it holds on that failure.
+    hosts_down_at_takeover: bool,
+    /// The addresses this node holds while passive (the last ownership check), for the split-brain
+    /// tie-break; said once.
+    stray: Vec<Address>,
     history: FailoverHistory,
     actions: VecDeque<Action>,
     recent: VecDeque<Decision>,
@@ -229,6 +240,10 @@ impl Node {
             takeover_waiting: false,
             declined: false,
             rival_seen: false,
+            fitness: fitness::Fitness::default(),
+            fitness_wait: false,
+            hosts_down_at_takeover: false,
+            stray: vec![],
             history: FailoverHistory::new(failovers),
             actions: VecDeque::new(),
             recent: VecDeque::new(),
@@ -272,6 +287,7 @@ impl Node {
             role: self.role,
             since: self.since,
             holding: self.holding.as_ref().map(ToString::to_string),
+            unfit: self.fitness.unfit_reason().map(str::to_owned),
             channels,
             passive,
             failovers: self.history.times().to_vec(),
@@ -303,6 +319,9 @@ impl Node {
         {
             self.on_active_health(now, None);
         }
+        if self.timers.take_expired(NodeTimer::FitnessAnswer, now) && self.fitness_probe_out() {
+            self.on_fitness_probe(now, &[]);
+        }
         if self.timers.take_expired(NodeTimer::Conflict, now) {
             self.conflict_check(now);
         }
@@ -321,6 +340,10 @@ impl Node {
         }
         match input {
             Input::Stop => self.stop(now),
+            Input::Carrier { device, up } => self.on_carrier(now, &device, up),
+            Input::ProbeDone { id, results } if self.is_fitness_probe(id) => {
+                self.on_fitness_probe(now, &results)
+            }
             Input::PeerAnswer { id, answer } => {
                 if self.pending.as_ref().map(|p| p.check) == Some(PeerCheck::Asking(id)) {
                     self.timers.stop(NodeTimer::PeerAnswer);
@@ -411,8 +434,17 @@ impl Node {
             }
             Mode::Done => None,
         };
+        let checked = drained.iter().any(|a| matches!(a, Action::ArpCheck { .. }));
         for a in drained {
             self.push(a);
+        }
+        if checked {
+            // Beside every passive check: is this node fit to serve, and does its host hold an
+            // activeip it should not?
+            if self.requires_fit() {
+                self.probe_fitness(now);
+            }
+            self.passive_ownership_check();
         }
         self.lift_hold(now);
         self.track_streak(now);
@@ -470,6 +502,10 @@ impl Node {
     fn take_over(&mut self, now: Instant, reason: TakeoverReason, why: &str) {
         self.tally.takeover(reason);
         self.declined = false;
+        self.fitness_wait = false;
+        self.fitness.probe = None;
+        self.stray.clear();
+        self.timers.stop(NodeTimer::FitnessAnswer);
         self.asking_active = None;
         self.active_health = None;
         self.takeover_waiting = false;
@@ -607,6 +643,7 @@ impl Node {
 }
 
 mod failure;
+pub mod fitness;
 mod reload;
 mod split_brain;
 mod takeover;

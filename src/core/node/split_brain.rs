@@ -52,6 +52,10 @@ impl Node {
     /// An activeip vanished from this node while it is active: claim it again and announce, so the
     /// clients' gap is one checktime, not a failover (or nothing at all, as with a bare daemon).
     pub(super) fn on_ownership_done(&mut self, now: Instant, missing: Vec<Address>) {
+        if self.role == Role::Passive {
+            self.on_passive_ownership(now, &missing);
+            return;
+        }
         if self.role != Role::Active || missing.is_empty() {
             return;
         }
@@ -86,6 +90,10 @@ impl Node {
     }
 
     pub(super) fn on_conflict_done(&mut self, now: Instant, sent_at: Instant, rivals: &[Rival]) {
+        if self.role == Role::Passive {
+            self.on_passive_conflict(now, rivals);
+            return;
+        }
         if self.role != Role::Active {
             return;
         }
@@ -156,5 +164,126 @@ impl Node {
     pub(super) fn next_conflict_check(&mut self, now: Instant, sent_at: Instant) {
         let at = (sent_at + self.config.network.checktime).max(now);
         self.timers.set(NodeTimer::Conflict, at);
+    }
+}
+
+/// While passive: the host must hold none of the activeips (an address added by a person, a network
+/// manager or a script). One that is held while the peer answers for it too is a split brain, ended by
+/// the rule the active uses: the lower MAC keeps the addresses (this node takes over and announces),
+/// the other releases.
+impl Node {
+    /// Beside every passive check: which activeips does this host hold? (Answered at once.)
+    pub(super) fn passive_ownership_check(&mut self) {
+        if self.role != Role::Passive || self.ownership.is_some() {
+            return;
+        }
+        let Mode::Passive(m) = &mut self.mode else {
+            return;
+        };
+        let id = m.issue_id();
+        self.ownership = Some(id);
+        self.push(Action::CheckOwnership {
+            id,
+            addresses: self.addresses(true),
+        });
+    }
+
+    fn on_passive_ownership(&mut self, now: Instant, missing: &[Address]) {
+        let held: Vec<Address> = self
+            .addresses(true)
+            .into_iter()
+            .filter(|a| !missing.contains(a))
+            .collect();
+        if held.is_empty() {
+            self.stray.clear();
+            return;
+        }
+        if held != self.stray {
+            let list: Vec<String> = held
+                .iter()
+                .map(|a| format!("{} on {}", a.address, a.device))
+                .collect();
+            self.log(
+                now,
+                None,
+                format!(
+                    "this passive node's host holds {}: asking who else answers for it",
+                    list.join(", ")
+                ),
+            );
+            self.stray = held.clone();
+        }
+        if self.conflict.is_some() {
+            return;
+        }
+        let Mode::Passive(m) = &mut self.mode else {
+            return;
+        };
+        let id = m.issue_id();
+        let timeout = self.config.network.timeout;
+        self.conflict = Some(ConflictInFlight { id, sent_at: now });
+        self.timers
+            .set(NodeTimer::ConflictAnswer, now + timeout + ANSWER_GRACE);
+        let targets = held
+            .iter()
+            .map(|a| ArpTarget {
+                device: a.device.clone(),
+                address: a.address,
+            })
+            .collect();
+        self.push(Action::ConflictCheck {
+            id,
+            targets,
+            timeout,
+        });
+    }
+
+    fn on_passive_conflict(&mut self, now: Instant, rivals: &[Rival]) {
+        let held = self.stray.clone();
+        let decider = self.config.channels.iter().find_map(|c| {
+            rivals
+                .iter()
+                .filter(|r| r.rival_mac != r.own_mac)
+                .find(|r| {
+                    r.device == c.device
+                        && r.address == c.activeip
+                        && held.iter().any(|a| a.address == r.address)
+                })
+                .map(|r| (c.ident.clone(), r.clone()))
+        });
+        let Some((ident, r)) = decider else {
+            // Nobody else answers for it: the passive monitor's own rules apply (a host holding
+            // every activeip at start resumes as active; the active re-claims one it lost).
+            return;
+        };
+        let (own, rival) = (format_mac(&r.own_mac), format_mac(&r.rival_mac));
+        let seen = format!(
+            "split brain: {} on {} is held by this passive node and answered by {rival} (this node: {own})",
+            r.address, r.device
+        );
+        let fit = !matches!(self.fitness(now), fitness::Verdict::Unfit { .. });
+        if r.own_mac < r.rival_mac && fit {
+            self.log(
+                now,
+                Some(&ident),
+                format!("{seen}; the lower MAC keeps the activeips: taking over"),
+            );
+            self.take_over(
+                now,
+                TakeoverReason::SplitBrainKept,
+                "claiming the activeips (split brain, this node keeps them)",
+            );
+        } else {
+            self.log(
+                now,
+                Some(&ident),
+                format!("{seen}; the lower MAC keeps the activeips: releasing them here"),
+            );
+            self.stray.clear();
+            self.push(Action::ReleaseAddresses {
+                remove: held,
+                restore: vec![],
+            });
+        }
     }
 }

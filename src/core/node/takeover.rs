@@ -75,6 +75,10 @@ impl Node {
     /// The passive decided the active is gone: with the question answered, decide; with it in
     /// flight, wait for it; without the peer protocol, take over at once.
     pub(super) fn before_takeover(&mut self, now: Instant) {
+        // Fitness first: a node that cannot serve never claims, whatever the active's state.
+        if !self.takeover_if_fit(now) {
+            return;
+        }
         if !self.asks_active() {
             self.take_over(now, TakeoverReason::ActiveGone, "claiming the activeips");
             return;

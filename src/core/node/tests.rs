@@ -744,3 +744,110 @@ fn a_reload_keeps_a_passive_hold_off() {
         not_before
     );
 }
+
+fn fit_config() -> Config {
+    let mut cfg = config(PolicyMode::Improved);
+    cfg.policy.requirefit = true;
+    cfg
+}
+
+/// Issue 8: a node whose link is dead saw "nobody answers" and took the activeips after its
+/// hold-off, beside the peer. Without carrier it never claims, says why once and keeps judging.
+#[test]
+fn regression_issue_8_no_takeover_without_carrier() {
+    let cfg = fit_config();
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    node.handle(
+        Instant::ZERO,
+        Input::Carrier {
+            device: "eth1".into(),
+            up: false,
+        },
+    );
+    let seen = drive(&mut node, Instant::ZERO, at_ms(120_000), healthy_world);
+    assert!(!seen
+        .iter()
+        .any(|(_, a)| matches!(a, Action::ClaimAddresses { .. })));
+    let alerts: Vec<&Action> = seen
+        .iter()
+        .map(|(_, a)| a)
+        .filter(|a| matches!(a, Action::Alert(d) if d.reason.contains("no carrier on eth1")))
+        .collect();
+    assert_eq!(alerts.len(), 1, "said once");
+    assert_eq!(node.role(), Role::Passive);
+    assert!(node.status().unfit.is_some_and(|u| u.contains("eth1")));
+    // Carrier back: the next judgement finds it fit and it takes over (nobody answers ARP).
+    node.handle(
+        at_ms(120_000),
+        Input::Carrier {
+            device: "eth1".into(),
+            up: true,
+        },
+    );
+    drive(&mut node, at_ms(120_000), at_ms(200_000), healthy_world);
+    assert_eq!(node.role(), Role::Active);
+}
+
+/// Issue 8: a silent link (carrier up) gives no answer from the node's own test hosts: no takeover.
+#[test]
+fn regression_issue_8_no_takeover_when_its_own_test_hosts_are_silent() {
+    let cfg = fit_config();
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let seen = drive(&mut node, Instant::ZERO, at_ms(120_000), silent_world);
+    assert!(!seen
+        .iter()
+        .any(|(_, a)| matches!(a, Action::ClaimAddresses { .. })));
+    assert_eq!(node.role(), Role::Passive);
+}
+
+/// Issue 8: an activeip added on the passive's host while the active (lower MAC) holds it: the
+/// passive notices within a checktime and releases it, instead of leaving the active re-announcing.
+#[test]
+fn regression_issue_8_the_passive_releases_an_activeip_its_host_should_not_hold() {
+    let cfg = fit_config();
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let world = |_: Instant, a: &Action| match a {
+        Action::ArpCheck {
+            id,
+            targets,
+            timeout,
+        } => Some((
+            *timeout,
+            arp_done(*id, targets, |_| Some([2, 0, 0, 0, 0, 1])),
+        )),
+        Action::CheckOwnership { id, .. } => Some((
+            Duration::ZERO,
+            Input::OwnershipDone {
+                id: *id,
+                missing: vec![],
+            },
+        )),
+        Action::ConflictCheck { id, targets, .. } => Some((
+            Duration::ZERO,
+            Input::ConflictDone {
+                id: *id,
+                rivals: targets
+                    .iter()
+                    .map(|t| crate::core::observe::Rival {
+                        device: t.device.clone(),
+                        address: t.address,
+                        rival_mac: [2, 0, 0, 0, 0, 1],
+                        own_mac: [2, 0, 0, 0, 0, 9],
+                    })
+                    .collect(),
+            },
+        )),
+        other => healthy_world(Instant::ZERO, other),
+    };
+    let seen = drive(&mut node, Instant::ZERO, at_ms(15_000), world);
+    let released: Vec<u64> = seen
+        .iter()
+        .filter(|(_, a)| matches!(a, Action::ReleaseAddresses { .. }))
+        .map(|(t, _)| t.as_millis())
+        .collect();
+    assert!(
+        !released.is_empty() && released[0] <= 10_000,
+        "{released:?}"
+    );
+    assert_eq!(node.role(), Role::Passive);
+}

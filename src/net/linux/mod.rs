@@ -7,6 +7,7 @@ pub mod addr;
 pub mod arp;
 pub mod arp_frame;
 pub mod arp_socket;
+pub mod carrier;
 pub mod counters;
 pub mod garp;
 pub mod icmp;
