@@ -169,7 +169,10 @@ fn story_fault_surviving_the_reboot_stops_after_maxfailovers() {
         return;
     };
     kill_test_hosts(&lab);
-    let policy = "onfailure= reboot\nrequirepeer= no\nmaxfailovers= 2\nfailoverwindow= 1h";
+    // Without the fitness rule: with it the node never claims addresses it cannot serve, so the
+    // loop never starts (see the next test); this one proves the history's limit on its own.
+    let policy =
+        "onfailure= reboot\nrequirepeer= no\nrequirefit= no\nmaxfailovers= 2\nfailoverwindow= 1h";
     let mut a = Daemon::start(&lab, dir.path(), "a", "run", &config("a", policy), &[]);
     // Each run takes over, finds its channels dead and "reboots" (the injected command); the next
     // run is the machine coming back with the same fault.
@@ -192,6 +195,35 @@ fn story_fault_surviving_the_reboot_stops_after_maxfailovers() {
     let reboots = std::fs::read_to_string(a.reboots_path()).expect("reboots");
     assert_eq!(reboots.lines().count(), 2, "exactly maxfailovers reboots");
     assert!(holds(&lab, "a", ACTIVEIP), "the holding node keeps serving");
+}
+
+/// Story 4 with the fitness rule (improved default): a node whose test hosts are dead cannot serve,
+/// so it never claims the addresses, never reaches a failure action, and says why.
+#[test]
+fn story_fault_surviving_the_reboot_never_starts_with_the_fitness_rule() {
+    let Some((lab, dir)) =
+        lab_and_dir("story_fault_surviving_the_reboot_never_starts_with_the_fitness_rule")
+    else {
+        return;
+    };
+    kill_test_hosts(&lab);
+    let policy = "onfailure= reboot\nrequirepeer= no\nmaxfailovers= 2\nfailoverwindow= 1h";
+    let mut a = Daemon::start(&lab, dir.path(), "a", "run", &config("a", policy), &[]);
+    let said = wait_for(Duration::from_secs(8), || a.log().contains("cannot serve"));
+    assert!(said.is_some(), "no reason given:\n{}", a.log());
+    // Several decision rounds (checktime 100ms) later: still passive, nothing claimed or rebooted.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        a.wait_exit(Duration::from_millis(10)),
+        None,
+        "it exited:\n{}",
+        a.log()
+    );
+    assert!(
+        !holds(&lab, "a", ACTIVEIP),
+        "claimed an address it cannot serve"
+    );
+    assert!(!a.reboots_path().exists(), "rebooted:\n{}", a.log());
 }
 
 /// Story 2: "one dead test host (a switch that lost power) put the pair into an endless reboot

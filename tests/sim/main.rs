@@ -1,4 +1,5 @@
 //! Simulator tests: the stories and split brain on the real core, in virtual time.
 
+mod matrix;
 mod split_brain;
 mod stories;

@@ -8,7 +8,7 @@ use failoverctl::sim::matrix::{matrix, MatrixFault};
 
 fn runs() -> u32 {
     if cfg!(debug_assertions) {
-        40
+        200
     } else {
         1_000
     }
