@@ -69,6 +69,38 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// Words (runs without whitespace or backticks) longer than this are shortened in diagnostics.
+const LONG_WORD_BYTES: usize = 120;
+/// What is kept of a shortened word.
+const KEPT_CHARS: usize = 40;
+
+/// `text` with every word over [`LONG_WORD_BYTES`] cut to its start and its length, so a diagnostic
+/// that quotes a 200 KB value (a typo, a pasted blob) stays one readable line: ``aaaa…(200000
+/// bytes)``. Shorter text is returned unchanged.
+pub fn shorten_long_words(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(4 * LONG_WORD_BYTES));
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word.len() > LONG_WORD_BYTES {
+            out.extend(word.chars().take(KEPT_CHARS));
+            out.push_str(&format!("…({} bytes)", word.len()));
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_whitespace() || c == '`' {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
 /// Renders a list of diagnostics, one per line, with a closing count.
 pub fn render_all(diags: &[Diagnostic]) -> String {
     let mut out = String::new();
@@ -109,6 +141,21 @@ mod tests {
             diag(0).to_string(),
             "f.ini: error: [channel if-1] tesip: unknown key (did you mean `testip`?)"
         );
+    }
+
+    /// Regression: a 200 KB value was quoted whole, one 200 KB line per finding.
+    #[test]
+    fn long_words_are_cut_to_their_start_and_length() {
+        let long = "9".repeat(200_000);
+        let short = shorten_long_words(&format!("`{long}s` is not a duration"));
+        assert_eq!(
+            short,
+            format!("`{}…(200001 bytes)` is not a duration", "9".repeat(40))
+        );
+        let plain = "`/etc/failoverctl/peer.key` is fine, ünïcödé too";
+        assert_eq!(shorten_long_words(plain), plain);
+        // Cut on a character boundary, counted in bytes.
+        assert!(shorten_long_words(&"é".repeat(100)).ends_with("…(200 bytes)"));
     }
 
     #[test]

@@ -29,6 +29,11 @@ pub fn problems(path: &Path) -> Vec<String> {
             out.push(format!("keyfile {}: {e}", path.display()));
             return out;
         }
+        Ok(meta) if !meta.is_file() => {
+            // A directory, device or FIFO: its mode says nothing, and reading it could block.
+            out.push(format!("keyfile {} is not a regular file", path.display()));
+            return out;
+        }
         Ok(meta) => {
             let mode = meta.permissions().mode() & 0o777;
             if mode & NOT_OWNER_READ != 0 {
@@ -155,6 +160,28 @@ mod tests {
         write_key(&path, &format!("{KEY}\n"), 0o600);
         assert!(check(&cfg, true).is_empty());
         assert!(require_for_run(&cfg).is_ok());
+    }
+
+    /// Regression: the key was read whole and blocking, so `keyfile= /dev/zero` made `run` grow
+    /// until out of memory and a FIFO kept it from ever starting.
+    #[test]
+    fn a_keyfile_that_is_not_a_regular_file_is_refused_without_reading_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fifo = dir.path().join("fifo.key");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600))
+            .expect("mkfifo");
+        for path in [fifo.as_path(), Path::new("/dev/zero"), dir.path()] {
+            let cfg = config_with_keyfile(path, true);
+            let err = require_for_run(&cfg).expect_err("refused");
+            assert!(err.contains("not a regular file"), "{err}");
+            let d = check(&cfg, true);
+            assert_eq!(d.len(), 1, "{d:?}");
+            assert!(d[0].message.contains("is not a regular file"), "{}", d[0]);
+        }
+        let big = dir.path().join("big.key");
+        write_key(&big, &"0".repeat(1 << 20), 0o600);
+        let err = require_for_run(&config_with_keyfile(&big, true)).expect_err("refused");
+        assert!(err.contains("larger than the 4 KiB limit"), "{err}");
     }
 
     #[test]

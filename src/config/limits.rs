@@ -68,6 +68,12 @@ impl DurationRange {
             Err("must be greater than zero".into())
         } else if d < self.min || d > self.max {
             Err(format!("`{text}` is out of range: {}", self.describe()))
+        } else if d.subsec_nanos() % 1_000_000 != 0 {
+            // The core counts whole milliseconds: a remainder would be dropped there, after the
+            // checks here (timeout below checktime) were made on the exact value.
+            Err(format!(
+                "`{text}` is not a whole number of milliseconds (durations count in milliseconds)"
+            ))
         } else {
             Ok(d)
         }
@@ -227,5 +233,16 @@ mod tests {
         assert!(INTERVAL.parse("1y").unwrap_err().contains("1ms to 1m"));
         // Sub-millisecond values would be zero in the core.
         assert!(CHECKTIME.parse("500us").is_err());
+    }
+
+    /// Regression: `100ms 500us` was accepted and cut to 100 ms in the core, after `validate` had
+    /// compared the exact values (so a timeout equal to the checktime passed).
+    #[test]
+    fn sub_millisecond_remainders_are_refused() {
+        let e = TIMEOUT.parse("100ms 500us").unwrap_err();
+        assert!(e.contains("not a whole number of milliseconds"), "{e}");
+        assert!(INTERVAL.parse("1500us").is_err());
+        assert_eq!(TIMEOUT.parse("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(GARPINTERVAL.parse("0s"), Ok(Duration::ZERO));
     }
 }

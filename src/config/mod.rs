@@ -52,7 +52,7 @@ pub fn load(path: &Path) -> Result<(Config, Vec<Diagnostic>), ConfigError> {
         path: path.to_path_buf(),
         source,
     };
-    let what = "a config file (limits::MAX_CONFIG_BYTES)";
+    let what = "a config file";
     let bytes = if path == Path::new("-") {
         limits::read_limited(std::io::stdin().lock(), limits::MAX_CONFIG_BYTES, what)
     } else {

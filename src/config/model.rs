@@ -219,7 +219,7 @@ impl PeerKey {
         match self {
             PeerKey::Inline(key) => Ok(key.clone()),
             PeerKey::File(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| PeerKeyError::Read {
+                let text = read_keyfile(path).map_err(|source| PeerKeyError::Read {
                     path: path.clone(),
                     source,
                 })?;
@@ -230,6 +230,28 @@ impl PeerKey {
             }
         }
     }
+}
+
+/// The most a keyfile may hold: a 64-byte key is 128 hex characters, plus room for whitespace.
+const MAX_KEYFILE_BYTES: u64 = 4096;
+
+/// Reads a keyfile that must be a small regular file. Opened without blocking and checked on the
+/// open descriptor, so a FIFO cannot hang `validate` or `run` and `/dev/zero` cannot fill memory.
+fn read_keyfile(path: &std::path::Path) -> std::io::Result<String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let bytes = super::limits::read_limited(file, MAX_KEYFILE_BYTES, "a keyfile")?;
+    String::from_utf8(bytes)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
 }
 
 #[cfg(test)]

@@ -203,9 +203,17 @@ pub fn tune(config: &Config, link: &LinkModel, goal: &Goal) -> Result<Tuned, Box
     let mut fewest: Option<Tuned> = None;
     let detect_of = |t: &Tuned| t.active_detection.max(t.passive_detection);
     let false_of = |t: &Tuned| t.active_false_per_year.max(t.passive_false_per_year);
+    // The shortest timeout allowed is always tried, also when it lies between or beyond the grid's
+    // (`--min-timeout 1m` left no candidate at all, and "no timing at all" was then claimed).
+    let min_ms = u64::try_from(goal.min_timeout.as_millis()).unwrap_or(u64::MAX);
+    let mut timeouts: Vec<u64> = TIMEOUTS_MS.to_vec();
+    if !timeouts.contains(&min_ms) {
+        timeouts.push(min_ms);
+        timeouts.sort_unstable();
+    }
     for &t_ms in CHECKTIMES_MS {
         let checktime = Duration::from_millis(t_ms);
-        for &o_ms in TIMEOUTS_MS {
+        for &o_ms in &timeouts {
             let timeout = Duration::from_millis(o_ms);
             if timeout >= checktime || timeout < goal.min_timeout {
                 continue;
@@ -292,9 +300,14 @@ pub fn tune(config: &Config, link: &LinkModel, goal: &Goal) -> Result<Tuned, Box
             f.activeretries
         )),
         None => reason.push_str(&format!(
-            "; no timing detects within {} at all (checktime + timeout × retries, one checktime \
-             more with checkonlyidle=yes; timeout at least {} and below checktime)",
+            "; no timing tried detects within {} (checktime {} to {}, timeout at least {} and \
+             below checktime; detection checktime + timeout × retries, one checktime more with \
+             checkonlyidle=yes)",
             d(goal.detect),
+            d(Duration::from_millis(CHECKTIMES_MS[0])),
+            d(Duration::from_millis(
+                CHECKTIMES_MS[CHECKTIMES_MS.len() - 1]
+            )),
             d(goal.min_timeout)
         )),
     }
@@ -366,6 +379,43 @@ mod tests {
         assert!(
             loose.checks_per_second < t.checks_per_second,
             "{loose:?} {t:?}"
+        );
+    }
+
+    /// Regression: `--min-timeout 1m` was above every timeout of the grid, so `--tune` said "no
+    /// timing meets the false-failover limit at all" and "no timing detects within 1 h at all",
+    /// though checktime 2 min, timeout 1 min and a few retries meet both.
+    #[test]
+    fn a_min_timeout_beyond_the_grid_is_tried_itself() {
+        let c = one_channel();
+        let link = LinkModel::new(1.0, Duration::ZERO);
+        let g = Goal {
+            detect: Duration::from_secs(3600),
+            max_false_per_year: 1.0,
+            min_timeout: Duration::from_secs(60),
+        };
+        let t = tune(&c, &link, &g).expect("feasible");
+        assert_eq!(t.timeout, Duration::from_secs(60), "{t:?}");
+        assert!(t.checktime > t.timeout, "{t:?}");
+    }
+
+    /// The grid's smallest checktime is 50 ms: a bound below what it can reach says so, instead
+    /// of "no timing detects within ... at all".
+    #[test]
+    fn an_unreachable_detection_bound_names_the_grid() {
+        let c = one_channel();
+        let link = LinkModel::new(0.0, Duration::ZERO);
+        let g = Goal {
+            detect: Duration::from_millis(20),
+            max_false_per_year: 1.0,
+            min_timeout: Duration::from_millis(1),
+        };
+        let e = tune(&c, &link, &g).expect_err("below the grid");
+        assert!(
+            e.reason
+                .contains("no timing tried detects within 20 ms (checktime 50 ms to 300 s"),
+            "{}",
+            e.reason
         );
     }
 

@@ -242,3 +242,107 @@ fn an_oversized_config_is_refused_naming_the_limit() {
             "cannot read <stdin>: larger than the 1 MiB limit",
         ));
 }
+
+/// The source document's example with `[network]` lines replaced, for the tests below.
+fn document_with(from: &str, to: &str) -> String {
+    let text = std::fs::read_to_string(fixture("source-document.ini")).expect("fixture");
+    assert!(text.contains(from), "{from}");
+    text.replace(from, to)
+}
+
+/// Bug: durations count in whole milliseconds in the core, but `checktime= 10100us` and
+/// `timeout= 10050us` validated (timeout below checktime by 50 µs) and ran as 10 ms and 10 ms: a
+/// timeout equal to the checktime, which `validate` exists to refuse. Flags took `1500us` too.
+#[test]
+fn sub_millisecond_durations_are_refused_not_truncated() {
+    let text = document_with("checktime= 10 ", "checktime= 10100us")
+        .replace("timeout= 2 ", "timeout= 10050us");
+    cmd()
+        .args(["validate", "-c", "-"])
+        .write_stdin(text)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "<stdin>:10: error: [network] checktime: `10100us` is not a whole number of milliseconds",
+        ));
+    cmd()
+        .args([
+            "probe",
+            "--device",
+            "lo",
+            "--timeout",
+            "1500us",
+            "192.0.2.1",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "not a whole number of milliseconds",
+        ));
+}
+
+/// Bug: an invalid `timeout` was replaced by its default (2 s) for the check against checktime,
+/// so `timeout= 500us` beside `checktime= 200ms` also reported "timeout (2 s) must be shorter than
+/// checktime (200 ms)", a value the file never had.
+#[test]
+fn an_invalid_timeout_is_reported_once_not_compared_as_its_default() {
+    let text = document_with("checktime= 10 ", "checktime= 200ms")
+        .replace("timeout= 2 ", "timeout= 500us");
+    cmd()
+        .args(["validate", "-c", "-"])
+        .write_stdin(text)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("timeout: `500us` is out of range"))
+        .stderr(predicate::str::contains("must be shorter than checktime").not())
+        .stderr(predicate::str::contains("1 error(s)"));
+}
+
+/// Bug: a diagnostic quoted the whole offending value, so a 200 KB `ident` or duration made one
+/// 200 KB line on the terminal and in `--json` (and in the journal, through `run`).
+#[test]
+fn diagnostics_quote_long_values_shortened() {
+    let long = "9".repeat(200_000);
+    let text = document_with("checktime= 10 ", &format!("checktime= {long}s"))
+        .replace("ident= if-1", &format!("ident= {}", "a".repeat(100_000)));
+    let out = cmd()
+        .args(["validate", "-c", "-"])
+        .write_stdin(text)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).expect("UTF-8");
+    let longest = stderr.lines().map(str::len).max().unwrap_or(0);
+    assert!(
+        longest < 1_000,
+        "a line of {longest} bytes:\n{}",
+        &stderr[..2000]
+    );
+    assert!(stderr.contains("bytes)"), "{}", &stderr[..2000]);
+    assert!(!stderr.contains("limits::"), "{stderr}");
+}
+
+/// Bug: `keyfile= /dev/zero` made `validate` (and `run`, which loads the key the same way) read
+/// until out of memory, and a FIFO blocked it forever; a directory got the advice to `chmod 600`.
+#[test]
+fn a_keyfile_that_is_not_a_regular_file_is_refused_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("fifo.key");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).expect("mkfifo");
+    for (path, what) in [
+        (PathBuf::from("/dev/zero"), "not a regular file"),
+        (fifo, "not a regular file"),
+        (dir.path().to_path_buf(), "not a regular file"),
+    ] {
+        let text = example().replace("/etc/failoverctl/peer.key", &path.display().to_string());
+        // A hang ends at the timeout and fails on the exit code (no timing is asserted).
+        cmd()
+            .args(["validate", "--check-host", "-c", "-"])
+            .write_stdin(text)
+            .timeout(std::time::Duration::from_secs(60))
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(what))
+            .stderr(predicate::str::contains("chmod").not());
+    }
+}

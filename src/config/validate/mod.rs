@@ -104,15 +104,17 @@ impl Validator {
         suggestion: Option<String>,
         message: String,
     ) {
+        // A quoted value can be as long as the file: keep every finding one readable line.
+        use super::diagnostic::shorten_long_words as short;
         self.diags.push(Diagnostic {
             severity,
             file: self.file.clone(),
             line,
             section: at.map(|a| a.section.to_string()),
-            ident: at.and_then(|a| a.ident.map(str::to_string)),
-            key: key.map(str::to_string),
-            message,
-            suggestion,
+            ident: at.and_then(|a| a.ident.map(short)),
+            key: key.map(short),
+            message: short(&message),
+            suggestion: suggestion.as_deref().map(short),
         });
     }
 

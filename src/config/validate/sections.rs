@@ -17,26 +17,28 @@ impl Validator {
             ident: None,
         };
         let mut ok = true;
-        let mut dur = |v: &mut Self,
-                       key: &str,
-                       range: limits::DurationRange,
-                       default: Duration|
-         -> (Duration, Option<usize>) {
+        // (value, its line, whether it parsed): a value that failed to parse is reported once and
+        // left out of the cross-check below, rather than compared as its default (a number the
+        // file never had).
+        let dur = |v: &mut Self,
+                   key: &str,
+                   range: limits::DurationRange,
+                   default: Duration|
+         -> (Duration, Option<usize>, bool) {
             let Some(e) = s.and_then(|s| get(s, key)) else {
-                return (default, None);
+                return (default, None, true);
             };
             match v.parse(at, e, |x| range.parse(x)) {
-                Some(d) => (d, Some(e.line)),
-                None => {
-                    ok = false;
-                    (default, None)
-                }
+                Some(d) => (d, Some(e.line), true),
+                None => (default, None, false),
             }
         };
-        let (checktime, checktime_line) =
+        let (checktime, checktime_line, checktime_ok) =
             dur(self, "checktime", limits::CHECKTIME, DEFAULT_CHECKTIME);
-        let (timeout, timeout_line) = dur(self, "timeout", limits::TIMEOUT, DEFAULT_TIMEOUT);
-        let (synctime, _) = dur(self, "synctime", limits::SYNCTIME, DEFAULT_SYNCTIME);
+        let (timeout, timeout_line, timeout_ok) =
+            dur(self, "timeout", limits::TIMEOUT, DEFAULT_TIMEOUT);
+        let (synctime, _, synctime_ok) = dur(self, "synctime", limits::SYNCTIME, DEFAULT_SYNCTIME);
+        ok &= checktime_ok && timeout_ok && synctime_ok;
         let mut retries = |v: &mut Self, key: &str, default: u32| -> u32 {
             let Some(e) = s.and_then(|s| get(s, key)) else {
                 return default;
@@ -63,7 +65,11 @@ impl Validator {
                 DEFAULT_FASTDOWN
             }),
         };
-        if timeout >= checktime && (timeout_line.is_some() || checktime_line.is_some()) {
+        if checktime_ok
+            && timeout_ok
+            && timeout >= checktime
+            && (timeout_line.is_some() || checktime_line.is_some())
+        {
             let (line, key) = match (timeout_line, checktime_line) {
                 (Some(l), _) => (l, "timeout"),
                 (None, Some(l)) => (l, "checktime"),
