@@ -101,6 +101,17 @@ fn ago(at: Option<u64>, now: u64) -> String {
     })
 }
 
+/// When the last good check was. The daemon writes the file within one checktime of any change of a
+/// counter but not at every good check (an idle node writes nothing), so while a running daemon's
+/// counter is zero the answer is "at every check", not the time of the last write.
+fn last_good(zero_and_running: bool, at: Option<u64>, now: u64) -> String {
+    if zero_and_running {
+        "at every check".to_owned()
+    } else {
+        ago(at, now)
+    }
+}
+
 /// `9.0s` under a minute, else whole seconds the humantime way (`35m 2s`).
 fn span(ms: u64) -> String {
     if ms < 60_000 {
@@ -150,7 +161,7 @@ fn render_human(state: &StateFile, running: bool, locked: bool, now: u64, last: 
             "passive counter: {}/{}, active last seen {}",
             p["failures"],
             p["limit"],
-            ago(ms(&p["last_seen_at"]), now)
+            last_good(p["failures"] == 0 && running, ms(&p["last_seen_at"]), now)
         );
     }
     if let Some(channels) = s["channels"].as_array().filter(|c| !c.is_empty()) {
@@ -160,7 +171,7 @@ fn render_human(state: &StateFile, running: bool, locked: bool, now: u64, last: 
                 c["ident"].as_str().unwrap_or("").to_owned(),
                 c["device"].as_str().unwrap_or("").to_owned(),
                 format!("{}/{}", c["failures"], c["limit"]),
-                ago(ms(&c["last_ok_at"]), now),
+                last_good(c["failures"] == 0 && running, ms(&c["last_ok_at"]), now),
             ]);
         }
         let _ = writeln!(out, "{t}");

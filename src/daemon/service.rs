@@ -84,7 +84,8 @@ impl StateWriter {
 }
 
 /// What `status` shows of a state: the times of the last good check are left out while the counters
-/// are zero (they move at every healthy check and say nothing new), so an idle node writes nothing.
+/// are zero (they move at every healthy check and say nothing new; `status` then says "at every
+/// check"), so an idle node writes nothing.
 fn shown(state: &StateFile) -> serde_json::Value {
     let mut v = serde_json::json!({ "status": state.status, "peer": state.peer });
     if let Some(channels) = v["status"]["channels"].as_array_mut() {
@@ -96,6 +97,11 @@ fn shown(state: &StateFile) -> serde_json::Value {
     }
     if v["status"]["passive"]["failures"] == 0 {
         v["status"]["passive"]["last_seen_at"] = serde_json::Value::Null;
+    }
+    // The probe tallies (round-trip histograms, lost probes) move at every check too: they go to
+    // the metrics, and into the file whenever something else is written.
+    if let Some(tally) = v["status"]["tally"].as_object_mut() {
+        tally.remove("probes");
     }
     v
 }
@@ -348,5 +354,43 @@ fn reload(opts: &Options, running: &Config, log: &Log) -> Option<Config> {
             log.warn("reload rejected: keeping the running config");
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::observe::{ProbeResult, ProbeTarget};
+
+    /// Bug: an idle active rewrote its state file at every check, since the probe round-trip
+    /// histogram in the status changed with each answer.
+    #[test]
+    fn probe_tallies_alone_are_no_change_worth_a_write() {
+        let config = crate::sim::document_config(crate::config::PolicyMode::Improved);
+        let node = Node::with_scope(&config, crate::core::Instant::ZERO, vec![], Scope::Service);
+        let before = node.status();
+        let mut after = before.clone();
+        let device = config.channels[0].device.clone();
+        after.tally.probes(
+            &config,
+            &[ProbeResult {
+                target: ProbeTarget {
+                    device,
+                    source: None,
+                    target: std::net::Ipv4Addr::new(192, 0, 2, 1),
+                },
+                rtt: Some(Duration::from_micros(80)),
+            }],
+        );
+        assert_ne!(before.tally, after.tally, "the tally moved");
+        let file = |s| {
+            StateFile::new(
+                "run",
+                std::path::Path::new("x.ini"),
+                crate::core::Instant::ZERO,
+                s,
+            )
+        };
+        assert_eq!(shown(&file(&before)), shown(&file(&after)));
     }
 }

@@ -47,11 +47,7 @@ impl StateFile {
     pub fn read(path: &Path) -> std::io::Result<StateFile> {
         use crate::config::limits;
         let file = std::fs::File::open(path)?;
-        let bytes = limits::read_limited(
-            file,
-            limits::MAX_STATE_BYTES,
-            "a state file (limits::MAX_STATE_BYTES)",
-        )?;
+        let bytes = limits::read_limited(file, limits::MAX_STATE_BYTES, "a state file")?;
         serde_json::from_slice(&bytes)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
     }
@@ -94,7 +90,7 @@ pub fn ensure_parent(path: &Path) -> std::io::Result<()> {
 /// the same directory, then renamed over `path`: a link planted at a predictable temporary name can no
 /// longer redirect the write, and the rename replaces a link at `path` itself rather than follow it.
 /// `durable`: fsync before the rename (the history must survive a power cut; the state need not).
-fn write_atomic(path: &Path, bytes: &[u8], durable: bool) -> std::io::Result<()> {
+pub fn write_atomic(path: &Path, bytes: &[u8], durable: bool) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     ensure_parent(path)?;
     let dir = path
@@ -125,7 +121,7 @@ pub fn read_history(path: &Path) -> Vec<Instant> {
 /// are skipped (and said), a file over the size limit is ignored (and said).
 pub fn read_history_checked(path: &Path) -> (Vec<Instant>, Option<String>) {
     use crate::config::limits;
-    let what = "a history file (limits::MAX_STATE_BYTES)";
+    let what = "a history file";
     let bytes = match std::fs::File::open(path)
         .and_then(|f| limits::read_limited(f, limits::MAX_STATE_BYTES, what))
     {

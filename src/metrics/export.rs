@@ -14,11 +14,18 @@ use crate::net::linux::peer::ResponderStats;
 
 use super::render::{render, Extra};
 
+/// How often the file and the listener's text follow a snapshot whose role did not change: probe
+/// histograms move at every check, and the textfile collector is scraped every 15 s or so, so
+/// rewriting the file at every check would only churn the disk (and render text nobody reads).
+pub const REFRESH: Duration = Duration::from_secs(5);
+
 /// The exporters of one daemon run.
 pub struct Exporter {
     file: Option<PathBuf>,
     served: Option<Arc<Mutex<String>>>,
     last: Option<String>,
+    /// When the text was last rendered, and for which role (a new role is exported at once).
+    rendered: Option<(std::time::Instant, crate::core::action::Role)>,
     /// The last write error logged: a lasting one is logged once, not at every wake-up.
     last_error: Option<String>,
 }
@@ -30,6 +37,7 @@ impl Exporter {
             file: None,
             served: None,
             last: None,
+            rendered: None,
             last_error: None,
         }
     }
@@ -45,6 +53,7 @@ impl Exporter {
             file: config.policy.metricsfile.clone(),
             served,
             last: None,
+            rendered: None,
             last_error: None,
         })
     }
@@ -87,12 +96,19 @@ impl Exporter {
         }
     }
 
-    /// Renders the snapshot and, when the text changed, writes the file and updates what the
-    /// listener serves. Returns the file's write error, if any (the caller logs it).
+    /// Renders the snapshot (at once when the role changed, otherwise at most every [`REFRESH`])
+    /// and, when the text changed, writes the file and updates what the listener serves. Returns the file's write error, if any (the caller logs it).
     pub fn update(&mut self, status: &Status, peer: Option<ResponderStats>) -> std::io::Result<()> {
         if self.file.is_none() && self.served.is_none() {
             return Ok(());
         }
+        let now = std::time::Instant::now();
+        if let Some((at, role)) = self.rendered {
+            if role == status.role && now < at + REFRESH {
+                return Ok(());
+            }
+        }
+        self.rendered = Some((now, status.role));
         let text = render(
             status,
             &Extra {
@@ -117,19 +133,11 @@ impl Exporter {
     }
 }
 
-/// Writes through a temporary file in the same directory and renames it over `path`: the textfile
-/// collector never reads half a file, and ignores the temporary one (it reads only `*.prom`).
+/// Through an exclusive temporary file with a random name in the same directory, renamed over
+/// `path` (never a predictable name a planted link could redirect): the textfile collector never
+/// reads half a file, and ignores the temporary one (it reads only `*.prom`).
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-    }
-    std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
-    std::fs::rename(&tmp, path)
+    crate::daemon::state::write_atomic(path, bytes, false)
 }
 
 /// Binds `addr` and serves the shared text from one thread, one short connection at a time.
@@ -208,6 +216,29 @@ mod tests {
         std::fs::remove_file(&path).expect("remove");
         e.update(&status(), None).expect("unchanged");
         assert!(!path.exists(), "an unchanged snapshot is not written again");
+        // Bug: with the probe histograms in the text, the file was rewritten at every check.
+        e.rendered = e.rendered.map(|(at, role)| (at - REFRESH, role));
+        e.update(&status(), None).expect("unchanged after REFRESH");
+        assert!(!path.exists(), "an unchanged text is not written again");
+        let mut probed = status();
+        probed.tally.probes(
+            &cfg,
+            &[crate::core::observe::ProbeResult {
+                target: crate::core::observe::ProbeTarget {
+                    device: cfg.channels[0].device.clone(),
+                    source: None,
+                    target: std::net::Ipv4Addr::new(192, 0, 2, 1),
+                },
+                rtt: Some(Duration::from_micros(80)),
+            }],
+        );
+        e.update(&probed, None).expect("within REFRESH");
+        assert!(!path.exists(), "a probe's tally alone waits for REFRESH");
+        let mut active = probed.clone();
+        active.role = crate::core::action::Role::Active;
+        e.update(&active, None).expect("new role");
+        let now = std::fs::read_to_string(&path).expect("a new role is written at once");
+        assert!(now.contains("failoverctl_role{role=\"active\"} 1"), "{now}");
 
         let mut s = TcpStream::connect(addr).expect("connect");
         s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -215,6 +246,9 @@ mod tests {
         let mut got = String::new();
         s.read_to_string(&mut got).expect("read");
         assert!(got.starts_with("HTTP/1.1 200 OK"), "{got}");
-        assert!(got.ends_with(&first), "{got}");
+        assert!(
+            got.ends_with(&now),
+            "the listener serves the latest text: {got}"
+        );
     }
 }

@@ -254,7 +254,7 @@ impl Validator {
                 .nth(limits::MAX_CHANNELS)
                 .map_or(0, |s| s.line);
             let msg = format!(
-                "{} [channel] sections; at most {} (limits::MAX_CHANNELS)",
+                "{} [channel] sections; at most {}",
                 infos.len(),
                 limits::MAX_CHANNELS
             );
