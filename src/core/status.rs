@@ -28,4 +28,24 @@ pub struct Status {
     pub recent: Vec<Decision>,
     /// Counts since start (takeovers, failure actions, holds, probe round trips), for the metrics.
     pub tally: super::tally::Tally,
+    /// The pair's epoch as this node knows it (grows with every takeover).
+    pub epoch: u64,
+    /// The peer's last heartbeat (absent: none yet, or no peer protocol).
+    pub heartbeat: Option<HeartbeatStatus>,
+    /// Why this node could not serve now (`None`: fit to serve).
+    pub unfit: Option<String>,
+}
+
+/// The peer's last heartbeat, as `status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HeartbeatStatus {
+    /// When it came.
+    pub at: Instant,
+    pub role: String,
+    pub fit: bool,
+    pub epoch: u64,
+    /// One per channel of the peer: healthy.
+    pub channels: Vec<bool>,
+    /// None came for 3 × synctime (evidence only: the ARP checks decide).
+    pub lost: bool,
 }

@@ -30,6 +30,10 @@ pub enum TakeoverReason {
     Resumed,
     /// `run-active` claims at start.
     RunActive,
+    /// The active's release notice came over the sync link (a stop, demote, failure, carrier loss).
+    ReleaseNotice,
+    /// A planned `failoverctl handover`.
+    Handover,
 }
 
 impl TakeoverReason {
@@ -40,6 +44,8 @@ impl TakeoverReason {
             TakeoverReason::ActiveUnhealthy => "active_unhealthy",
             TakeoverReason::Resumed => "resumed",
             TakeoverReason::RunActive => "run_active",
+            TakeoverReason::ReleaseNotice => "release_notice",
+            TakeoverReason::Handover => "handover",
         }
     }
 }

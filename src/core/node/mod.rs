@@ -90,6 +90,16 @@ enum NodeTimer {
     ConflictAnswer,
     /// The passive's question to the active before taking over counts as unanswered after this.
     TakeoverAnswer,
+    /// The next heartbeat to the peer (every synctime).
+    Heartbeat,
+    /// The peer's heartbeats count as lost after this (logged; never decides).
+    HeartbeatLost,
+    /// The handover in progress fails after this.
+    Handover,
+    /// The next run of the service check (every checktime while active).
+    ServiceCheck,
+    /// The service check in flight counts as failed after this.
+    CheckAnswer,
 }
 
 impl From<NodeTimer> for usize {
@@ -138,7 +148,7 @@ pub struct Node {
     role: Role,
     since: Instant,
     ids: RequestIds,
-    timers: Timers<NodeTimer, 5>,
+    timers: Timers<NodeTimer, 10>,
     announcements_left: u32,
     /// The passiveips were dropped at takeover (`releasepassiveip`) and are owed back at release.
     passive_dropped: bool,
@@ -164,6 +174,8 @@ pub struct Node {
     actions: VecDeque<Action>,
     recent: VecDeque<Decision>,
     tally: Tally,
+    /// Heartbeats, notices, handover, carrier, service check ([`fastpath`]).
+    fast: fastpath::FastState,
 }
 
 impl Node {
@@ -209,7 +221,7 @@ impl Node {
         let ids = RequestIds::default();
         let passive =
             PassiveMonitor::new(config, now, Some(now + start_stagger(config)), ids.clone());
-        Self {
+        let mut node = Self {
             config: config.clone(),
             scope,
             mode: Mode::Passive(passive),
@@ -233,7 +245,10 @@ impl Node {
             actions: VecDeque::new(),
             recent: VecDeque::new(),
             tally: Tally::default(),
-        }
+            fast: fastpath::FastState::default(),
+        };
+        node.start_heartbeats(now);
+        node
     }
 
     pub fn role(&self) -> Role {
@@ -277,6 +292,20 @@ impl Node {
             failovers: self.history.times().to_vec(),
             recent: self.recent.iter().cloned().collect(),
             tally: self.tally.clone(),
+            epoch: self.fast.epoch,
+            heartbeat: self
+                .fast
+                .peer
+                .as_ref()
+                .map(|p| super::status::HeartbeatStatus {
+                    at: p.at,
+                    role: p.beat.role.to_string(),
+                    fit: p.beat.fit,
+                    epoch: p.beat.epoch,
+                    channels: p.beat.channels.clone(),
+                    lost: self.fast.beats_lost,
+                }),
+            unfit: self.fit_to_serve().err(),
         }
     }
 
@@ -306,6 +335,7 @@ impl Node {
         if self.timers.take_expired(NodeTimer::Conflict, now) {
             self.conflict_check(now);
         }
+        self.fast_timeout(now);
         match &mut self.mode {
             Mode::Passive(m) => m.handle_timeout(now),
             Mode::Active(m) => m.handle_timeout(now),
@@ -321,6 +351,12 @@ impl Node {
         }
         match input {
             Input::Stop => self.stop(now),
+            i @ (Input::PeerHeartbeat(_)
+            | Input::ReleaseNotice(_)
+            | Input::PeerHandover(_)
+            | Input::Carrier { .. }
+            | Input::HandoverRequest { .. }
+            | Input::CheckDone { .. }) => self.fast_input(now, i),
             Input::PeerAnswer { id, answer } => {
                 if self.pending.as_ref().map(|p| p.check) == Some(PeerCheck::Asking(id)) {
                     self.timers.stop(NodeTimer::PeerAnswer);
@@ -499,6 +535,7 @@ impl Node {
         // `ip addr add` sends no ARP announcement: neighbours learn the new owner from ours.
         self.start_burst(now);
         self.hooks(Hook::Up);
+        self.after_takeover_fast(now);
         // The active monitor's first round is due now; the first look for a rival one checktime on.
         if let Mode::Active(m) = &mut self.mode {
             m.handle_timeout(now);
@@ -547,7 +584,9 @@ impl Node {
         }
     }
 
-    fn release(&mut self, now: Instant, why: &str) {
+    /// Gives the activeips up and tells the peer (the release notice) right after the addresses are
+    /// gone, so the two never hold them at once while the peer still hears it within the same step.
+    fn release(&mut self, now: Instant, why: &str, reason: crate::peer::NoticeReason) {
         self.log(now, None, format!("releasing the activeips ({why})"));
         let restore = if std::mem::take(&mut self.passive_dropped) {
             self.addresses(false)
@@ -558,6 +597,8 @@ impl Node {
             remove: self.addresses(true),
             restore,
         });
+        self.send_notice(reason);
+        self.after_release_fast();
         self.timers.stop(NodeTimer::Announce);
         self.stop_conflict_checks();
         self.hooks(Hook::Down);
@@ -587,6 +628,7 @@ impl Node {
                 (not_before - now).as_millis()
             ),
         );
+        self.send_heartbeat();
         if let Mode::Passive(m) = &mut self.mode {
             m.handle_timeout(now);
         }
@@ -595,7 +637,10 @@ impl Node {
 
     fn stop(&mut self, now: Instant) {
         if self.role == Role::Active && self.config.policy.releaseonstop {
-            self.release(now, "stopping");
+            self.release(now, "stopping", crate::peer::NoticeReason::Stop);
+        }
+        if let Some(h) = self.fast.handover.take() {
+            self.handover_done_stopping(now, h);
         }
         self.role = Role::Stopped;
         self.since = now;
@@ -607,6 +652,7 @@ impl Node {
 }
 
 mod failure;
+mod fastpath;
 mod reload;
 mod split_brain;
 mod takeover;

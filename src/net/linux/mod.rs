@@ -10,6 +10,7 @@ pub mod arp_socket;
 pub mod counters;
 pub mod garp;
 pub mod icmp;
+pub mod link_events;
 pub mod neigh;
 pub mod netlink;
 pub mod peer;
