@@ -41,7 +41,7 @@ trap cleanup EXIT
 ns() { printf '%s-%s' "$name" "$1"; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-holds() { ip -n "$(ns "$1")" -o -4 addr show | grep -q " $2/"; }
+holds() { local s; s=$(ip -n "$(ns "$1")" -o -4 addr show); [[ $s == *" $2/"* ]]; }
 wait_for() { local end=$(( $(now_ms) + $1 )); shift; until "$@"; do [ "$(now_ms)" -lt "$end" ] || return 1; sleep 0.02; done; }
 
 bash scripts/netlab.sh up "$name" >/dev/null

@@ -31,7 +31,7 @@ cleanup() {
 trap cleanup EXIT
 ns() { printf '%s-%s' "$name" "$1"; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-holds() { ip -n "$(ns "$1")" -o -4 addr show | grep -q " $2/"; }
+holds() { local s; s=$(ip -n "$(ns "$1")" -o -4 addr show); [[ $s == *" $2/"* ]]; }  # not grep -q: with pipefail its early exit fails the pipe
 wait_for() { local end=$(( $(now_ms) + $1 )); shift; until "$@"; do [ "$(now_ms)" -lt "$end" ] || return 1; sleep 0.01; done; }
 bash scripts/netlab.sh up "$name" >/dev/null
 
