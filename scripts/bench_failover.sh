@@ -32,6 +32,9 @@ trap cleanup EXIT
 ns() { printf '%s-%s' "$name" "$1"; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 holds() { local s; s=$(ip -n "$(ns "$1")" -o -4 addr show); [[ $s == *" $2/"* ]]; }  # not grep -q: with pipefail its early exit fails the pipe
+# Serving: holds the address on eth1 with its carrier up (a powered-off node's down link keeps the
+# address configured but answers nobody).
+serves() { local l; l=$(ip -n "$(ns "$1")" link show eth1); [[ $l == *LOWER_UP* ]] && holds "$1" "$2"; }
 wait_for() { local end=$(( $(now_ms) + $1 )); shift; until "$@"; do [ "$(now_ms)" -lt "$end" ] || return 1; sleep 0.01; done; }
 bash scripts/netlab.sh up "$name" >/dev/null
 
@@ -97,8 +100,16 @@ fault() { # IMPL FAILURE PID_A
     silent)
       bash scripts/netlab.sh silence "$name" a
       ip netns exec "$(ns a)" nft -f - <<'NFT'
-table inet hung { chain i { type filter hook input priority 0; policy accept; iifname "sync0" drop; }
-  chain o { type filter hook output priority 0; policy accept; oifname "sync0" drop; } }
+table inet hung {
+  chain i {
+    type filter hook input priority 0; policy accept;
+    iifname "sync0" drop
+  }
+  chain o {
+    type filter hook output priority 0; policy accept;
+    oifname "sync0" drop
+  }
+}
 NFT
       ;;
     killed) kill -KILL "$3" ;;
@@ -126,10 +137,10 @@ for impl in f k; do
       gap=$(awk -F'[][]' '/bytes from/ { if (prev) { d = $2 - prev; if (d > m) m = d } prev = $2 } END { printf "%d", m * 1000 }' "$work/ping.log")
       [ -s "$work/ping.log" ] && grep -q "bytes from" "$work/ping.log" || gap=5000
       ha=no; hb=no
-      holds a 192.0.2.10 && ha=yes; holds b 192.0.2.10 && hb=yes
+      serves a 192.0.2.10 && ha=yes; serves b 192.0.2.10 && hb=yes
       [ "$ha$hb" = yesyes ] && b2=$((b2 + 1))
       s=$( [ $ha = yes ] && printf a; [ $hb = yes ] && printf b; true); serving="$serving ${s:-none}"
-      echo "$impl $fl round $round: gap ${gap} ms, a holds $ha, b holds $hb" >&2
+      echo "$impl $fl round $round: gap ${gap} ms, a serves $ha, b serves $hb" >&2
       gaps+=("$gap")
       stop_pid "$pa"; stop_pid "$pb"
     done
@@ -146,7 +157,7 @@ label() { case $1 in stop) echo "planned stop (SIGTERM)";; handover) echo "hando
   link) echo "active's link down";; power) echo "power off (daemon killed, all links down)";;
   silent) echo "silent, carrier up";; killed) echo "daemon killed alone";; esac; }
 echo "== 7. client's gap per failure, $rounds rounds: failoverctl (peer key, checktime 100ms, timeout 50ms, synctime 100ms) vs keepalived (unicast VRRP on the sync link, advert 0.1 s, track_interface)"
-echo "| failure | failoverctl median / max | keepalived median / max | ratio (medians) | address on both nodes (f / k, of $rounds) | serving at the end (f / k) |"
+echo "| failure | failoverctl median / max | keepalived median / max | ratio (medians) | address served by both nodes (f / k, of $rounds) | serving at the end (f / k) |"
 echo "| --- | --- | --- | --- | --- | --- |"
 for fl in "${failures[@]}"; do
   r=$(awk -v a="${med[f.$fl]}" -v b="${med[k.$fl]}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
