@@ -133,8 +133,10 @@ for impl in f k; do
       # Expected end state: b serves (killed alone: a may keep serving); give it time either way.
       wait_for 3000 holds b 192.0.2.10 || true
       sleep 0.7
+      end=$(date +%s.%N)
       kill -INT "$pp" 2>/dev/null || true; wait "$pp" 2>/dev/null || true
-      gap=$(awk -F'[][]' '/bytes from/ { if (prev) { d = $2 - prev; if (d > m) m = d } prev = $2 } END { printf "%d", m * 1000 }' "$work/ping.log")
+      # The silence after the last reply counts too: a failure nobody recovers from is a long gap.
+      gap=$(awk -F'[][]' -v end="$end" '/bytes from/ { if (prev) { d = $2 - prev; if (d > m) m = d } prev = $2 } END { if (prev && end - prev > m) m = end - prev; printf "%d", m * 1000 }' "$work/ping.log")
       [ -s "$work/ping.log" ] && grep -q "bytes from" "$work/ping.log" || gap=5000
       ha=no; hb=no
       serves a 192.0.2.10 && ha=yes; serves b 192.0.2.10 && hb=yes
