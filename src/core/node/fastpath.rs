@@ -143,7 +143,9 @@ impl Node {
     pub(super) fn fast_timeout(&mut self, now: Instant) {
         if self.timers.take_expired(NodeTimer::Heartbeat, now) {
             self.send_heartbeat();
-            if matches!(self.role, Role::Active | Role::Passive) {
+            // A one-role run whose work is done (run-passive after its takeover) ends: no more.
+            if matches!(self.role, Role::Active | Role::Passive) && !matches!(self.mode, Mode::Done)
+            {
                 self.timers
                     .set(NodeTimer::Heartbeat, now + self.config.network.synctime);
             }
@@ -300,10 +302,14 @@ impl Node {
         let seen = self.fast.peer.as_ref().map_or(0, |p| p.beat.epoch);
         self.fast.epoch = self.fast.epoch.max(seen) + 1;
         self.send_heartbeat();
+        if matches!(self.mode, Mode::Done) {
+            // run-passive's work ends with this takeover: no periodic heartbeat keeps it running.
+            self.timers.stop(NodeTimer::Heartbeat);
+        }
         self.fast.check_in_flight = None;
         self.fast.check_failures = 0;
         self.timers.stop(NodeTimer::CheckAnswer);
-        if self.config.policy.check.is_some() {
+        if self.config.policy.check.is_some() && matches!(self.mode, Mode::Active(_)) {
             self.timers
                 .set(NodeTimer::ServiceCheck, now + self.config.network.checktime);
         }

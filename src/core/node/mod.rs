@@ -611,6 +611,7 @@ impl Node {
         if self.scope == Scope::ActiveOnly {
             // run-active's work ends when the addresses are given back.
             self.mode = Mode::Done;
+            self.timers.stop(NodeTimer::Heartbeat);
             self.log(now, None, "passive; run-active is done".to_owned());
             return;
         }

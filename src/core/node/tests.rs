@@ -871,3 +871,30 @@ fn a_refused_handover_changes_nothing() {
         |a| matches!(a, Action::HandoverDone { client: 7, ok: false, message } if message.contains("not fit"))
     ));
 }
+
+/// Issue 9 regression: the heartbeat timer kept `run-passive` from ending after its takeover.
+#[test]
+fn run_passive_with_heartbeats_still_ends_after_its_takeover() {
+    let mut cfg = keyed(config(PolicyMode::Improved));
+    cfg.network.synctime = Duration::from_secs(3600);
+    let mut node = Node::with_scope(&cfg, Instant::ZERO, vec![], Scope::PassiveOnly);
+    let mut now = Instant::ZERO;
+    for _ in 0..10_000 {
+        for a in drain_actions(&mut node) {
+            if let Action::ArpCheck { id, targets, .. } = a {
+                node.handle(now, arp_done(id, &targets, |_| None));
+            }
+        }
+        let Some(t) = node.poll_timeout() else { break };
+        now = t.max(now);
+        node.handle_timeout(now);
+    }
+    assert_eq!(node.role(), Role::Active);
+    assert!(
+        node.is_done(),
+        "still waiting for {:?}",
+        node.poll_timeout()
+    );
+    // Done with its burst, not a synctime (an hour here) later.
+    assert!(now < at_ms(3_600_000), "ended at {now}");
+}
