@@ -22,6 +22,9 @@ _failoverctl() {
             failoverctl,example-config)
                 cmd="failoverctl__subcmd__example__subcmd__config"
                 ;;
+            failoverctl,handover)
+                cmd="failoverctl__subcmd__handover"
+                ;;
             failoverctl,help)
                 cmd="failoverctl__subcmd__help"
                 ;;
@@ -60,6 +63,9 @@ _failoverctl() {
                 ;;
             failoverctl__subcmd__help,example-config)
                 cmd="failoverctl__subcmd__help__subcmd__example__subcmd__config"
+                ;;
+            failoverctl__subcmd__help,handover)
+                cmd="failoverctl__subcmd__help__subcmd__handover"
                 ;;
             failoverctl__subcmd__help,help)
                 cmd="failoverctl__subcmd__help__subcmd__help"
@@ -101,7 +107,7 @@ _failoverctl() {
 
     case "${cmd}" in
         failoverctl)
-            opts="-h -V --help --version validate probe arp-check watch-counters peer-check run-active run-passive run simulate-timing example-config status keygen help"
+            opts="-h -V --help --version validate probe arp-check watch-counters peer-check run-active run-passive run simulate-timing example-config status keygen handover help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -162,8 +168,38 @@ _failoverctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        failoverctl__subcmd__handover)
+            opts="-c -h -V --config --state-file --timeout --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         failoverctl__subcmd__help)
-            opts="validate probe arp-check watch-counters peer-check run-active run-passive run simulate-timing example-config status keygen help"
+            opts="validate probe arp-check watch-counters peer-check run-active run-passive run simulate-timing example-config status keygen handover help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -191,6 +227,20 @@ _failoverctl() {
             return 0
             ;;
         failoverctl__subcmd__help__subcmd__example__subcmd__config)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        failoverctl__subcmd__help__subcmd__handover)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

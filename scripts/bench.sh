@@ -9,7 +9,9 @@
 #   5. simulate-timing: the CPU of 10,000 seeded runs of one scenario;
 #   6. idle cost: CPU (utime+stime of every thread, /proc/PID/stat) of both nodes over 30 s and RSS,
 #      failoverctl at checktime 100ms vs keepalived with a unicast VRRP advert every 0.1 s, in the same
-#      run; and the writes of an idle active (write syscalls via /proc/PID/io, state file mtime).
+#      run; and the writes of an idle active (write syscalls via /proc/PID/io, state file mtime);
+#   7. per failure (planned stop, handover, link down, power off, silent, daemon killed) the client's
+#      gap against keepalived in the same lab at the same rate: scripts/bench_failover.sh.
 #
 #   sudo scripts/bench.sh [ROUNDS]        (default 3 rounds each)
 #
@@ -39,7 +41,7 @@ trap cleanup EXIT
 ns() { printf '%s-%s' "$name" "$1"; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-holds() { ip -n "$(ns "$1")" -o -4 addr show | grep -q " $2/"; }
+holds() { local s; s=$(ip -n "$(ns "$1")" -o -4 addr show); [[ $s == *" $2/"* ]]; }
 wait_for() { local end=$(( $(now_ms) + $1 )); shift; until "$@"; do [ "$(now_ms)" -lt "$end" ] || return 1; sleep 0.02; done; }
 
 bash scripts/netlab.sh up "$name" >/dev/null
@@ -189,3 +191,6 @@ echo "failoverctl pair: ${fms} ms CPU in ${idle_secs} s (all threads), RSS ${frs
 echo "keepalived pair (baseline): ${kms} ms CPU in ${idle_secs} s (all processes), RSS ${krss} KiB per process"
 echo "CPU ratio failoverctl/keepalived: $(awk -v a="$fms" -v b="$kms" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a (keepalived used 0 ticks)" }')"
 echo "idle active: $(( w1 - w0 )) write syscalls in ${idle_secs} s; state file mtime $( [ "$m0" = "$m1" ] && echo unchanged || echo changed)"
+
+# 7. the client's gap per failure against keepalived (also runs alone).
+bash scripts/bench_failover.sh "$rounds"

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 pub mod arp_check;
 pub mod common;
 pub mod example_config;
+pub mod handover;
 pub mod keygen;
 pub mod output;
 pub mod peer_check;
@@ -59,6 +60,8 @@ pub enum Command {
     Status(status::Args),
     /// Write a new random peer key (mode 0600) for `[sendconfig] keyfile`.
     Keygen(keygen::Args),
+    /// Planned switchover: the running daemons swap roles in one exchange over the sync link.
+    Handover(handover::Args),
 }
 
 /// Runs one parsed command line; returns the process exit code.
@@ -88,5 +91,6 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::ExampleConfig(a) => example_config::run(a),
         Command::Status(a) => status::run(a),
         Command::Keygen(a) => keygen::run(a),
+        Command::Handover(a) => handover::run(a),
     }
 }

@@ -183,6 +183,36 @@ fn render_human(state: &StateFile, running: bool, locked: bool, now: u64, last: 
             p["answered"], p["malformed"], p["forged"], p["replayed"]
         );
     }
+    if let Some(u) = s["unfit"].as_str() {
+        let _ = writeln!(out, "NOT fit to serve: {u}");
+    }
+    if let Some(h) = s["heartbeat"].as_object() {
+        let channels = h["channels"].as_array().map_or(vec![], Clone::clone);
+        let healthy = channels
+            .iter()
+            .filter(|c| c.as_bool() == Some(true))
+            .count();
+        let when = if h["lost"].as_bool() == Some(true) {
+            format!("LOST: the last one came {}", ago(ms(&h["at"]), now))
+        } else {
+            format!(
+                "on time as of the state's writing (last one recorded {})",
+                ago(ms(&h["at"]).or(Some(state.written_at)), now)
+            )
+        };
+        let _ = writeln!(
+            out,
+            "peer heartbeat: {}, {}, epoch {}, {healthy}/{} channels healthy; {when}",
+            h["role"].as_str().unwrap_or("?"),
+            if h["fit"].as_bool() == Some(true) {
+                "fit"
+            } else {
+                "NOT fit"
+            },
+            h["epoch"],
+            channels.len(),
+        );
+    }
     let failovers = s["failovers"].as_array().map_or(0, Vec::len);
     let _ = writeln!(out, "failure actions on record: {failovers}");
     if let Some(recent) = s["recent"].as_array() {

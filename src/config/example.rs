@@ -45,7 +45,7 @@ timeout= 2
 activeretries= 3
 ; integer >= 1, the active's failed rounds on a channel before its failure action; default: 3; source document
 channelretries= 3
-; duration, the sync link exchange period; default: 5 (s); source document
+; duration, the heartbeat period on the sync link (with peerip and the key); default: 5 (s); source document
 synctime= 5
 ; boolean, release the addresses at once on failure (no shutdown delay); default: yes; source document
 fastdown= yes
@@ -98,6 +98,9 @@ mode= improved
 ;up= /usr/local/sbin/failover-up
 ; shell command run after releasing, once per channel; default: none; extension
 ;down= /usr/local/sbin/failover-down
+; shell command, the service check run every checktime on the active (killed after checktime);
+; channelretries failures in a row are a failure of the node; default: none; extension
+;check= systemctl is-active --quiet strongswan
 ; absolute path of the daemon's state file; default: /run/failoverctl/state.json; extension
 ;statefile= /run/failoverctl/state.json
 ; absolute path of the failure-action history, kept across reboots for maxfailovers; default: /var/lib/failoverctl/failovers; extension

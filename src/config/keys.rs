@@ -150,7 +150,7 @@ pub const KEYS: &[KeySpec] = &[
         "duration (s)",
         "5",
         S,
-        "the period of the sync link exchange (read and validated for compatibility; failoverctl does not synchronise configs over the sync link: it asks the peer over it, see `peerip`)",
+        "the period of the heartbeats on the sync link (with `peerip` and the peer key): role, fitness, channel health and epoch; a missing heartbeat is evidence only, the ARP checks still decide. Configs are not synchronised",
     ),
     k(
         "network",
@@ -319,6 +319,14 @@ pub const KEYS: &[KeySpec] = &[
         "none",
         X,
         "run after releasing, once per channel",
+    ),
+    k(
+        "policy",
+        "check",
+        "shell command",
+        "none",
+        X,
+        "the service check (like keepalived's track_script): run every checktime on the active, killed after checktime; channelretries failures in a row (non-zero exit, hung, missing) are a failure of the node",
     ),
     k(
         "policy",

@@ -151,6 +151,9 @@ pub struct Policy {
     pub up: Option<String>,
     /// `down=` hook: run after releasing, once per channel.
     pub down: Option<String>,
+    /// `check=`: the service check (keepalived's track_script), run every checktime on the active;
+    /// channelretries failures in a row are a failure of the node.
+    pub check: Option<String>,
     /// `statefile=`: where the daemon writes its state for `failoverctl status`.
     pub statefile: PathBuf,
     /// `historyfile=`: the failure-action times kept across reboots (for `maxfailovers`).

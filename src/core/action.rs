@@ -197,6 +197,28 @@ pub enum Action {
     },
     /// Persist the time of this failure action (handed back at the next start as history).
     RecordFailover { at: Instant },
+    /// Send one heartbeat to the peer over the sync link (every `synctime`, and at once when this
+    /// node's role or fitness changes). Fire and forget.
+    SendHeartbeat(crate::peer::Heartbeat),
+    /// Tell the peer this node released its activeips. Queued right after the
+    /// [`Action::ReleaseAddresses`] it announces, before anything else (hooks): the addresses are
+    /// gone when the peer hears it, so the two never hold them at once.
+    SendNotice(crate::peer::Notice),
+    /// One message of a planned handover to the peer.
+    SendHandover(HandoverMessage),
+    /// Answer the local `failoverctl handover` client `client` (see [`Input::HandoverRequest`]).
+    HandoverDone {
+        client: u64,
+        ok: bool,
+        message: String,
+    },
+    /// Run the service check (`[policy] check=`) through `/bin/sh -c`, killed after `timeout`;
+    /// answer with [`Input::CheckDone`]. Never waited for in the loop.
+    RunCheck {
+        id: RequestId,
+        command: String,
+        timeout: Duration,
+    },
     /// Tell a human (syslog at alert level, a notification): the core is holding instead of acting.
     Alert(Decision),
     /// Log a decision.
@@ -240,12 +262,34 @@ pub enum Input {
         id: RequestId,
         answer: Option<PeerReport>,
     },
-    /// The carrier of `device` as the shell last read it (at each check) or as a link event reported
-    /// it. Only changes matter; repeating the same state is harmless. A device never reported counts
-    /// as having carrier.
+    /// The carrier of `device` as the shell read it (at start and at each check) or as a kernel link
+    /// event reported it. Only changes matter; repeating the same state is harmless. A device never
+    /// reported counts as having carrier.
     Carrier { device: String, up: bool },
     /// The service is stopping (SIGTERM/SIGINT): release the addresses if `releaseonstop`.
     Stop,
+    /// An authentic, fresh heartbeat from the peer (the shell dropped and counted the others).
+    PeerHeartbeat(crate::peer::Heartbeat),
+    /// An authentic release notice from the peer: it is letting go of the activeips.
+    ReleaseNotice(crate::peer::Notice),
+    /// An authentic handover message from the peer.
+    PeerHandover(HandoverMessage),
+    /// `failoverctl handover` on this node asks for a planned switchover; answer with
+    /// [`Action::HandoverDone`] for `client` within `timeout`.
+    HandoverRequest { client: u64, timeout: Duration },
+    /// Answer to [`Action::RunCheck`]: `Ok` the check passed, `Err` why not (exit status, hung and
+    /// killed, cannot be started).
+    CheckDone {
+        id: RequestId,
+        outcome: Result<(), String>,
+    },
+}
+
+/// A handover message to or from the peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandoverMessage {
+    Ask(crate::peer::HandoverAsk),
+    Reply(crate::peer::HandoverReply),
 }
 
 /// The peer's authentic answer to [`Action::AskPeer`]: facts only, judged by the core.

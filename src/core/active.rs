@@ -264,6 +264,13 @@ impl ActiveMonitor {
         }
     }
 
+    /// Carrier lost on a channel's device: the next round starts now, not at the next checktime.
+    pub fn check_now(&mut self, now: Instant) {
+        if matches!(self.phase, Phase::Waiting) {
+            self.timers.set(ActiveTimer::Tick, now);
+        }
+    }
+
     /// After a failure the policy chose to hold: reset the counters and go back to the main loop.
     pub fn resume(&mut self, now: Instant) {
         for c in &mut self.channels {

@@ -261,7 +261,7 @@ impl PassiveMonitor {
         let addresses: Vec<String> = self.targets.iter().map(|t| t.address.to_string()).collect();
         let waiting = match held {
             Some(t) if n >= limit => format!(
-                ", waiting {} ms more (start slot or demote hold-off)",
+                ", waiting {} ms more: start slot or demote hold-off",
                 (t - now).as_millis()
             ),
             _ => String::new(),

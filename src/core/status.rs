@@ -18,7 +18,8 @@ pub struct Status {
     pub since: Instant,
     /// Why a failure action is being held, if it is.
     pub holding: Option<String>,
-    /// Why this node cannot serve (`requirefit`), while it says so.
+    /// Why this node cannot serve: the reason said at a declined takeover (`requirefit`), or a lost
+    /// carrier (`None`: nothing known against it).
     pub unfit: Option<String>,
     /// The active's per-channel counters (empty while passive).
     pub channels: Vec<ChannelStatus>,
@@ -30,4 +31,22 @@ pub struct Status {
     pub recent: Vec<Decision>,
     /// Counts since start (takeovers, failure actions, holds, probe round trips), for the metrics.
     pub tally: super::tally::Tally,
+    /// The pair's epoch as this node knows it (grows with every takeover).
+    pub epoch: u64,
+    /// The peer's last heartbeat (absent: none yet, or no peer protocol).
+    pub heartbeat: Option<HeartbeatStatus>,
+}
+
+/// The peer's last heartbeat, as `status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HeartbeatStatus {
+    /// When it came.
+    pub at: Instant,
+    pub role: String,
+    pub fit: bool,
+    pub epoch: u64,
+    /// One per channel of the peer: healthy.
+    pub channels: Vec<bool>,
+    /// None came for 3 × synctime (evidence only: the ARP checks decide).
+    pub lost: bool,
 }

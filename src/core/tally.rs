@@ -33,6 +33,10 @@ pub enum TakeoverReason {
     /// A passive found an activeip on its own host while the peer held it too, and kept it by the
     /// split-brain tie-break.
     SplitBrainKept,
+    /// The active's release notice came over the sync link (a stop, demote, failure, carrier loss).
+    ReleaseNotice,
+    /// A planned `failoverctl handover`.
+    Handover,
 }
 
 impl TakeoverReason {
@@ -44,6 +48,8 @@ impl TakeoverReason {
             TakeoverReason::Resumed => "resumed",
             TakeoverReason::RunActive => "run_active",
             TakeoverReason::SplitBrainKept => "split_brain_kept",
+            TakeoverReason::ReleaseNotice => "release_notice",
+            TakeoverReason::Handover => "handover",
         }
     }
 }

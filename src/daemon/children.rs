@@ -19,8 +19,10 @@ use crate::daemon::hooks::{HookEnv, HookOutcome, HookStatus, OUTPUT_LIMIT};
 
 /// Tokens of the pipes: `PIPE_BASE + slot * 2 (+ 1 for stderr)`.
 pub const PIPE_BASE: usize = 1 << 16;
-/// Slot 0: the hook queue's running hook; slot 1: the failure action's command.
-const SLOTS: usize = 2;
+/// Slot 0: the hook queue's running hook; slot 1: the failure action's command; slot 2: the
+/// service check.
+const SLOTS: usize = 3;
+const CHECK_SLOT: usize = 2;
 /// What a stop leaves the hooks it queued (the down hooks): at most this long each.
 pub const STOP_HOOK_LIMIT: Duration = Duration::from_secs(5);
 
@@ -55,6 +57,8 @@ pub struct Children {
 /// A finished child, for the log.
 pub struct Finished {
     pub name: String,
+    /// The service check (answered to the core), not a hook or the failure command.
+    pub check: bool,
     pub outcome: HookOutcome,
 }
 
@@ -70,6 +74,13 @@ impl Children {
     pub fn failure(&mut self, registry: &Registry, job: Job) -> Option<String> {
         self.kill(1);
         self.spawn(registry, 1, job)
+    }
+
+    /// Runs the service check now (beside hooks and the failure command). One still running is
+    /// killed first: the core asks again only once the last one was answered.
+    pub fn check(&mut self, registry: &Registry, job: Job) -> Option<String> {
+        self.kill(CHECK_SLOT);
+        self.spawn(registry, CHECK_SLOT, job)
     }
 
     /// Nothing running or queued.
@@ -158,6 +169,7 @@ impl Children {
                 HookStatus::Signaled(exited.signal().unwrap_or(0))
             };
             done.push(Finished {
+                check: slot == CHECK_SLOT,
                 name: r.job.name.clone(),
                 outcome: HookOutcome {
                     command: r.job.command.clone(),

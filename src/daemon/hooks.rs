@@ -27,6 +27,8 @@ pub enum HookEvent {
     Failure,
     /// The injected reboot command (`FAILOVERCTL_REBOOT_COMMAND`), for the failed channel.
     Reboot,
+    /// The service check (`[policy] check=`), with the first channel's values.
+    Check,
 }
 
 impl HookEvent {
@@ -36,6 +38,7 @@ impl HookEvent {
             HookEvent::Down => "down",
             HookEvent::Failure => "failure",
             HookEvent::Reboot => "reboot",
+            HookEvent::Check => "check",
         }
     }
 }

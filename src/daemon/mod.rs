@@ -4,6 +4,7 @@
 pub mod caps;
 pub mod children;
 pub mod clock;
+pub mod control;
 pub mod failure;
 pub mod hooks;
 pub mod instance;

@@ -19,7 +19,9 @@ use crate::daemon::clock::Clock;
 use crate::daemon::failure::FailureExecutor;
 use crate::daemon::log::Log;
 use crate::daemon::notify::{self, Notifier};
-use crate::daemon::shell::{self, Shell, ARP_BASE, ICMP, PEER_LINK, RESPONDER};
+use crate::daemon::shell::{
+    self, Shell, ARP_BASE, CONTROL, ICMP, LINK_EVENTS, PEER_LINK, RESPONDER,
+};
 use crate::daemon::signals::{self, SignalEvent};
 use crate::daemon::state::StateFile;
 use crate::exit::{self, ExitError};
@@ -95,6 +97,10 @@ fn shown(state: &StateFile) -> serde_json::Value {
             }
         }
     }
+    // A heartbeat on time is no news: its time is written with the next change, not every synctime.
+    if v["status"]["heartbeat"]["lost"] == false {
+        v["status"]["heartbeat"]["at"] = serde_json::Value::Null;
+    }
     if v["status"]["passive"]["failures"] == 0 {
         v["status"]["passive"]["last_seen_at"] = serde_json::Value::Null;
     }
@@ -141,8 +147,21 @@ pub fn run_with(
         log.clone(),
         executor,
     );
+    let state_path = if opts.dry_run && opts.state_file.is_none() {
+        None
+    } else {
+        Some(
+            opts.state_file
+                .clone()
+                .unwrap_or_else(|| config.policy.statefile.clone()),
+        )
+    };
     let (link, responder) = crate::daemon::peer::open(&config, &log);
     shell.set_peer(poll.registry(), link, responder);
+    shell.open_link_events(poll.registry());
+    if let Some(path) = &state_path {
+        shell.open_control(poll.registry(), &crate::daemon::control::path_for(path));
+    }
     let mut metrics = crate::metrics::Exporter::for_daemon(&config, opts.dry_run)?;
     log.info(&format!(
         "{} started with {} ({} channel(s)){}",
@@ -156,15 +175,7 @@ pub fn run_with(
         }
     ));
     let mut state = StateWriter {
-        path: if opts.dry_run && opts.state_file.is_none() {
-            None
-        } else {
-            Some(
-                opts.state_file
-                    .clone()
-                    .unwrap_or_else(|| config.policy.statefile.clone()),
-            )
-        },
+        path: state_path.clone(),
         last: None,
         written_at: None,
         due_at: None,
@@ -251,6 +262,7 @@ pub fn run_with(
         for event in events.iter() {
             let inputs: Vec<Input> = match event.token() {
                 SIGNALS => {
+                    let mut reaped = Vec::new();
                     for sig in signals::pending(&mut signals) {
                         match sig {
                             SignalEvent::Stop(sig) if stopping.is_none() => {
@@ -282,18 +294,17 @@ pub fn run_with(
                                 }
                                 let _ = notifier.ready(&format!("{}", node.role()));
                             }
-                            SignalEvent::Child => shell.reap(poll.registry()),
+                            SignalEvent::Child => reaped.extend(shell.reap(poll.registry())),
                             _ => {}
                         }
                     }
-                    vec![]
+                    reaped
                 }
                 ICMP => shell.icmp_readable(),
                 PEER_LINK => shell.peer_link_readable(),
-                RESPONDER => {
-                    shell.responder_readable(poll.registry());
-                    vec![]
-                }
+                RESPONDER => shell.responder_readable(poll.registry()),
+                LINK_EVENTS => shell.link_events_readable(),
+                CONTROL => shell.control_readable(),
                 Token(t) if t >= PIPE_BASE => {
                     shell.children.readable(poll.registry(), Token(t));
                     vec![]

@@ -33,6 +33,9 @@ use crate::net::linux::peer::{ProbeJob, Responder};
 use crate::net::linux::{IcmpProber, NetlinkCounters, PeerLink, TableArpChecker};
 use crate::net::{AddressControl, CounterSource, NetError};
 
+mod fast;
+pub use fast::{CONTROL, LINK_EVENTS};
+
 pub const ICMP: Token = Token(1);
 pub const PEER_LINK: Token = Token(2);
 pub const RESPONDER: Token = Token(3);
@@ -104,6 +107,12 @@ pub struct Shell {
     /// This node's role, for the responder's answers.
     pub role: Role,
     pub children: Children,
+    /// The kernel's link notifications (carrier).
+    link_events: Option<crate::net::linux::link_events::LinkEvents>,
+    /// `failoverctl handover`'s way in.
+    control: Option<crate::daemon::control::Control>,
+    /// The service check running, and since when.
+    check: Option<(RequestId, Instant)>,
 }
 
 /// Answers ready for the core.
@@ -141,6 +150,9 @@ impl Shell {
             questions: Vec::new(),
             role: Role::Passive,
             children: Children::default(),
+            link_events: None,
+            control: None,
+            check: None,
         }
     }
 
@@ -443,6 +455,38 @@ impl Shell {
                 self.pending_failover = Some(at);
                 vec![]
             }
+            Action::SendHeartbeat(h) => {
+                self.send_fast(crate::peer::Body::Heartbeat(h));
+                vec![]
+            }
+            Action::SendNotice(n) => {
+                self.send_fast(crate::peer::Body::Notice(n));
+                vec![]
+            }
+            Action::SendHandover(m) => {
+                self.send_fast(match m {
+                    crate::core::action::HandoverMessage::Ask(a) => {
+                        crate::peer::Body::HandoverAsk(a)
+                    }
+                    crate::core::action::HandoverMessage::Reply(r) => {
+                        crate::peer::Body::HandoverReply(r)
+                    }
+                });
+                vec![]
+            }
+            Action::HandoverDone {
+                client,
+                ok,
+                message,
+            } => {
+                self.handover_done(client, ok, &message);
+                vec![]
+            }
+            Action::RunCheck {
+                id,
+                command,
+                timeout,
+            } => self.run_check(registry, id, command, timeout),
             Action::Alert(d) => {
                 self.log.alert(&d);
                 vec![]
@@ -756,12 +800,14 @@ impl Shell {
             .collect()
     }
 
-    /// The responder's socket is readable: admitted questions start a probe.
-    pub fn responder_readable(&mut self, registry: &Registry) {
+    /// The responder's socket is readable: admitted questions start a probe; the peer's
+    /// heartbeats, notices and handover messages are the answers.
+    pub fn responder_readable(&mut self, registry: &Registry) -> Answers {
         let Some(r) = self.responder.as_mut() else {
-            return;
+            return vec![];
         };
         let jobs = r.receive();
+        let fast = self.fast_inputs();
         self.log_responder();
         let now = Instant::now();
         for job in jobs {
@@ -774,6 +820,7 @@ impl Shell {
                 self.log_responder();
             }
         }
+        fast
     }
 
     /// Answers are logged; what the responder dropped is a warning per kind and sender, summed up
@@ -929,10 +976,28 @@ impl Shell {
         }
     }
 
-    /// SIGCHLD: logs the children that ended.
-    pub fn reap(&mut self, registry: &Registry) {
+    /// SIGCHLD: logs the children that ended; the service check's end is the core's answer.
+    pub fn reap(&mut self, registry: &Registry) -> Answers {
         let (done, errors) = self.children.reap(registry);
+        let mut answers = Vec::new();
         for f in done {
+            if f.check {
+                let Some((id, _)) = self.check.take() else {
+                    continue;
+                };
+                let outcome = if f.outcome.success() {
+                    Ok(())
+                } else {
+                    let err = f.outcome.stderr.trim();
+                    Err(if err.is_empty() {
+                        f.outcome.to_string()
+                    } else {
+                        format!("{}; stderr: {err}", f.outcome)
+                    })
+                };
+                answers.push(Input::CheckDone { id, outcome });
+                continue;
+            }
             if f.outcome.success() {
                 self.log.info(&format!("{}: ok", f.name));
             } else {
@@ -947,6 +1012,7 @@ impl Shell {
         for e in errors {
             self.log.warn(&e);
         }
+        answers
     }
 }
 

@@ -113,7 +113,7 @@ impl Exporter {
             status,
             &Extra {
                 peer: peer.as_ref(),
-                heartbeat_age: None,
+                heartbeat_age: status.heartbeat.as_ref().map(|h| heartbeat_age(h.at)),
             },
         );
         if self.last.as_ref() == Some(&text) {
@@ -184,6 +184,15 @@ fn serve(mut stream: TcpStream, text: &Mutex<String>) -> std::io::Result<()> {
             .to_owned()
     };
     stream.write_all(response.as_bytes())
+}
+
+/// The age of the peer's last heartbeat (epoch milliseconds `at`) in whole seconds: the file is
+/// rewritten when the text changes, so finer steps would rewrite it at every loop turn.
+fn heartbeat_age(at: crate::core::Instant) -> Duration {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    Duration::from_secs(now.saturating_sub(at.as_millis()) / 1000)
 }
 
 #[cfg(test)]

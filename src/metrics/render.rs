@@ -15,8 +15,8 @@ use crate::net::linux::peer::ResponderStats;
 pub struct Extra<'a> {
     /// The peer protocol responder's counters, when it runs.
     pub peer: Option<&'a ResponderStats>,
-    /// Time since the peer's last heartbeat. The peer protocol carries no heartbeat yet (the peer is
-    /// asked only when a decision needs it), so the daemon passes `None` and the metric is absent.
+    /// Time since the peer's last heartbeat over the sync link (`None`: none received yet, and
+    /// the metric is absent).
     pub heartbeat_age: Option<Duration>,
 }
 
@@ -43,7 +43,7 @@ pub const METRICS: &[(&str, &str, &str)] = &[
     ("failoverctl_peer_replayed_total", "counter", "authentic datagrams dropped as not newer than the last one (replays)"),
     ("failoverctl_peer_rate_limited_total", "counter", "authentic queries over 20 per second, not answered"),
     ("failoverctl_peer_answered_total", "counter", "queries probed and answered"),
-    ("failoverctl_peer_heartbeat_age_seconds", "gauge", "time since the peer's last heartbeat; absent: the peer protocol has no heartbeats yet"),
+    ("failoverctl_peer_heartbeat_age_seconds", "gauge", "time since the peer's last heartbeat over the sync link, whole seconds; absent: none received yet (no peer protocol, or the peer never sent one)"),
 ];
 
 fn seconds(t: Instant) -> f64 {

@@ -17,6 +17,7 @@
 //! query body:  request u64 | timeout_ms u32 | channel length u8 | channel (UTF-8)
 //!              | target count u8 | targets (4 bytes each)
 //! answer body: request u64 | role u8 (0 passive, 1 active) | count u8 | reached (1 byte each, 0 or 1)
+//! types 3-6: heartbeat, release notice, handover and its reply (see `peer::fast`)
 //! ```
 
 use std::net::Ipv4Addr;
@@ -47,6 +48,10 @@ pub const MAX_DATAGRAM: usize = 256;
 
 const TYPE_QUERY: u8 = 1;
 const TYPE_ANSWER: u8 = 2;
+const TYPE_HEARTBEAT: u8 = 3;
+const TYPE_NOTICE: u8 = 4;
+const TYPE_HANDOVER: u8 = 5;
+const TYPE_HANDOVER_REPLY: u8 = 6;
 
 /// Why a datagram was dropped (or, for `Oversize`, why a message cannot be sealed).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -112,6 +117,12 @@ pub struct Answer {
 pub enum Body {
     Query(Query),
     Answer(Answer),
+    /// Every `synctime` (see `peer::fast`).
+    Heartbeat(super::fast::Heartbeat),
+    /// Sent by an active before it releases.
+    Notice(super::fast::Notice),
+    HandoverAsk(super::fast::HandoverAsk),
+    HandoverReply(super::fast::HandoverReply),
 }
 
 /// One peer message with its header fields.
@@ -201,6 +212,10 @@ pub fn seal(key: &Key, message: &Message) -> Result<Vec<u8>, PeerError> {
     let (kind, body) = match &message.body {
         Body::Query(q) => (TYPE_QUERY, query_body(q)?),
         Body::Answer(a) => (TYPE_ANSWER, answer_body(a)?),
+        Body::Heartbeat(h) => (TYPE_HEARTBEAT, super::fast::heartbeat_body(h)?),
+        Body::Notice(n) => (TYPE_NOTICE, super::fast::notice_body(n)),
+        Body::HandoverAsk(a) => (TYPE_HANDOVER, super::fast::ask_body(a)),
+        Body::HandoverReply(r) => (TYPE_HANDOVER_REPLY, super::fast::reply_body(r)),
     };
     let mut out = Vec::with_capacity(HEADER_LEN + body.len() + TAG_LEN);
     out.extend_from_slice(&MAGIC);
@@ -256,6 +271,10 @@ pub fn open(key: &Key, datagram: &[u8], guard: &mut ReplayGuard) -> Result<Messa
     let body = match d[5] {
         TYPE_QUERY => Body::Query(parse_query(body)?),
         TYPE_ANSWER => Body::Answer(parse_answer(body)?),
+        TYPE_HEARTBEAT => Body::Heartbeat(super::fast::parse_heartbeat(body)?),
+        TYPE_NOTICE => Body::Notice(super::fast::parse_notice(body)?),
+        TYPE_HANDOVER => Body::HandoverAsk(super::fast::parse_ask(body)?),
+        TYPE_HANDOVER_REPLY => Body::HandoverReply(super::fast::parse_reply(body)?),
         _ => return Err(PeerError::Malformed("unknown message type")),
     };
     if let Some(high_water) = guard.high_water {

@@ -7,9 +7,11 @@
 //!
 //! The transport is `net::linux::peer`; the sequence numbers come from the wall clock there.
 
+pub mod fast;
 pub mod key;
 pub mod message;
 
+pub use fast::{HandoverAsk, HandoverReply, Heartbeat, Notice, NoticeReason, Refusal};
 pub use key::{Key, KeyError};
 pub use message::{
     open, seal, Answer, Body, Message, PeerError, PeerStats, Query, ReplayGuard, Role, Sequence,

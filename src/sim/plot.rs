@@ -733,7 +733,7 @@ mod tests {
             Some((2, 3))
         );
         assert_eq!(
-            counter_of("no ARP answer for 192.0.2.50 (3/3, waiting 20 ms more (start slot))"),
+            counter_of("no ARP answer for 192.0.2.50 (3/3, waiting 20 ms more: start slot)"),
             Some((3, 3))
         );
         assert_eq!(

@@ -861,6 +861,21 @@ impl World {
                 self.say(id, d.reason);
                 None
             }
+            // The simulated pair models the source document's checks: the sync link's fast paths
+            // (heartbeats, notices, handover) are not simulated, so the timing shown is the
+            // checks' own worst case.
+            Action::SendHeartbeat(_)
+            | Action::SendNotice(_)
+            | Action::SendHandover(_)
+            | Action::HandoverDone { .. } => None,
+            // The simulated service always passes its check.
+            Action::RunCheck { id: req, .. } => Some((
+                Duration::ZERO,
+                Input::CheckDone {
+                    id: req,
+                    outcome: Ok(()),
+                },
+            )),
         };
         if let Some((delay, input)) = answer {
             self.nodes[i].pending.push((now + delay, input));

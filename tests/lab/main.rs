@@ -11,6 +11,7 @@ mod diagnostics_config;
 mod event_loop;
 mod failover;
 mod failure_reboot_pidns;
+mod fastpath;
 mod metrics;
 mod peer;
 mod probe;

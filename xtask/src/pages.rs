@@ -296,4 +296,21 @@ pub const PAGES: &[Extra] = &[
         see_also: &["failover.ini(5)", "failoverctl-peer-check(1)"],
         sections: &[],
     },
+    Extra {
+        name: "handover",
+        exit: &[
+            ("0", "the other node holds every activeip (run on the passive: this node does)"),
+            ("1", "no handover: the peer did not answer, is not fit to serve, or no daemon runs here; nothing was changed (the reason is printed)"),
+            ("2", "usage, or the config cannot be read"),
+        ],
+        signals: &[],
+        environment: &[],
+        files: &[CONFIG, STATE],
+        examples: &[
+            ("failoverctl handover -c /etc/failoverctl/failover.ini", "on either node: swap the roles in one exchange over the sync link"),
+            ("failoverctl handover --timeout 1s --json", "machine-readable: ok, message, elapsed_ms"),
+        ],
+        see_also: &["failoverctl-run(1)", "failoverctl-status(1)", "failover.ini(5)"],
+        sections: &[],
+    },
 ];

@@ -54,6 +54,7 @@ impl Policy {
             releaseonstop: true,
             up: None,
             down: None,
+            check: None,
             statefile: PathBuf::from(DEFAULT_STATEFILE),
             historyfile: PathBuf::from(DEFAULT_HISTORYFILE),
             priority: None,

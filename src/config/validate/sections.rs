@@ -215,6 +215,7 @@ impl Validator {
         set!("releaseonstop", p.releaseonstop, value::boolean);
         set!("up", p.up, parse_hook);
         set!("down", p.down, parse_hook);
+        set!("check", p.check, parse_hook);
         set!("statefile", p.statefile, parse_statefile);
         set!("historyfile", p.historyfile, parse_statefile);
         set!("priority", p.priority, parse_priority);

@@ -259,7 +259,7 @@ impl Node {
         let why = format!("channel {} failed", failure.channel);
         let command = match self.config.policy.onfailure.clone() {
             FailureAction::Demote => {
-                self.release(now, &why);
+                self.release(now, &why, crate::peer::NoticeReason::Demote);
                 let holdoff = demote_holdoff(&self.config);
                 self.become_passive(now, now + holdoff);
                 return;
@@ -270,7 +270,11 @@ impl Node {
         let fastdown = self.config.network.fastdown;
         if fastdown {
             // `fastdown=yes`: the addresses go at once, so the peer need not wait for the shutdown.
-            self.release(now, &format!("{why}, fastdown"));
+            self.release(
+                now,
+                &format!("{why}, fastdown"),
+                crate::peer::NoticeReason::Failure,
+            );
         }
         self.log(
             now,

@@ -67,7 +67,7 @@ impl Fitness {
     pub fn verdict(&self, config: &Config, now: Instant) -> Verdict {
         if let Some(c) = config.channels.iter().find(|c| !self.carrier(&c.device)) {
             return Verdict::Unfit {
-                reason: format!("no carrier on {} (channel {})", c.device, c.ident),
+                reason: format!("no carrier on {}, channel {}", c.device, c.ident),
                 carrier: true,
             };
         }
@@ -104,7 +104,8 @@ impl Node {
     }
 
     /// [`Input::Carrier`]: a device's carrier, as read by the shell or reported by a link event.
-    pub(super) fn on_carrier(&mut self, now: Instant, device: &str, up: bool) {
+    /// The fast path ([`Node::fast_input`]) logs the change and acts on a lost carrier.
+    pub(super) fn fitness_carrier(&mut self, now: Instant, device: &str, up: bool) {
         if !self.fitness.set_carrier(device, up) {
             return;
         }
@@ -117,11 +118,6 @@ impl Node {
         else {
             return;
         };
-        self.log(
-            now,
-            Some(&ident),
-            format!("carrier {} on {device}", if up { "up" } else { "down" }),
-        );
         if up && self.role == Role::Active {
             // The LAN came back (a partition healed): neighbours may have learned another MAC.
             self.log(
@@ -302,7 +298,11 @@ impl Node {
         self.held = None;
         self.pending = None;
         self.timers.stop(NodeTimer::PeerAnswer);
-        self.release(now, "cannot serve, failure actions exhausted");
+        self.release(
+            now,
+            "cannot serve, failure actions exhausted",
+            crate::peer::NoticeReason::Failure,
+        );
         self.fitness.last = Some((now, Some(failure.channel.clone())));
         self.fitness.hosts_down_lan_up = false;
         let holdoff = demote_holdoff(&self.config);

@@ -92,6 +92,16 @@ enum NodeTimer {
     TakeoverAnswer,
     /// The fitness probe of this node's own test hosts counts as unanswered after this.
     FitnessAnswer,
+    /// The next heartbeat to the peer (every synctime).
+    Heartbeat,
+    /// The peer's heartbeats count as lost after this (logged; never decides).
+    HeartbeatLost,
+    /// The handover in progress fails after this.
+    Handover,
+    /// The next run of the service check (every checktime while active).
+    ServiceCheck,
+    /// The service check in flight counts as failed after this.
+    CheckAnswer,
 }
 
 impl From<NodeTimer> for usize {
@@ -140,7 +150,7 @@ pub struct Node {
     role: Role,
     since: Instant,
     ids: RequestIds,
-    timers: Timers<NodeTimer, 6>,
+    timers: Timers<NodeTimer, 11>,
     announcements_left: u32,
     /// The passiveips were dropped at takeover (`releasepassiveip`) and are owed back at release.
     passive_dropped: bool,
@@ -175,6 +185,8 @@ pub struct Node {
     actions: VecDeque<Action>,
     recent: VecDeque<Decision>,
     tally: Tally,
+    /// Heartbeats, notices, handover, carrier, service check ([`fastpath`]).
+    fast: fastpath::FastState,
 }
 
 impl Node {
@@ -220,7 +232,7 @@ impl Node {
         let ids = RequestIds::default();
         let passive =
             PassiveMonitor::new(config, now, Some(now + start_stagger(config)), ids.clone());
-        Self {
+        let mut node = Self {
             config: config.clone(),
             scope,
             mode: Mode::Passive(passive),
@@ -248,7 +260,10 @@ impl Node {
             actions: VecDeque::new(),
             recent: VecDeque::new(),
             tally: Tally::default(),
-        }
+            fast: fastpath::FastState::default(),
+        };
+        node.start_heartbeats(now);
+        node
     }
 
     pub fn role(&self) -> Role {
@@ -287,12 +302,30 @@ impl Node {
             role: self.role,
             since: self.since,
             holding: self.holding.as_ref().map(ToString::to_string),
-            unfit: self.fitness.unfit_reason().map(str::to_owned),
+            // The reason said at a declined takeover, or else what needs no fresh probe.
+            unfit: self
+                .fitness
+                .unfit_reason()
+                .map(str::to_owned)
+                .or_else(|| self.fit_by_role_and_carrier().err()),
             channels,
             passive,
             failovers: self.history.times().to_vec(),
             recent: self.recent.iter().cloned().collect(),
             tally: self.tally.clone(),
+            epoch: self.fast.epoch,
+            heartbeat: self
+                .fast
+                .peer
+                .as_ref()
+                .map(|p| super::status::HeartbeatStatus {
+                    at: p.at,
+                    role: p.beat.role.to_string(),
+                    fit: p.beat.fit,
+                    epoch: p.beat.epoch,
+                    channels: p.beat.channels.clone(),
+                    lost: self.fast.beats_lost,
+                }),
         }
     }
 
@@ -325,6 +358,7 @@ impl Node {
         if self.timers.take_expired(NodeTimer::Conflict, now) {
             self.conflict_check(now);
         }
+        self.fast_timeout(now);
         match &mut self.mode {
             Mode::Passive(m) => m.handle_timeout(now),
             Mode::Active(m) => m.handle_timeout(now),
@@ -340,10 +374,20 @@ impl Node {
         }
         match input {
             Input::Stop => self.stop(now),
-            Input::Carrier { device, up } => self.on_carrier(now, &device, up),
+            Input::Carrier { device, up } => {
+                // The fitness rule's record first, then the fast path (an active's check at once,
+                // a release with notice when the peer is fit to serve).
+                self.fitness_carrier(now, &device, up);
+                self.fast_input(now, Input::Carrier { device, up });
+            }
             Input::ProbeDone { id, results } if self.is_fitness_probe(id) => {
                 self.on_fitness_probe(now, &results)
             }
+            i @ (Input::PeerHeartbeat(_)
+            | Input::ReleaseNotice(_)
+            | Input::PeerHandover(_)
+            | Input::HandoverRequest { .. }
+            | Input::CheckDone { .. }) => self.fast_input(now, i),
             Input::PeerAnswer { id, answer } => {
                 if self.pending.as_ref().map(|p| p.check) == Some(PeerCheck::Asking(id)) {
                     self.timers.stop(NodeTimer::PeerAnswer);
@@ -535,6 +579,7 @@ impl Node {
         // `ip addr add` sends no ARP announcement: neighbours learn the new owner from ours.
         self.start_burst(now);
         self.hooks(Hook::Up);
+        self.after_takeover_fast(now);
         // The active monitor's first round is due now; the first look for a rival one checktime on.
         if let Mode::Active(m) = &mut self.mode {
             m.handle_timeout(now);
@@ -583,7 +628,9 @@ impl Node {
         }
     }
 
-    fn release(&mut self, now: Instant, why: &str) {
+    /// Gives the activeips up and tells the peer (the release notice) right after the addresses are
+    /// gone, so the two never hold them at once while the peer still hears it within the same step.
+    fn release(&mut self, now: Instant, why: &str, reason: crate::peer::NoticeReason) {
         self.log(now, None, format!("releasing the activeips ({why})"));
         let restore = if std::mem::take(&mut self.passive_dropped) {
             self.addresses(false)
@@ -594,6 +641,8 @@ impl Node {
             remove: self.addresses(true),
             restore,
         });
+        self.send_notice(reason);
+        self.after_release_fast();
         self.timers.stop(NodeTimer::Announce);
         self.stop_conflict_checks();
         self.hooks(Hook::Down);
@@ -606,6 +655,7 @@ impl Node {
         if self.scope == Scope::ActiveOnly {
             // run-active's work ends when the addresses are given back.
             self.mode = Mode::Done;
+            self.timers.stop(NodeTimer::Heartbeat);
             self.log(now, None, "passive; run-active is done".to_owned());
             return;
         }
@@ -623,6 +673,7 @@ impl Node {
                 (not_before - now).as_millis()
             ),
         );
+        self.send_heartbeat(now);
         if let Mode::Passive(m) = &mut self.mode {
             m.handle_timeout(now);
         }
@@ -631,7 +682,10 @@ impl Node {
 
     fn stop(&mut self, now: Instant) {
         if self.role == Role::Active && self.config.policy.releaseonstop {
-            self.release(now, "stopping");
+            self.release(now, "stopping", crate::peer::NoticeReason::Stop);
+        }
+        if let Some(h) = self.fast.handover.take() {
+            self.handover_done_stopping(now, h);
         }
         self.role = Role::Stopped;
         self.since = now;
@@ -643,6 +697,7 @@ impl Node {
 }
 
 mod failure;
+mod fastpath;
 pub mod fitness;
 mod reload;
 mod split_brain;

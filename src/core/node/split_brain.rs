@@ -154,7 +154,11 @@ impl Node {
             self.holding = None;
             self.pending = None;
             self.timers.stop(NodeTimer::PeerAnswer);
-            self.release(now, &format!("split brain, {rival} keeps them"));
+            self.release(
+                now,
+                &format!("split brain, {rival} keeps them"),
+                crate::peer::NoticeReason::SplitBrain,
+            );
             let holdoff = demote_holdoff(&self.config);
             self.become_passive(now, now + holdoff);
         }

@@ -851,3 +851,157 @@ fn regression_issue_8_the_passive_releases_an_activeip_its_host_should_not_hold(
     );
     assert_eq!(node.role(), Role::Passive);
 }
+
+fn drain_actions(node: &mut Node) -> Vec<Action> {
+    std::iter::from_fn(|| node.poll_action()).collect()
+}
+
+fn beat(role: crate::peer::Role, fit: bool, epoch: u64) -> Input {
+    Input::PeerHeartbeat(crate::peer::Heartbeat {
+        role,
+        fit,
+        epoch,
+        channels: vec![true; 2],
+    })
+}
+
+/// Issue 9: a fit passive claims at once on an authentic release notice; an unfit one (carrier
+/// lost on a channel device) does not, and is fit again when the carrier returns.
+#[test]
+fn a_release_notice_is_taken_over_at_once_only_when_fit() {
+    let cfg = keyed(config(PolicyMode::Improved));
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let _ = drain_actions(&mut node);
+    let dev = cfg.channels[0].device.clone();
+    node.handle(
+        at_ms(10),
+        Input::Carrier {
+            device: dev.clone(),
+            up: false,
+        },
+    );
+    let sent = drain_actions(&mut node);
+    assert!(
+        sent.iter()
+            .any(|a| matches!(a, Action::SendHeartbeat(h) if !h.fit)),
+        "the peer hears of the lost fitness at once: {sent:?}"
+    );
+    let notice = crate::peer::Notice {
+        epoch: 0,
+        reason: crate::peer::NoticeReason::Stop,
+    };
+    node.handle(at_ms(20), Input::ReleaseNotice(notice));
+    assert_eq!(node.role(), Role::Passive, "an unfit passive took over");
+    node.handle(
+        at_ms(30),
+        Input::Carrier {
+            device: dev,
+            up: true,
+        },
+    );
+    node.handle(at_ms(40), Input::ReleaseNotice(notice));
+    assert_eq!(node.role(), Role::Active);
+    let acts = drain_actions(&mut node);
+    let claim = acts
+        .iter()
+        .position(|a| matches!(a, Action::ClaimAddresses { .. }));
+    let hb = acts
+        .iter()
+        .position(|a| matches!(a, Action::SendHeartbeat(h) if h.epoch == 1));
+    assert!(
+        claim.is_some() && hb > claim,
+        "claim, then a heartbeat of the new epoch: {acts:?}"
+    );
+}
+
+/// Issue 9: heartbeats that stop are logged as evidence and never decide a takeover by themselves.
+#[test]
+fn lost_heartbeats_alone_never_take_over() {
+    let cfg = keyed(config(PolicyMode::Improved));
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    node.handle(at_ms(1), beat(crate::peer::Role::Active, true, 3));
+    let _ = drain_actions(&mut node);
+    // Only timers pass: no ARP answers are fed, so the passive monitor stays waiting on its check.
+    let later = at_ms(1) + cfg.network.synctime * 4;
+    node.handle_timeout(later);
+    let acts = drain_actions(&mut node);
+    assert!(
+        acts.iter().any(
+            |a| matches!(a, Action::Log(d) if d.reason.contains("no heartbeat from the peer"))
+        ),
+        "{acts:?}"
+    );
+    assert!(!acts
+        .iter()
+        .any(|a| matches!(a, Action::ClaimAddresses { .. })));
+    assert_eq!(node.status().heartbeat.map(|h| h.lost), Some(true));
+}
+
+/// Issue 9: a handover asked of an active whose peer refuses (not fit) changes nothing.
+#[test]
+fn a_refused_handover_changes_nothing() {
+    let cfg = keyed(config(PolicyMode::Improved));
+    let mut node = Node::resume_active(&cfg, Instant::ZERO, vec![]);
+    let _ = drain_actions(&mut node);
+    node.handle(
+        at_ms(5),
+        Input::HandoverRequest {
+            client: 7,
+            timeout: Duration::from_secs(1),
+        },
+    );
+    let acts = drain_actions(&mut node);
+    let request = acts
+        .iter()
+        .find_map(|a| match a {
+            Action::SendHandover(crate::core::action::HandoverMessage::Ask(ask)) => {
+                Some(ask.request)
+            }
+            _ => None,
+        })
+        .expect("the peer is asked");
+    node.handle(
+        at_ms(6),
+        Input::PeerHandover(crate::core::action::HandoverMessage::Reply(
+            crate::peer::HandoverReply {
+                request,
+                refusal: Some(crate::peer::Refusal::NotFit),
+            },
+        )),
+    );
+    let acts = drain_actions(&mut node);
+    assert_eq!(node.role(), Role::Active);
+    assert!(!acts
+        .iter()
+        .any(|a| matches!(a, Action::ReleaseAddresses { .. })));
+    assert!(acts.iter().any(
+        |a| matches!(a, Action::HandoverDone { client: 7, ok: false, message } if message.contains("not fit"))
+    ));
+}
+
+/// Issue 9 regression: the heartbeat timer kept `run-passive` from ending after its takeover.
+#[test]
+fn run_passive_with_heartbeats_still_ends_after_its_takeover() {
+    let mut cfg = keyed(config(PolicyMode::Improved));
+    cfg.network.synctime = Duration::from_secs(3600);
+    let mut node = Node::with_scope(&cfg, Instant::ZERO, vec![], Scope::PassiveOnly);
+    let mut now = Instant::ZERO;
+    for _ in 0..10_000 {
+        for a in drain_actions(&mut node) {
+            if let Action::ArpCheck { id, targets, .. } = a {
+                node.handle(now, arp_done(id, &targets, |_| None));
+            }
+        }
+        let Some(t) = node.poll_timeout() else { break };
+        now = t.max(now);
+        node.handle_timeout(now);
+    }
+    assert_eq!(node.role(), Role::Active);
+    assert!(
+        node.is_done(),
+        "still waiting for {:?}",
+        node.poll_timeout()
+    );
+    // Done with its burst, not a synctime (an hour here) later.
+    assert!(now < at_ms(3_600_000), "ended at {now}");
+}

@@ -11,6 +11,7 @@ pub mod carrier;
 pub mod counters;
 pub mod garp;
 pub mod icmp;
+pub mod link_events;
 pub mod neigh;
 pub mod netlink;
 pub mod peer;

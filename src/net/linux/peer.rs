@@ -290,6 +290,23 @@ impl PeerLink {
         self.stats
     }
 
+    /// Sends one fast-path message (heartbeat, notice, handover) to the peer's responder port,
+    /// without waiting; false when it could not be sent (no route, link down).
+    pub fn send_body(&mut self, peer: Ipv4Addr, body: Body) -> bool {
+        let message = Message {
+            sender: self.node,
+            sequence: self.sequence.next(now_micros()),
+            body,
+        };
+        match seal(&self.key, &message) {
+            Ok(d) => self
+                .socket
+                .send_to(&d, SocketAddrV4::new(peer, self.port))
+                .is_ok(),
+            Err(_) => false,
+        }
+    }
+
     /// This node's sync address the queries come from.
     pub fn node(&self) -> Ipv4Addr {
         self.node
@@ -555,7 +572,12 @@ pub struct Responder {
     stats: ResponderStats,
     events: Vec<ResponderEvent>,
     bucket: TokenBucket,
+    /// Authentic fast-path messages from the peer (heartbeats, notices, handover), for the daemon.
+    fast: Vec<Body>,
 }
+
+/// Fast-path messages kept between two reads (a responder without a daemon never reads them).
+const MAX_FAST: usize = 64;
 
 /// An authentic, admitted query: probe `targets` within `timeout`, then [`Responder::reply`].
 #[derive(Debug, Clone)]
@@ -606,6 +628,7 @@ impl Responder {
             stats: ResponderStats::default(),
             events: Vec::new(),
             bucket,
+            fast: Vec::new(),
         })
     }
 
@@ -616,6 +639,11 @@ impl Responder {
 
     pub fn stats(&self) -> ResponderStats {
         self.stats
+    }
+
+    /// The authentic fast-path messages from the peer since the last call.
+    pub fn take_fast(&mut self) -> Vec<Body> {
+        std::mem::take(&mut self.fast)
     }
 
     /// What happened since the last call.
@@ -654,9 +682,23 @@ impl Responder {
                 return None;
             }
         };
-        // An answer sent here is authentic but asks nothing.
-        let Body::Query(query) = message.body else {
-            return None;
+        let query = match message.body {
+            Body::Query(q) => q,
+            // An answer sent here is authentic but asks nothing.
+            Body::Answer(_) => return None,
+            fast => {
+                if message.sender != *from.ip() || self.params.peer.is_some_and(|p| p != *from.ip())
+                {
+                    self.stats.wrong_sender += 1;
+                    self.events.push(ResponderEvent::WrongSender {
+                        from,
+                        claimed: message.sender,
+                    });
+                } else if self.fast.len() < MAX_FAST {
+                    self.fast.push(fast);
+                }
+                return None;
+            }
         };
         if message.sender != *from.ip() || self.params.peer.is_some_and(|p| p != *from.ip()) {
             self.stats.wrong_sender += 1;
