@@ -1,20 +1,25 @@
 //! A reload (SIGHUP) as a state transition of the running node: the role, the hold-off, the request
 //! ids, the failure history and the counters of unchanged channels are kept; only what the new config
 //! changes is acted on (a dropped channel's activeip released with its down hook, a new channel's
-//! claimed and announced with its up hook). An unchanged channel runs no hook again.
+//! claimed and announced with its up hook). A channel that keeps its addresses (only its test hosts
+//! or `checkonlyidle` changed) keeps them in place and runs no hook; its counter starts again.
 
 use super::*;
 use crate::config::Channel;
 
-/// Two channel definitions that mean the same to the node (the line a key sits on does not count).
-fn same_channel(a: &Channel, b: &Channel) -> bool {
+/// Two channel definitions that hold the same addresses: the node keeps them across the reload,
+/// with no release, claim or hook (a new test host or `checkonlyidle` changes only the checks).
+fn same_addresses(a: &Channel, b: &Channel) -> bool {
     a.ident == b.ident
         && a.device == b.device
         && a.activeip == b.activeip
         && a.passiveip == b.passiveip
         && a.prefix == b.prefix
-        && a.testips == b.testips
-        && a.checkonlyidle == b.checkonlyidle
+}
+
+/// Two channel definitions that mean the same to the node (the line a key sits on does not count).
+fn same_channel(a: &Channel, b: &Channel) -> bool {
+    same_addresses(a, b) && a.testips == b.testips && a.checkonlyidle == b.checkonlyidle
 }
 
 fn address(c: &Channel, active: bool) -> Address {
@@ -29,24 +34,32 @@ impl Node {
     /// Applies a reloaded, validated config at `now`.
     pub fn reconfigure(&mut self, now: Instant, config: &Config) {
         let old = std::mem::replace(&mut self.config, config.clone());
+        // Addresses follow the address identity; counters and pending failures the whole channel.
         let removed: Vec<Channel> = old
             .channels
             .iter()
-            .filter(|o| !config.channels.iter().any(|n| same_channel(o, n)))
+            .filter(|o| !config.channels.iter().any(|n| same_addresses(o, n)))
             .cloned()
             .collect();
         let added: Vec<Channel> = config
             .channels
             .iter()
-            .filter(|n| !old.channels.iter().any(|o| same_channel(o, n)))
+            .filter(|n| !old.channels.iter().any(|o| same_addresses(o, n)))
             .cloned()
             .collect();
-        let kept = config.channels.len() - added.len();
+        let changed: Vec<String> = config
+            .channels
+            .iter()
+            .filter(|n| !old.channels.iter().any(|o| same_channel(o, n)))
+            .map(|c| c.ident.clone())
+            .collect();
+        let rechecked = changed.len() - added.len();
+        let kept = config.channels.len() - changed.len();
         self.log(
             now,
             None,
             format!(
-                "reload: {kept} channel(s) unchanged, {} added, {} removed; staying {}",
+                "reload: {kept} channel(s) unchanged, {rechecked} with new checks, {} added, {} removed; staying {}",
                 added.len(),
                 removed.len(),
                 self.role
@@ -63,8 +76,7 @@ impl Node {
         }
         // A failure or hold about a channel that changed is about something that no longer exists.
         let gone = |ident: &str| {
-            !config.channels.iter().any(|c| c.ident == ident)
-                || added.iter().any(|c| c.ident == ident)
+            !config.channels.iter().any(|c| c.ident == ident) || changed.iter().any(|c| c == ident)
         };
         if self
             .pending

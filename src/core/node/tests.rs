@@ -729,6 +729,48 @@ fn a_reload_keeps_role_holdoff_ids_and_counters_and_reruns_no_hook() {
     assert_eq!(node.status().channels.len(), 1);
 }
 
+/// Found by testing: changing only a channel's testip removed and re-added its activeip (3 ms
+/// without it) and ran its down and up hooks. The address stays; only the checks change.
+#[test]
+fn a_reload_that_changes_only_the_test_hosts_keeps_the_address_and_runs_no_hook() {
+    let mut cfg = config(PolicyMode::Improved);
+    cfg.channels[0].checkonlyidle = false;
+    cfg.policy.up = Some("true".into());
+    cfg.policy.down = Some("true".into());
+    let mut node = Node::with_scope(&cfg, Instant::ZERO, vec![], Scope::Service);
+    node.take_over(Instant::ZERO, TakeoverReason::RunActive, "test");
+    let _: Vec<Action> = std::iter::from_fn(|| node.poll_action()).collect();
+    let mut new = cfg.clone();
+    new.channels[0].testips = vec![std::net::Ipv4Addr::new(192, 0, 2, 99)];
+    node.reconfigure(at_ms(1_000), &new);
+    let after: Vec<Action> = std::iter::from_fn(|| node.poll_action()).collect();
+    assert_eq!(node.role(), Role::Active);
+    assert!(
+        !after.iter().any(|a| matches!(
+            a,
+            Action::ReleaseAddresses { .. }
+                | Action::ClaimAddresses { .. }
+                | Action::RunHook { .. }
+        )),
+        "{after:?}"
+    );
+    // A later round probes the new test host.
+    let seen = drive(&mut node, at_ms(1_000), at_ms(60_000), healthy_world);
+    let probed: Vec<std::net::Ipv4Addr> = seen
+        .iter()
+        .filter_map(|(_, a)| match a {
+            Action::Probe { targets, .. } => Some(targets.clone()),
+            _ => None,
+        })
+        .flatten()
+        .map(|t| t.target)
+        .collect();
+    assert!(
+        probed.contains(&std::net::Ipv4Addr::new(192, 0, 2, 99)),
+        "{probed:?}"
+    );
+}
+
 #[test]
 fn a_reload_keeps_a_passive_hold_off() {
     let cfg = config(PolicyMode::Improved);
