@@ -52,6 +52,8 @@ struct Running {
 pub struct Children {
     queue: VecDeque<Job>,
     slots: [Option<Running>; SLOTS],
+    /// After a stop: every hook must be done by then (one budget for all, not one per hook).
+    stop_deadline: Option<Instant>,
 }
 
 /// A finished child, for the log.
@@ -184,8 +186,10 @@ impl Children {
         (done, errors)
     }
 
-    /// Caps the timeout of queued hooks (after a stop).
+    /// After a stop: the hooks still to run (the stop's down hooks) share `limit` from now, so hung
+    /// hooks on many channels cannot hold the exit for `limit` each.
     pub fn limit_queued(&mut self, limit: Duration) {
+        self.stop_deadline = Some(Instant::now() + limit);
         for j in &mut self.queue {
             j.timeout = j.timeout.min(limit);
         }
@@ -204,7 +208,17 @@ impl Children {
         None
     }
 
-    fn spawn(&mut self, registry: &Registry, slot: usize, job: Job) -> Option<String> {
+    fn spawn(&mut self, registry: &Registry, slot: usize, mut job: Job) -> Option<String> {
+        if let Some(deadline) = self.stop_deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Some(format!(
+                    "{}: not run, the stop's time for hooks is spent",
+                    job.name
+                ));
+            }
+            job.timeout = job.timeout.min(left);
+        }
         let mut cmd = Command::new("/bin/sh");
         cmd.arg("-c")
             .arg(&job.command)

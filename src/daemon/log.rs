@@ -38,6 +38,9 @@ enum Level {
     Info,
 }
 
+/// The distinct repeated warnings followed at once; more count under one key.
+const MAX_BURST_KEYS: usize = 256;
+
 impl Log {
     pub fn new(clock: Clock) -> Log {
         Log {
@@ -73,29 +76,41 @@ impl Log {
     /// once, then summed up once per [`REPEAT_PERIOD`] with its count, even when other warnings
     /// come in between.
     pub fn warn_repeated(&self, text: &str) {
+        self.warn_repeated_as(text, text);
+    }
+
+    /// [`Log::warn_repeated`] counted under `key`: events that differ only in details an attacker
+    /// chooses (a key id, a version byte) count as one; the first is written with its details.
+    pub fn warn_repeated_as(&self, key: &str, text: &str) {
         let line = {
             let mut seen = self
                 .inner
                 .bursts
                 .lock()
                 .expect("the log lock is never poisoned");
-            // Bounded: a flood from many senders cannot grow it without limit.
-            if seen.len() > 256 {
+            // Bounded: a flood from many senders cannot grow it without limit, nor write a line
+            // per sender: past the bound new keys count together.
+            if seen.len() > MAX_BURST_KEYS {
                 seen.retain(|_, (at, _)| at.elapsed() < REPEAT_PERIOD);
             }
-            match seen.get_mut(text) {
+            let key = if seen.len() > MAX_BURST_KEYS && !seen.contains_key(key) {
+                "warnings of many other kinds or senders"
+            } else {
+                key
+            };
+            match seen.get_mut(key) {
                 Some((at, count)) => {
                     *count += 1;
                     if at.elapsed() < REPEAT_PERIOD {
                         return;
                     }
-                    let line = format!("warning: {text} (repeated {count} times)");
+                    let line = format!("warning: {key} (repeated {count} times)");
                     *at = std::time::Instant::now();
                     *count = 0;
                     line
                 }
                 None => {
-                    seen.insert(text.to_owned(), (std::time::Instant::now(), 0));
+                    seen.insert(key.to_owned(), (std::time::Instant::now(), 0));
                     format!("warning: {text}")
                 }
             }
@@ -173,6 +188,33 @@ mod tests {
         };
         assert_eq!(format_decision(&d("stopped")), "stopped");
         assert_eq!(format_decision(&d("released")), "stopped: released");
+    }
+
+    /// Found by testing: 600 datagrams with distinct key ids or version bytes made 600 log lines,
+    /// since the drop warnings were counted by their full text.
+    #[test]
+    fn drops_that_differ_only_in_sender_chosen_details_count_as_one() {
+        let log = Log::new(Clock::start());
+        for id in 0..600u32 {
+            log.warn_repeated_as(
+                "peer: dropping datagrams from 198.51.100.2: another key",
+                &format!("peer: dropping datagrams from 198.51.100.2: key id {id:08x}"),
+            );
+        }
+        let bursts = log.inner.bursts.lock().expect("lock");
+        assert_eq!(bursts.len(), 1);
+        assert_eq!(bursts.values().next().map(|(_, n)| *n), Some(599));
+    }
+
+    /// Many senders (or kinds) are followed up to a bound; past it they count together.
+    #[test]
+    fn repeated_warnings_from_many_senders_stay_bounded() {
+        let log = Log::new(Clock::start());
+        for sender in 0..300u32 {
+            log.warn_repeated(&format!("peer: dropping datagrams from {sender}: replayed"));
+        }
+        let bursts = log.inner.bursts.lock().expect("lock");
+        assert!(bursts.len() <= MAX_BURST_KEYS + 2, "{}", bursts.len());
     }
 
     #[test]

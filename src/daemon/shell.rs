@@ -833,10 +833,14 @@ impl Shell {
             use crate::net::linux::peer::ResponderEvent as E;
             match &e {
                 E::Answered { .. } => self.log.info(&format!("peer: {e}")),
-                E::Dropped { from, reason } => self.log.warn_repeated(&format!(
-                    "peer: dropping datagrams from {}: {reason}",
-                    from.ip()
-                )),
+                E::Dropped { from, reason } => self.log.warn_repeated_as(
+                    &format!(
+                        "peer: dropping datagrams from {}: {}",
+                        from.ip(),
+                        reason.kind()
+                    ),
+                    &format!("peer: dropping datagrams from {}: {reason}", from.ip()),
+                ),
                 E::UnknownChannel { from, .. }
                 | E::RateLimited { from }
                 | E::WrongSender { from, .. } => self.log.warn_repeated(&format!(

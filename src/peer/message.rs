@@ -76,6 +76,21 @@ pub enum PeerError {
     Oversize(&'static str),
 }
 
+impl PeerError {
+    /// The kind of error without the details the sender chose (a key id, a version, a sequence):
+    /// what a log line is counted under.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PeerError::Malformed(_) => "malformed",
+            PeerError::WrongVersion(_) => "another protocol version",
+            PeerError::UnknownKey(_) => "another key",
+            PeerError::BadTag => "a bad authentication tag",
+            PeerError::Replayed { .. } => "replayed",
+            PeerError::Oversize(_) => "oversize",
+        }
+    }
+}
+
 /// The responder's role when it answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

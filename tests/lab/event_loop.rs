@@ -151,6 +151,31 @@ fn signals_stop_the_daemon_during_a_hung_hook_and_a_slow_exec_action() {
     assert_prompt("slow exec action", &mut b, Signal::SIGTERM);
 }
 
+/// Found by testing: with `down= sleep 1000` on two channels the stop took 10 s, 5 s per hung
+/// down hook. The stop's hooks now share one budget of 5 s (children::STOP_HOOK_LIMIT).
+#[test]
+fn hung_down_hooks_on_every_channel_share_one_stop_budget() {
+    let Some((lab, dir)) = lab_and_dir("hung_down_hooks_share_one_stop_budget") else {
+        return;
+    };
+    let mut b = Daemon::start(
+        &lab,
+        dir.path(),
+        "b",
+        "run",
+        &config("b", "down= sleep 1000"),
+        &[],
+    );
+    assert!(wait_for(Duration::from_secs(5), || holds(&lab, "b", ACTIVEIP)).is_some());
+    let (took, code) = stop(&mut b, Signal::SIGTERM);
+    eprintln!("two hung down hooks: the stop took {took:?}");
+    assert_eq!(code, Some(0), "{}", b.log());
+    assert!(!holds(&lab, "b", ACTIVEIP), "released at once");
+    // One budget (5 s) plus scheduling; two budgets would be 10 s.
+    assert!(took < Duration::from_secs(8), "{took:?}\n{}", b.log());
+    assert!(b.log().contains("not run") || b.log().matches("down hook").count() >= 1);
+}
+
 /// The watchdog keeps its period through a failover whose exec action takes far longer than
 /// WatchdogSec: the pings come from the loop, which the action never blocks.
 #[test]
