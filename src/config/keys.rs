@@ -113,6 +113,14 @@ pub const KEYS: &[KeySpec] = &[
         "probe the test hosts only after an interval without traffic",
     ),
     k(
+        "channel",
+        "probes",
+        "integer",
+        "[network] probes",
+        X,
+        "this channel's echo requests per test host in one check (overrides `[network] probes`)",
+    ),
+    k(
         "network",
         "checktime",
         "duration (s)",
@@ -151,6 +159,14 @@ pub const KEYS: &[KeySpec] = &[
         "5",
         S,
         "the period of the sync link exchange (read and validated for compatibility; failoverctl does not synchronise configs over the sync link: it asks the peer over it, see `peerip`)",
+    ),
+    k(
+        "network",
+        "probes",
+        "integer",
+        "3",
+        X,
+        "requests per test host (the active) and per activeip (the passive) in one check, spread evenly within `timeout`; any answer counts, so a check fails only when all are lost",
     ),
     k(
         "network",

@@ -121,19 +121,23 @@ impl fmt::Display for Decision {
 pub enum Action {
     /// Read the rx/tx packet counters of `devices` now; answer with [`Input::Counters`].
     SampleCounters { id: RequestId, devices: Vec<String> },
-    /// Send one ICMP echo to each target and wait at most `timeout`; answer with
-    /// [`Input::ProbeDone`] as soon as all answered or `timeout` has passed.
+    /// Send `probes` ICMP echoes to each target, spread evenly within `timeout` (the k-th at
+    /// k × timeout / probes, only to targets not yet answered), and wait at most `timeout`; any reply
+    /// counts. Answer with [`Input::ProbeDone`] as soon as all answered or `timeout` has passed.
     Probe {
         id: RequestId,
         targets: Vec<ProbeTarget>,
         timeout: Duration,
+        probes: u32,
     },
-    /// The passive's check: does anybody answer ARP for each target within `timeout`? Answer with
-    /// [`Input::ArpDone`].
+    /// The passive's check: does anybody answer ARP for each target within `timeout`? The question
+    /// is asked `probes` times, spread evenly within `timeout` (with the table method: the
+    /// solicitation repeated before the table is read). Answer with [`Input::ArpDone`].
     ArpCheck {
         id: RequestId,
         targets: Vec<ArpTarget>,
         timeout: Duration,
+        probes: u32,
     },
     /// The active's look for a rival owner of its own activeips (a split brain): ask each target
     /// without teaching anybody our address (an RFC 5227 probe, sender IP 0.0.0.0) and answer with

@@ -479,6 +479,7 @@ impl World {
                 id: req,
                 targets,
                 timeout,
+                probes,
             } => {
                 let mut results = Vec::new();
                 for t in targets {
@@ -486,7 +487,8 @@ impl World {
                         let n = &self.nodes[i];
                         n.links[c] && !n.silent && !self.dead_hosts.contains(&t.target)
                     });
-                    let answered = up && !self.lost();
+                    // Any of the check's requests answered counts.
+                    let answered = up && (0..probes.max(1)).any(|_| !self.lost());
                     results.push(ProbeResult {
                         target: t,
                         rtt: answered.then_some(Duration::ZERO),
@@ -503,6 +505,7 @@ impl World {
                 id: req,
                 targets,
                 timeout,
+                probes,
             } => {
                 let mut results = Vec::new();
                 for t in targets {
@@ -515,7 +518,7 @@ impl World {
                             && other.links[c]
                             && other.owned.contains(&t.address)
                     });
-                    let answered = up && !self.lost();
+                    let answered = up && (0..probes.max(1)).any(|_| !self.lost());
                     results.push(ArpResult {
                         target: t,
                         mac: answered.then_some(mac(peer)),

@@ -27,11 +27,13 @@ fn silent_world(_: Instant, a: &Action) -> Option<(Duration, Input)> {
             id,
             targets,
             timeout,
+            ..
         } => Some((*timeout, arp_done(*id, targets, |_| None))),
         Action::Probe {
             id,
             targets,
             timeout,
+            ..
         } => Some((*timeout, probe_done(*id, targets, |_| None))),
         Action::SampleCounters { id, .. } => Some((
             Duration::ZERO,
