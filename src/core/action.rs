@@ -201,6 +201,9 @@ pub enum Action {
     },
     /// Persist the time of this failure action (handed back at the next start as history).
     RecordFailover { at: Instant },
+    /// Tell the peer over the sync link (the peer protocol's authenticated yield notice) that this
+    /// node gave up the activeips to `keeper_mac` after a split brain, so the keeper announces again.
+    NotifyYielded { keeper_mac: [u8; 6] },
     /// Tell a human (syslog at alert level, a notification): the core is holding instead of acting.
     Alert(Decision),
     /// Log a decision.
@@ -244,6 +247,11 @@ pub enum Input {
         id: RequestId,
         answer: Option<PeerReport>,
     },
+    /// Another station claimed one of this node's activeips on the LAN (an ARP announcement or
+    /// reply with that sender address from another MAC), seen by the shell's ARP sockets.
+    ForeignClaim(Rival),
+    /// The peer's authentic notice that it yielded the activeips after a split brain.
+    PeerYielded { keeper_mac: [u8; 6] },
     /// The service is stopping (SIGTERM/SIGINT): release the addresses if `releaseonstop`.
     Stop,
 }

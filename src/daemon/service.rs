@@ -284,10 +284,7 @@ pub fn run_with(
                 }
                 ICMP => shell.icmp_readable(),
                 PEER_LINK => shell.peer_link_readable(),
-                RESPONDER => {
-                    shell.responder_readable(poll.registry());
-                    vec![]
-                }
+                RESPONDER => shell.responder_readable(poll.registry()),
                 Token(t) if t >= PIPE_BASE => {
                     shell.children.readable(poll.registry(), Token(t));
                     vec![]

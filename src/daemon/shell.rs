@@ -475,6 +475,14 @@ impl Shell {
                 self.pending_failover = Some(at);
                 vec![]
             }
+            Action::NotifyYielded { keeper_mac } => {
+                if let Some((link, peer)) = self.link.as_mut() {
+                    if let Err(e) = link.send_yielded(*peer, keeper_mac) {
+                        self.log.warn(&format!("peer yield notice: {e}"));
+                    }
+                }
+                vec![]
+            }
             Action::Alert(d) => {
                 self.log.alert(&d);
                 vec![]
@@ -676,7 +684,25 @@ impl Shell {
             return vec![];
         };
         let device = s.device.clone();
+        let own_mac = s.mac;
+        let mut claims = Vec::new();
         for m in s.receive() {
+            // Another MAC announcing or answering for one of the activeips of this device (the
+            // socket skips this host's own frames): the core judges it (issue 14).
+            if self
+                .config
+                .channels
+                .iter()
+                .any(|c| c.device == device && c.activeip == m.sender_ip)
+                && m.sender_mac != own_mac
+            {
+                claims.push(Input::ForeignClaim(Rival {
+                    device: device.clone(),
+                    address: m.sender_ip,
+                    rival_mac: m.sender_mac,
+                    own_mac,
+                }));
+            }
             if m.op != crate::net::linux::arp_frame::ArpOp::Reply {
                 continue;
             }
@@ -696,7 +722,9 @@ impl Shell {
             .drain(..)
             .partition(|a| a.found.len() >= a.targets.len());
         self.arps = left;
-        done.into_iter().map(|a| self.arp_done(a)).collect()
+        let mut out: Answers = done.into_iter().map(|a| self.arp_done(a)).collect();
+        out.extend(claims);
+        out
     }
 
     fn arp_done(&mut self, a: ArpInFlight) -> Input {
@@ -796,12 +824,20 @@ impl Shell {
             .collect()
     }
 
-    /// The responder's socket is readable: admitted questions start a probe.
-    pub fn responder_readable(&mut self, registry: &Registry) {
+    /// The responder's socket is readable: admitted questions start a probe; the peer's yield
+    /// notices go to the core.
+    pub fn responder_readable(&mut self, registry: &Registry) -> Answers {
         let Some(r) = self.responder.as_mut() else {
-            return;
+            return vec![];
         };
         let jobs = r.receive();
+        let notices: Answers = r
+            .take_yielded()
+            .into_iter()
+            .map(|y| Input::PeerYielded {
+                keeper_mac: y.keeper_mac,
+            })
+            .collect();
         self.log_responder();
         let now = Instant::now();
         for job in jobs {
@@ -820,6 +856,7 @@ impl Shell {
                 self.log_responder();
             }
         }
+        notices
     }
 
     /// Answers are logged; what the responder dropped is a warning per kind and sender, summed up

@@ -6,7 +6,7 @@
 //! offset size field
 //!      0    4 magic "FLPR"
 //!      4    1 version (1)
-//!      5    1 type: 1 query, 2 answer
+//!      5    1 type: 1 query, 2 answer, 8 yielded
 //!      6    2 body length N (big-endian, like every integer here)
 //!      8    4 key id (a fingerprint of the shared key)
 //!     12    4 sender node id: the sender's IPv4 address on the sync link
@@ -17,6 +17,7 @@
 //! query body:  request u64 | timeout_ms u32 | channel length u8 | channel (UTF-8)
 //!              | target count u8 | targets (4 bytes each)
 //! answer body: request u64 | role u8 (0 passive, 1 active) | count u8 | reached (1 byte each, 0 or 1)
+//! yielded body: keeper MAC (6 bytes): "I gave the activeips up to this MAC after a split brain"
 //! ```
 
 use std::net::Ipv4Addr;
@@ -47,6 +48,8 @@ pub const MAX_DATAGRAM: usize = 256;
 
 const TYPE_QUERY: u8 = 1;
 const TYPE_ANSWER: u8 = 2;
+/// Far from 1 and 2 so that other kinds can take the numbers in between.
+const TYPE_YIELDED: u8 = 8;
 
 /// Why a datagram was dropped (or, for `Oversize`, why a message cannot be sealed).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -108,10 +111,19 @@ pub struct Answer {
     pub reached: Vec<bool>,
 }
 
+/// A node that yielded after a split brain tells its peer, so the keeper announces its activeips
+/// again: neighbours that learned the yielder's MAC heal at once, not when their entry ages out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Yielded {
+    /// The MAC the yielder saw keep the activeips.
+    pub keeper_mac: [u8; 6],
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
     Query(Query),
     Answer(Answer),
+    Yielded(Yielded),
 }
 
 /// One peer message with its header fields.
@@ -201,6 +213,7 @@ pub fn seal(key: &Key, message: &Message) -> Result<Vec<u8>, PeerError> {
     let (kind, body) = match &message.body {
         Body::Query(q) => (TYPE_QUERY, query_body(q)?),
         Body::Answer(a) => (TYPE_ANSWER, answer_body(a)?),
+        Body::Yielded(y) => (TYPE_YIELDED, y.keeper_mac.to_vec()),
     };
     let mut out = Vec::with_capacity(HEADER_LEN + body.len() + TAG_LEN);
     out.extend_from_slice(&MAGIC);
@@ -256,6 +269,7 @@ pub fn open(key: &Key, datagram: &[u8], guard: &mut ReplayGuard) -> Result<Messa
     let body = match d[5] {
         TYPE_QUERY => Body::Query(parse_query(body)?),
         TYPE_ANSWER => Body::Answer(parse_answer(body)?),
+        TYPE_YIELDED => Body::Yielded(parse_yielded(body)?),
         _ => return Err(PeerError::Malformed("unknown message type")),
     };
     if let Some(high_water) = guard.high_water {
@@ -375,6 +389,13 @@ fn parse_query(body: &[u8]) -> Result<Query, PeerError> {
     })
 }
 
+fn parse_yielded(body: &[u8]) -> Result<Yielded, PeerError> {
+    let mut r = Reader(body);
+    let keeper_mac = r.take(6)?.try_into().expect("6 bytes");
+    r.end()?;
+    Ok(Yielded { keeper_mac })
+}
+
 fn parse_answer(body: &[u8]) -> Result<Answer, PeerError> {
     let mut r = Reader(body);
     let request = r.u64()?;
@@ -407,6 +428,40 @@ fn parse_answer(body: &[u8]) -> Result<Answer, PeerError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 14: the yield notice is sealed and checked like every other kind: it round-trips, and
+    /// a flipped bit or another key is dropped, never acted on.
+    #[test]
+    fn a_yield_notice_is_authenticated_like_the_others() {
+        let key = Key::from_hex("000102030405060708090a0b0c0d0e0f").expect("key");
+        let m = Message {
+            sender: Ipv4Addr::new(203, 0, 113, 2),
+            sequence: 7,
+            body: Body::Yielded(Yielded {
+                keeper_mac: [2, 0, 0, 0, 0, 0xa],
+            }),
+        };
+        let d = seal(&key, &m).expect("sealed");
+        assert_eq!(d[5], 8);
+        assert_eq!(open(&key, &d, &mut ReplayGuard::new()), Ok(m.clone()));
+        let mut bad = d.clone();
+        bad[HEADER_LEN] ^= 1;
+        assert_eq!(
+            open(&key, &bad, &mut ReplayGuard::new()),
+            Err(PeerError::BadTag)
+        );
+        let other = Key::from_hex("ff0102030405060708090a0b0c0d0e0f").expect("key");
+        assert!(matches!(
+            open(&other, &d, &mut ReplayGuard::new()),
+            Err(PeerError::UnknownKey(_))
+        ));
+        let mut guard = ReplayGuard::new();
+        assert!(open(&key, &d, &mut guard).is_ok());
+        assert!(matches!(
+            open(&key, &d, &mut guard),
+            Err(PeerError::Replayed { .. })
+        ));
+    }
 
     fn key() -> Key {
         Key::from_hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")

@@ -13,5 +13,6 @@ pub mod message;
 pub use key::{Key, KeyError};
 pub use message::{
     open, seal, Answer, Body, Message, PeerError, PeerStats, Query, ReplayGuard, Role, Sequence,
-    HEADER_LEN, MAX_CHANNEL_LEN, MAX_DATAGRAM, MAX_TARGETS, MAX_TIMEOUT_MS, TAG_LEN, VERSION,
+    Yielded, HEADER_LEN, MAX_CHANNEL_LEN, MAX_DATAGRAM, MAX_TARGETS, MAX_TIMEOUT_MS, TAG_LEN,
+    VERSION,
 };

@@ -610,7 +610,38 @@ impl World {
                 self.say(id, "releases the activeips".to_owned());
                 None
             }
-            Action::Announce { .. } => None,
+            Action::Announce { addresses } => {
+                // The peer's ARP sockets see the announcement (if it gets through): a foreign
+                // claim when it holds the address too.
+                let through = {
+                    let (me, other) = (&self.nodes[i], &self.nodes[peer]);
+                    me.powered && !me.silent && other.powered && !other.silent
+                };
+                for a in addresses {
+                    let Some(c) = self.channel_of(i, &a.device) else {
+                        continue;
+                    };
+                    let linked = self.nodes[i].links[c] && self.nodes[peer].links[c];
+                    if through && linked && !self.lost() {
+                        let claim = Input::ForeignClaim(Rival {
+                            device: a.device,
+                            address: a.address,
+                            rival_mac: mac(i),
+                            own_mac: mac(peer),
+                        });
+                        self.nodes[peer].pending.push((now, claim));
+                    }
+                }
+                None
+            }
+            Action::NotifyYielded { keeper_mac } => {
+                // The sync link carries the notice while the peer is powered.
+                if self.nodes[peer].powered && !self.lost() {
+                    let notice = Input::PeerYielded { keeper_mac };
+                    self.nodes[peer].pending.push((now, notice));
+                }
+                None
+            }
             Action::CheckOwnership { id: req, addresses } => {
                 let owned = &self.nodes[i].owned;
                 let missing = addresses

@@ -321,6 +321,8 @@ impl Node {
         }
         match input {
             Input::Stop => self.stop(now),
+            Input::ForeignClaim(claim) => self.on_foreign_claim(now, claim),
+            Input::PeerYielded { keeper_mac } => self.on_peer_yielded(now, keeper_mac),
             Input::PeerAnswer { id, answer } => {
                 if self.pending.as_ref().map(|p| p.check) == Some(PeerCheck::Asking(id)) {
                     self.timers.stop(NodeTimer::PeerAnswer);
@@ -606,6 +608,7 @@ impl Node {
     }
 }
 
+mod claims;
 mod failure;
 mod reload;
 mod split_brain;

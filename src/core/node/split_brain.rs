@@ -147,6 +147,10 @@ impl Node {
             self.pending = None;
             self.timers.stop(NodeTimer::PeerAnswer);
             self.release(now, &format!("split brain, {rival} keeps them"));
+            // The keeper may never have seen this node's announcements: tell it to announce.
+            self.push(Action::NotifyYielded {
+                keeper_mac: r.rival_mac,
+            });
             let holdoff = demote_holdoff(&self.config);
             self.become_passive(now, now + holdoff);
         }

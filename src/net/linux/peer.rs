@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::net::{NetError, ProbeResult, ProbeTarget, Prober};
 use crate::peer::{
     open, seal, Answer, Body, Key, Message, PeerError, PeerStats, Query, ReplayGuard, Role,
-    Sequence, MAX_DATAGRAM, MAX_TARGETS,
+    Sequence, Yielded, MAX_DATAGRAM, MAX_TARGETS,
 };
 
 /// The longest probe a responder runs for one query, whatever the query asks: one query at a time,
@@ -256,6 +256,26 @@ impl PeerLink {
             .send_to(&datagram, to)
             .is_ok()
             .then_some(sequence))
+    }
+
+    /// Tells `peer` (its responder) that this node yielded the activeips to `keeper_mac` after a
+    /// split brain. Best effort: a notice that cannot be sent is a finding of nobody's.
+    pub fn send_yielded(&mut self, peer: Ipv4Addr, keeper_mac: [u8; 6]) -> Result<(), NetError> {
+        let notice = Message {
+            sender: self.node,
+            sequence: self.sequence.next(now_micros()),
+            body: Body::Yielded(Yielded { keeper_mac }),
+        };
+        let datagram = seal(&self.key, &notice).map_err(|e| {
+            io(
+                "seal yield notice",
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
+            )
+        })?;
+        self.socket
+            .send_to(&datagram, SocketAddrV4::new(peer, self.port))
+            .map_err(|e| io("send yield notice", e))?;
+        Ok(())
     }
 
     /// Reads every datagram waiting on the (non-blocking) socket; returns the authentic answers from
@@ -555,6 +575,8 @@ pub struct Responder {
     stats: ResponderStats,
     events: Vec<ResponderEvent>,
     bucket: TokenBucket,
+    /// Authentic yield notices from the peer, for the daemon's core.
+    yielded: Vec<Yielded>,
 }
 
 /// An authentic, admitted query: probe `targets` within `timeout`, then [`Responder::reply`].
@@ -606,6 +628,7 @@ impl Responder {
             stats: ResponderStats::default(),
             events: Vec::new(),
             bucket,
+            yielded: Vec::new(),
         })
     }
 
@@ -616,6 +639,11 @@ impl Responder {
 
     pub fn stats(&self) -> ResponderStats {
         self.stats
+    }
+
+    /// The peer's authentic yield notices since the last call.
+    pub fn take_yielded(&mut self) -> Vec<Yielded> {
+        std::mem::take(&mut self.yielded)
     }
 
     /// What happened since the last call.
@@ -654,6 +682,15 @@ impl Responder {
                 return None;
             }
         };
+        if let Body::Yielded(y) = message.body {
+            // Only the peer's notice counts (the same sender rule as for queries).
+            if message.sender == *from.ip() && self.params.peer.is_none_or(|p| p == *from.ip()) {
+                self.yielded.push(y);
+            } else {
+                self.stats.wrong_sender += 1;
+            }
+            return None;
+        }
         // An answer sent here is authentic but asks nothing.
         let Body::Query(query) = message.body else {
             return None;
