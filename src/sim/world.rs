@@ -613,9 +613,14 @@ impl World {
             Action::Announce { addresses } => {
                 // The peer's ARP sockets see the announcement (if it gets through): a foreign
                 // claim when it holds the address too.
+                // Only a running daemon reads its ARP sockets (an input for none would wait forever).
                 let through = {
                     let (me, other) = (&self.nodes[i], &self.nodes[peer]);
-                    me.powered && !me.silent && other.powered && !other.silent
+                    me.powered
+                        && !me.silent
+                        && other.powered
+                        && !other.silent
+                        && other.node.is_some()
                 };
                 for a in addresses {
                     let Some(c) = self.channel_of(i, &a.device) else {
@@ -636,7 +641,7 @@ impl World {
             }
             Action::NotifyYielded { keeper_mac } => {
                 // The sync link carries the notice while the peer is powered.
-                if self.nodes[peer].powered && !self.lost() {
+                if self.nodes[peer].powered && self.nodes[peer].node.is_some() && !self.lost() {
                     let notice = Input::PeerYielded { keeper_mac };
                     self.nodes[peer].pending.push((now, notice));
                 }
