@@ -9,7 +9,8 @@
 #   5. simulate-timing: the CPU of 10,000 seeded runs of one scenario;
 #   6. idle cost: CPU (utime+stime of every thread, /proc/PID/stat) of both nodes over 30 s and RSS,
 #      failoverctl at checktime 100ms vs keepalived with a unicast VRRP advert every 0.1 s, in the same
-#      run; and the writes of an idle active (write syscalls via /proc/PID/io, state file mtime).
+#      run; and the writes of an idle active (write syscalls via /proc/PID/io, state file mtime);
+#   7. loss at every switch port (0%, 1%, 5%) against keepalived in the same run: scripts/bench-loss.sh.
 #
 #   sudo scripts/bench.sh [ROUNDS]        (default 3 rounds each)
 #
@@ -189,3 +190,6 @@ echo "failoverctl pair: ${fms} ms CPU in ${idle_secs} s (all threads), RSS ${frs
 echo "keepalived pair (baseline): ${kms} ms CPU in ${idle_secs} s (all processes), RSS ${krss} KiB per process"
 echo "CPU ratio failoverctl/keepalived: $(awk -v a="$fms" -v b="$kms" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a (keepalived used 0 ticks)" }')"
 echo "idle active: $(( w1 - w0 )) write syscalls in ${idle_secs} s; state file mtime $( [ "$m0" = "$m1" ] && echo unchanged || echo changed)"
+
+# 7. the loss comparison with keepalived (a lab of its own; LOSS_SECS per level, default 60).
+bash scripts/bench-loss.sh
