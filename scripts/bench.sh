@@ -12,6 +12,7 @@
 #      run; and the writes of an idle active (write syscalls via /proc/PID/io, state file mtime);
 #   7. per failure (planned stop, handover, link down, power off, silent, daemon killed) the client's
 #      gap against keepalived in the same lab at the same rate: scripts/bench_failover.sh.
+#   8. loss at every switch port (0%, 1%, 5%) against keepalived in the same run: scripts/bench-loss.sh.
 #
 #   sudo scripts/bench.sh [ROUNDS]        (default 3 rounds each)
 #
@@ -194,3 +195,5 @@ echo "idle active: $(( w1 - w0 )) write syscalls in ${idle_secs} s; state file m
 
 # 7. the client's gap per failure against keepalived (also runs alone).
 bash scripts/bench_failover.sh "$rounds"
+# 8. the loss comparison with keepalived (a lab of its own; LOSS_SECS per level, default 60).
+bash scripts/bench-loss.sh

@@ -7,6 +7,8 @@
 #   scripts/netlab.sh down  NAME     remove every namespace of lab NAME
 #   scripts/netlab.sh silence   NAME NODE   drop all of NODE's traffic at the switches, carrier stays up
 #   scripts/netlab.sh unsilence NAME NODE
+#   scripts/netlab.sh loss      NAME PERMYRIAD   drop each frame at every switch port, in and out,
+#                                                with this chance in 10,000 (0: no loss)
 #   scripts/netlab.sh exec  NAME NODE CMD...   run CMD inside NODE's namespace
 #   scripts/netlab.sh config NODE DIR [POLICY-LINE...]   print node a's or b's failover.ini for the
 #                                    lab (sub-second timing; state and history files under DIR)
@@ -101,6 +103,25 @@ NFT
   done
 }
 
+# Random loss at every switch port, in and out (nftables numgen random), so a frame crossing the
+# switch meets two lossy points, as on a provider link. The kernel's generator takes no seed.
+loss() {
+  local name=$1 bp=$2 sw
+  for sw in s1 s2; do
+    ip netns exec "$(ns "$name" "$sw")" nft delete table bridge lab_loss 2>/dev/null || true
+    if [ "$bp" -gt 0 ]; then
+      ip netns exec "$(ns "$name" "$sw")" nft -f - <<NFT
+table bridge lab_loss {
+  chain forward { type filter hook forward priority -10; policy accept;
+    numgen random mod 10000 < $bp counter drop
+    numgen random mod 10000 < $bp counter drop
+  }
+}
+NFT
+    fi
+  done
+}
+
 unsilence() {
   local name=$1 node=$2 sw
   for sw in s1 s2; do
@@ -158,6 +179,7 @@ case "$cmd" in
   down) down "${2:?usage: netlab.sh down NAME}" ;;
   silence) silence "${2:?NAME}" "${3:?NODE}" ;;
   unsilence) unsilence "${2:?NAME}" "${3:?NODE}" ;;
+  loss) loss "${2:?NAME}" "${3:?PERMYRIAD}" ;;
   config) config "${2:?NODE}" "${3:?DIR}" "${@:4}" ;;
   exec) name=${2:?NAME}; node=${3:?NODE}; shift 3; exec ip netns exec "$(ns "$name" "$node")" "$@" ;;
   *) sed -n '2,/^set -euo/p' "$0" | sed '$d' >&2; exit 2 ;;

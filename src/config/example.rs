@@ -26,6 +26,8 @@ testip= 192.0.2.2
 ident= if-1
 ; boolean: probe only after an interval without traffic; default: no; source document
 checkonlyidle= yes
+; integer 1-16, echo requests per test host in one check; default: the [network] value; extension
+;probes= 3
 
 [channel]
 device= eth2
@@ -49,6 +51,9 @@ channelretries= 3
 synctime= 5
 ; boolean, release the addresses at once on failure (no shutdown delay); default: yes; source document
 fastdown= yes
+; integer 1-16, requests per test host (active) and per activeip (passive) in one check, spread
+; within timeout; any answer counts, so the detection bounds stay; default: 3; extension
+;probes= 3
 
 ; [sendconfig]: the sync link between the two nodes; optional section.
 [sendconfig]

@@ -113,6 +113,14 @@ pub const KEYS: &[KeySpec] = &[
         "probe the test hosts only after an interval without traffic",
     ),
     k(
+        "channel",
+        "probes",
+        "integer",
+        "[network] probes",
+        X,
+        "this channel's echo requests per test host in one check (overrides `[network] probes`)",
+    ),
+    k(
         "network",
         "checktime",
         "duration (s)",
@@ -151,6 +159,14 @@ pub const KEYS: &[KeySpec] = &[
         "5",
         S,
         "the period of the heartbeats on the sync link (with `peerip` and the peer key): role, fitness, channel health and epoch; a missing heartbeat is evidence only, the ARP checks still decide. Configs are not synchronised",
+    ),
+    k(
+        "network",
+        "probes",
+        "integer",
+        "3",
+        X,
+        "requests per test host (the active) and per activeip (the passive) in one check, spread evenly within `timeout`; any answer counts, so a check fails only when all are lost",
     ),
     k(
         "network",

@@ -128,6 +128,8 @@ pub const SYNCTIME: DurationRange = CHECKTIME;
 /// `[network] activeretries` and `channelretries`: at least one, since zero retries would act on the
 /// first lost answer.
 pub const RETRIES: CountRange = CountRange { min: 1, max: 100 };
+/// `[network] probes` and `[channel] probes`: requests per check, spread within `timeout`.
+pub const PROBES: CountRange = CountRange { min: 1, max: 16 };
 /// `[policy] maxfailovers` (0: unlimited).
 pub const MAXFAILOVERS: CountRange = CountRange { min: 0, max: 100 };
 /// `[policy] failoverwindow`.
@@ -178,6 +180,8 @@ pub const KEY_RANGES: &[(&str, &str, Range)] = &[
     ("network", "activeretries", Range::Count(RETRIES)),
     ("network", "channelretries", Range::Count(RETRIES)),
     ("network", "synctime", Range::Duration(SYNCTIME)),
+    ("network", "probes", Range::Count(PROBES)),
+    ("channel", "probes", Range::Count(PROBES)),
     ("policy", "maxfailovers", Range::Count(MAXFAILOVERS)),
     ("policy", "failoverwindow", Range::Duration(FAILOVERWINDOW)),
     ("policy", "shutdowndelay", Range::Duration(SHUTDOWNDELAY)),

@@ -37,6 +37,8 @@ pub struct Channel {
     pub testips: Vec<Ipv4Addr>,
     /// `checkonlyidle=`: probe only when the counters show an idle interval.
     pub checkonlyidle: bool,
+    /// `probes=` (extension) of this channel; `None`: the `[network]` value.
+    pub probes: Option<u32>,
     /// Line of the `[channel]` header, for messages.
     pub line: usize,
 }
@@ -56,6 +58,16 @@ pub struct Network {
     pub synctime: Duration,
     /// `fastdown=`: release the addresses at once when a failure is detected.
     pub fastdown: bool,
+    /// `probes=` (extension): requests per test host (active) or activeip (passive) within one
+    /// check's `timeout`; any answer counts.
+    pub probes: u32,
+}
+
+impl Channel {
+    /// The echo requests per test host of one check of this channel.
+    pub fn probes(&self, network: &Network) -> u32 {
+        self.probes.unwrap_or(network.probes)
+    }
 }
 
 /// The sync link (`[sendconfig]`).

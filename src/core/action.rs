@@ -121,19 +121,23 @@ impl fmt::Display for Decision {
 pub enum Action {
     /// Read the rx/tx packet counters of `devices` now; answer with [`Input::Counters`].
     SampleCounters { id: RequestId, devices: Vec<String> },
-    /// Send one ICMP echo to each target and wait at most `timeout`; answer with
-    /// [`Input::ProbeDone`] as soon as all answered or `timeout` has passed.
+    /// Send `probes` ICMP echoes to each target, spread evenly within `timeout` (the k-th at
+    /// k × timeout / probes, only to targets not yet answered), and wait at most `timeout`; any reply
+    /// counts. Answer with [`Input::ProbeDone`] as soon as all answered or `timeout` has passed.
     Probe {
         id: RequestId,
         targets: Vec<ProbeTarget>,
         timeout: Duration,
+        probes: u32,
     },
-    /// The passive's check: does anybody answer ARP for each target within `timeout`? Answer with
-    /// [`Input::ArpDone`].
+    /// The passive's check: does anybody answer ARP for each target within `timeout`? The question
+    /// is asked `probes` times, spread evenly within `timeout` (with the table method: the
+    /// solicitation repeated before the table is read). Answer with [`Input::ArpDone`].
     ArpCheck {
         id: RequestId,
         targets: Vec<ArpTarget>,
         timeout: Duration,
+        probes: u32,
     },
     /// The active's look for a rival owner of its own activeips (a split brain): ask each target
     /// without teaching anybody our address (an RFC 5227 probe, sender IP 0.0.0.0) and answer with
@@ -219,6 +223,9 @@ pub enum Action {
         command: String,
         timeout: Duration,
     },
+    /// Tell the peer over the sync link (the peer protocol's authenticated yield notice) that this
+    /// node gave up the activeips to `keeper_mac` after a split brain, so the keeper announces again.
+    NotifyYielded { keeper_mac: [u8; 6] },
     /// Tell a human (syslog at alert level, a notification): the core is holding instead of acting.
     Alert(Decision),
     /// Log a decision.
@@ -266,6 +273,11 @@ pub enum Input {
     /// event reported it. Only changes matter; repeating the same state is harmless. A device never
     /// reported counts as having carrier.
     Carrier { device: String, up: bool },
+    /// Another station claimed one of this node's activeips on the LAN (an ARP announcement or
+    /// reply with that sender address from another MAC), seen by the shell's ARP sockets.
+    ForeignClaim(Rival),
+    /// The peer's authentic notice that it yielded the activeips after a split brain.
+    PeerYielded { keeper_mac: [u8; 6] },
     /// The service is stopping (SIGTERM/SIGINT): release the addresses if `releaseonstop`.
     Stop,
     /// An authentic, fresh heartbeat from the peer (the shell dropped and counted the others).

@@ -89,6 +89,8 @@ struct ChannelState {
     activeip: Ipv4Addr,
     testips: Vec<Ipv4Addr>,
     checkonlyidle: bool,
+    /// Echo requests per test host in one check (`probes=`).
+    probes: u32,
     failures: u32,
     last: Option<Counters>,
     last_ok_at: Option<Instant>,
@@ -144,6 +146,7 @@ impl ActiveMonitor {
                 activeip: c.activeip,
                 testips: c.testips.clone(),
                 checkonlyidle: c.checkonlyidle,
+                probes: c.probes(&config.network),
                 failures: 0,
                 last: None,
                 last_ok_at: None,
@@ -226,6 +229,7 @@ impl ActiveMonitor {
                     activeip: c.activeip,
                     testips: c.testips.clone(),
                     checkonlyidle: c.checkonlyidle,
+                    probes: c.probes(&config.network),
                     failures: kept.map_or(0, |k| k.failures.min(config.network.channelretries)),
                     last: kept.and_then(|k| k.last),
                     last_ok_at: kept.and_then(|k| k.last_ok_at),
@@ -435,6 +439,12 @@ impl ActiveMonitor {
                 })
             })
             .collect();
+        // One request per round: channels probed together get the most any of them asks for.
+        let probes = channels
+            .iter()
+            .map(|&i| self.channels[i].probes)
+            .max()
+            .unwrap_or(1);
         let id = self.ids.next_id();
         self.phase = Phase::Probing {
             id,
@@ -447,6 +457,7 @@ impl ActiveMonitor {
             id,
             targets,
             timeout: self.timeout,
+            probes,
         });
     }
 
@@ -611,6 +622,7 @@ mod tests {
                     id,
                     targets,
                     timeout,
+                    ..
                 } => {
                     let results: Vec<ProbeResult> = targets
                         .iter()
@@ -704,6 +716,7 @@ mod tests {
                     id,
                     targets,
                     timeout,
+                    ..
                 } => {
                     let rtt = (!silent).then_some(Duration::from_millis(5));
                     let delay = if silent {

@@ -4,6 +4,7 @@
 
 pub mod action;
 pub mod active;
+pub mod claims;
 pub mod node;
 pub mod observe;
 pub mod passive;

@@ -65,12 +65,25 @@ enum Phase {
     Done,
 }
 
+/// Requests per activeip in one passive check: the most any channel asks for (one check covers
+/// every activeip, so the check is as robust as the most demanding channel wants).
+pub fn passive_probes(config: &Config) -> u32 {
+    config
+        .channels
+        .iter()
+        .map(|c| c.probes(&config.network))
+        .max()
+        .unwrap_or(config.network.probes)
+}
+
 /// The passive algorithm over all activeips of a [`Config`].
 #[derive(Debug, Clone)]
 pub struct PassiveMonitor {
     targets: Vec<ArpTarget>,
     checktime: Duration,
     timeout: Duration,
+    /// Requests per activeip in one check: the most any channel asks for (one check covers all).
+    probes: u32,
     activeretries: u32,
     failures: u32,
     last_seen_at: Option<Instant>,
@@ -105,6 +118,7 @@ impl PassiveMonitor {
             targets,
             checktime: config.network.checktime,
             timeout: config.network.timeout,
+            probes: passive_probes(config),
             activeretries: config.network.activeretries,
             failures: 0,
             last_seen_at: None,
@@ -162,6 +176,8 @@ impl PassiveMonitor {
             .collect();
         let n = &config.network;
         let same_timing = self.checktime == n.checktime && self.timeout == n.timeout;
+        // Takes effect with the next check.
+        self.probes = passive_probes(config);
         self.checktime = n.checktime;
         self.timeout = n.timeout;
         self.activeretries = n.activeretries;
@@ -228,6 +244,7 @@ impl PassiveMonitor {
             id,
             targets: self.targets.clone(),
             timeout: self.timeout,
+            probes: self.probes,
         });
     }
 
@@ -333,6 +350,7 @@ mod tests {
                 id,
                 targets,
                 timeout,
+                ..
             } => {
                 let mac = alive(now.as_millis()).then_some([2, 0, 0, 0, 0, 1]);
                 Some((*timeout, arp_done(*id, targets, |_| mac)))
@@ -400,6 +418,7 @@ mod tests {
                 id,
                 targets,
                 timeout,
+                ..
             } => Some((
                 *timeout,
                 arp_done(*id, targets, |t| {

@@ -27,6 +27,7 @@ pub(crate) fn channel(ident: &str, n: u8, testips: &[Ipv4Addr], checkonlyidle: b
         prefix: Some(24),
         testips: testips.to_vec(),
         checkonlyidle,
+        probes: None,
         line: 1,
     }
 }
@@ -59,6 +60,7 @@ pub(crate) fn config(mode: PolicyMode) -> Config {
             channelretries: 3,
             synctime: secs(5),
             fastdown: true,
+            probes: 1,
         },
         sendconfig: Some(SendConfig {
             device: "eth0".to_owned(),

@@ -81,6 +81,7 @@ mod tests {
             channelretries: c,
             synctime: Duration::from_secs(5),
             fastdown,
+            probes: 1,
         }
     }
 

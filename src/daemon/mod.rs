@@ -11,6 +11,7 @@ pub mod instance;
 pub mod log;
 pub mod notify;
 pub mod peer;
+pub mod rounds;
 pub mod service;
 pub mod shell;
 pub mod signals;

@@ -25,6 +25,7 @@ use crate::daemon::children::{Children, Job};
 use crate::daemon::failure::{reboot_machine, FailureExecutor};
 use crate::daemon::hooks::{HookEnv, HookEvent};
 use crate::daemon::log::Log;
+use crate::daemon::rounds::Rounds;
 use crate::daemon::state;
 use crate::net::linux::arp::sender_ip;
 use crate::net::linux::arp_socket::ArpSocket;
@@ -53,10 +54,25 @@ enum ProbeFor {
 struct ProbeInFlight {
     purpose: ProbeFor,
     targets: Vec<ProbeTarget>,
-    /// Sequence and send time per target (`None`: not sent).
-    sent: Vec<Option<(u16, Instant)>>,
+    /// Sequence and send time of every echo sent to each target (`probes=`: one per round).
+    sent: Vec<Vec<(u16, Instant)>>,
     rtt: Vec<Option<Duration>>,
+    rounds: Rounds,
     deadline: Instant,
+}
+
+impl ProbeInFlight {
+    /// Done early: every target answered, or every round went out and each target that got an
+    /// echo answered (one whose device cannot send will not).
+    fn complete(&self) -> bool {
+        let answered = |all: bool| {
+            self.sent
+                .iter()
+                .zip(&self.rtt)
+                .all(|(s, r)| r.is_some() || (!all && s.is_empty()))
+        };
+        answered(true) || (self.rounds.finished() && answered(false))
+    }
 }
 
 /// An ARP check or conflict check in flight.
@@ -65,7 +81,17 @@ struct ArpInFlight {
     conflict: bool,
     targets: Vec<ArpTarget>,
     found: BTreeMap<(String, Ipv4Addr), [u8; 6]>,
-    resend_at: Option<Instant>,
+    rounds: Rounds,
+    deadline: Instant,
+}
+
+/// The table method's check in flight: the table is read at the deadline; with `probes=` above one
+/// the solicitation is repeated (a raw ARP request from this node's address, whose reply the kernel
+/// files in the entry it is resolving) at each round.
+struct TableInFlight {
+    id: RequestId,
+    targets: Vec<ArpTarget>,
+    rounds: Rounds,
     deadline: Instant,
 }
 
@@ -100,7 +126,7 @@ pub struct Shell {
     probes: Vec<ProbeInFlight>,
     arp: Vec<ArpSocket>,
     arps: Vec<ArpInFlight>,
-    tables: Vec<(RequestId, Vec<ArpTarget>, Instant)>,
+    tables: Vec<TableInFlight>,
     link: Option<(PeerLink, Ipv4Addr)>,
     responder: Option<Responder>,
     questions: Vec<QuestionInFlight>,
@@ -217,13 +243,21 @@ impl Shell {
 
     /// The earliest time a request in flight must be answered by (its own timeout).
     pub fn next_deadline(&self) -> Option<Instant> {
-        let probes = self.probes.iter().map(|p| p.deadline);
+        let probes = self
+            .probes
+            .iter()
+            .flat_map(|p| [Some(p.deadline), p.rounds.next_at()])
+            .flatten();
         let arps = self
             .arps
             .iter()
-            .flat_map(|a| [Some(a.deadline), a.resend_at])
+            .flat_map(|a| [Some(a.deadline), a.rounds.next_at()])
             .flatten();
-        let tables = self.tables.iter().map(|t| t.2);
+        let tables = self
+            .tables
+            .iter()
+            .flat_map(|t| [Some(t.deadline), t.rounds.next_at()])
+            .flatten();
         let questions = self.questions.iter().map(|q| q.deadline);
         probes
             .chain(arps)
@@ -241,10 +275,28 @@ impl Shell {
         for p in done {
             out.extend(self.probe_done(p));
         }
-        // Raw ARP: a lost frame gets one more request at half time.
+        // `probes=`: the next round of echoes, to the targets not yet answered.
+        for i in 0..self.probes.len() {
+            if self.probes[i].rounds.take_due(now) {
+                let p = &self.probes[i];
+                let pending: Vec<bool> = p.rtt.iter().map(Option::is_none).collect();
+                let targets = p.targets.clone();
+                let sent = self.send_echoes(&targets, &pending);
+                for (s, new) in self.probes[i].sent.iter_mut().zip(sent) {
+                    s.extend(new);
+                }
+            }
+        }
+        // Table method: the solicitation again, for every address (the table is read at the end).
+        for i in 0..self.tables.len() {
+            if self.tables[i].rounds.take_due(now) {
+                let targets = self.tables[i].targets.clone();
+                self.send_arp(&targets, false);
+            }
+        }
+        // Raw ARP: a lost frame gets another request at each round.
         for i in 0..self.arps.len() {
-            if self.arps[i].resend_at.is_some_and(|t| now >= t) {
-                self.arps[i].resend_at = None;
+            if self.arps[i].rounds.take_due(now) {
                 let a = &self.arps[i];
                 let pending: Vec<ArpTarget> = a
                     .targets
@@ -259,9 +311,9 @@ impl Shell {
         let (done, left): (Vec<_>, Vec<_>) = self.arps.drain(..).partition(|a| now >= a.deadline);
         self.arps = left;
         out.extend(done.into_iter().map(|a| self.arp_done(a)));
-        let (done, left): (Vec<_>, Vec<_>) = self.tables.drain(..).partition(|t| now >= t.2);
+        let (done, left): (Vec<_>, Vec<_>) = self.tables.drain(..).partition(|t| now >= t.deadline);
         self.tables = left;
-        for (id, targets, _) in done {
+        for TableInFlight { id, targets, .. } in done {
             let results = match self.table.as_mut().map(|t| t.read(&targets)) {
                 Some(Ok(r)) => r,
                 Some(Err(e)) => {
@@ -343,8 +395,9 @@ impl Shell {
                 id,
                 targets,
                 timeout,
+                probes,
             } => {
-                self.probe(registry, ProbeFor::Core(id), targets, timeout, now)?;
+                self.probe(registry, ProbeFor::Core(id), targets, timeout, probes, now)?;
                 vec![]
             }
             Action::PingPeer {
@@ -352,13 +405,14 @@ impl Shell {
                 target,
                 timeout,
             } => {
-                self.probe(registry, ProbeFor::Core(id), vec![target], timeout, now)?;
+                self.probe(registry, ProbeFor::Core(id), vec![target], timeout, 1, now)?;
                 vec![]
             }
             Action::ArpCheck {
                 id,
                 targets,
                 timeout,
+                probes,
             } => {
                 if let Some(table) = self.table.as_mut() {
                     match table.begin(&targets) {
@@ -366,9 +420,25 @@ impl Shell {
                         Err(e @ NetError::Privilege { .. }) => return Err(e),
                         Err(e) => self.log.warn(&format!("arp check: {e}")),
                     }
-                    self.tables.push((id, targets, now + timeout));
+                    if probes > 1 {
+                        // The repeated solicitations go out of the devices' ARP sockets.
+                        for t in &targets {
+                            match self.arp_socket(registry, &t.device) {
+                                Ok(_) => {}
+                                Err(e @ NetError::Privilege { .. }) => return Err(e),
+                                Err(e) => self.log.warn(&format!("arp check on {}: {e}", t.device)),
+                            }
+                        }
+                    }
+                    self.tables.push(TableInFlight {
+                        id,
+                        targets,
+                        rounds: Rounds::first_sent(now, timeout, probes),
+                        deadline: now + timeout,
+                    });
                 } else {
-                    self.arp_request(registry, id, false, targets, timeout, now)?;
+                    // The raw check has always asked twice within the timeout: keep at least that.
+                    self.arp_request(registry, id, false, targets, timeout, probes.max(2), now)?;
                 }
                 vec![]
             }
@@ -378,7 +448,7 @@ impl Shell {
                 timeout,
             } => {
                 // Only reads (probes that teach nobody anything): a dry run checks too.
-                self.arp_request(registry, id, true, targets, timeout, now)?;
+                self.arp_request(registry, id, true, targets, timeout, 2, now)?;
                 vec![]
             }
             Action::CheckOwnership { id, addresses } => {
@@ -487,6 +557,12 @@ impl Shell {
                 command,
                 timeout,
             } => self.run_check(registry, id, command, timeout),
+            Action::NotifyYielded { keeper_mac } => {
+                self.send_fast(crate::peer::Body::Yielded(crate::peer::Yielded {
+                    keeper_mac,
+                }));
+                vec![]
+            }
             Action::Alert(d) => {
                 self.log.alert(&d);
                 vec![]
@@ -511,26 +587,47 @@ impl Shell {
         Ok(self.icmp.as_mut().expect("opened just above"))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn probe(
         &mut self,
         registry: &Registry,
         purpose: ProbeFor,
         targets: Vec<ProbeTarget>,
         timeout: Duration,
+        probes: u32,
         now: Instant,
     ) -> Result<(), NetError> {
+        self.icmp(registry)?;
+        let sent = self.send_echoes(&targets, &vec![true; targets.len()]);
+        let n = targets.len();
+        self.probes.push(ProbeInFlight {
+            purpose,
+            targets,
+            sent,
+            rtt: vec![None; n],
+            rounds: Rounds::first_sent(now, timeout, probes),
+            deadline: now + timeout,
+        });
+        Ok(())
+    }
+
+    /// One echo to each target where `which` is set, on the open ICMP socket: the sequence and
+    /// send time of each that went out.
+    fn send_echoes(&mut self, targets: &[ProbeTarget], which: &[bool]) -> Vec<Vec<(u16, Instant)>> {
         // A dry run holds no activeip to send from: the kernel picks the source instead.
         let dry = self.dry_run;
         let identifier = self.identifier;
-        let mut seqs = Vec::with_capacity(targets.len());
-        for _ in &targets {
-            self.sequence = self.sequence.wrapping_add(1);
-            seqs.push(self.sequence);
-        }
-        let socket = self.icmp(registry)?;
-        let mut sent = Vec::with_capacity(targets.len());
+        let mut sent = vec![Vec::new(); targets.len()];
         let mut failed = Vec::new();
-        for (t, seq) in targets.iter().zip(seqs) {
+        for (i, t) in targets.iter().enumerate() {
+            if !which[i] {
+                continue;
+            }
+            self.sequence = self.sequence.wrapping_add(1);
+            let seq = self.sequence;
+            let Some(socket) = self.icmp.as_mut() else {
+                break;
+            };
             let mut out = t.clone();
             if dry {
                 out.source = None;
@@ -538,26 +635,15 @@ impl Shell {
             // The time is taken before the send: the round trip includes it.
             let before = Instant::now();
             match socket.send(&out, identifier, seq) {
-                Ok(()) => sent.push(Some((seq, before))),
-                Err(e) => {
-                    // A device that is down cannot send: its target did not answer.
-                    failed.push(format!("probe: {e}"));
-                    sent.push(None);
-                }
+                Ok(()) => sent[i].push((seq, before)),
+                // A device that is down cannot send: its target did not answer.
+                Err(e) => failed.push(format!("probe: {e}")),
             }
         }
         for f in failed {
             self.log.warn(&f);
         }
-        let n = targets.len();
-        self.probes.push(ProbeInFlight {
-            purpose,
-            targets,
-            sent,
-            rtt: vec![None; n],
-            deadline: now + timeout,
-        });
-        Ok(())
+        sent
     }
 
     /// The ICMP socket is readable.
@@ -572,21 +658,17 @@ impl Shell {
             }
             for p in &mut self.probes {
                 for ((t, s), rtt) in p.targets.iter().zip(&p.sent).zip(p.rtt.iter_mut()) {
-                    if let Some((want, at)) = s {
-                        if *want == seq && t.target == from && rtt.is_none() {
+                    // Any of the target's echoes counts; the round trip is that echo's.
+                    if let Some((_, at)) = s.iter().find(|(want, _)| *want == seq) {
+                        if t.target == from && rtt.is_none() {
                             *rtt = Some(received.duration_since(*at));
                         }
                     }
                 }
             }
         }
-        // Done early once every echo that went out came back.
-        let (done, left): (Vec<_>, Vec<_>) = self.probes.drain(..).partition(|p| {
-            p.sent
-                .iter()
-                .zip(&p.rtt)
-                .all(|(s, r)| s.is_none() || r.is_some())
-        });
+        let (done, left): (Vec<_>, Vec<_>) =
+            self.probes.drain(..).partition(ProbeInFlight::complete);
         self.probes = left;
         done.into_iter().flat_map(|p| self.probe_done(p)).collect()
     }
@@ -629,6 +711,7 @@ impl Shell {
         Ok(i)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn arp_request(
         &mut self,
         registry: &Registry,
@@ -636,6 +719,7 @@ impl Shell {
         conflict: bool,
         targets: Vec<ArpTarget>,
         timeout: Duration,
+        rounds: u32,
         now: Instant,
     ) -> Result<(), NetError> {
         for t in &targets {
@@ -652,7 +736,7 @@ impl Shell {
             conflict,
             targets,
             found: BTreeMap::new(),
-            resend_at: Some(now + timeout / 2),
+            rounds: Rounds::first_sent(now, timeout, rounds),
             deadline: now + timeout,
         });
         Ok(())
@@ -680,7 +764,25 @@ impl Shell {
             return vec![];
         };
         let device = s.device.clone();
+        let own_mac = s.mac;
+        let mut claims = Vec::new();
         for m in s.receive() {
+            // Another MAC announcing or answering for one of the activeips of this device (the
+            // socket skips this host's own frames): the core judges it (issue 14).
+            if self
+                .config
+                .channels
+                .iter()
+                .any(|c| c.device == device && c.activeip == m.sender_ip)
+                && m.sender_mac != own_mac
+            {
+                claims.push(Input::ForeignClaim(Rival {
+                    device: device.clone(),
+                    address: m.sender_ip,
+                    rival_mac: m.sender_mac,
+                    own_mac,
+                }));
+            }
             if m.op != crate::net::linux::arp_frame::ArpOp::Reply {
                 continue;
             }
@@ -700,7 +802,9 @@ impl Shell {
             .drain(..)
             .partition(|a| a.found.len() >= a.targets.len());
         self.arps = left;
-        done.into_iter().map(|a| self.arp_done(a)).collect()
+        let mut out: Answers = done.into_iter().map(|a| self.arp_done(a)).collect();
+        out.extend(claims);
+        out
     }
 
     fn arp_done(&mut self, a: ArpInFlight) -> Input {
@@ -801,7 +905,7 @@ impl Shell {
     }
 
     /// The responder's socket is readable: admitted questions start a probe; the peer's
-    /// heartbeats, notices and handover messages are the answers.
+    /// heartbeats, notices (release, yield) and handover messages are the answers.
     pub fn responder_readable(&mut self, registry: &Registry) -> Answers {
         let Some(r) = self.responder.as_mut() else {
             return vec![];
@@ -812,8 +916,14 @@ impl Shell {
         let now = Instant::now();
         for job in jobs {
             let (targets, timeout) = (job.targets.clone(), job.timeout);
-            if let Err(e) = self.probe(registry, ProbeFor::Peer(job.clone()), targets, timeout, now)
-            {
+            if let Err(e) = self.probe(
+                registry,
+                ProbeFor::Peer(job.clone()),
+                targets,
+                timeout,
+                1,
+                now,
+            ) {
                 if let Some(r) = self.responder.as_mut() {
                     r.reply(job, Err(e), crate::peer::Role::Passive);
                 }

@@ -6,7 +6,7 @@
 //! offset size field
 //!      0    4 magic "FLPR"
 //!      4    1 version (1)
-//!      5    1 type: 1 query, 2 answer
+//!      5    1 type: 1 query, 2 answer, 8 yielded
 //!      6    2 body length N (big-endian, like every integer here)
 //!      8    4 key id (a fingerprint of the shared key)
 //!     12    4 sender node id: the sender's IPv4 address on the sync link
@@ -18,6 +18,7 @@
 //!              | target count u8 | targets (4 bytes each)
 //! answer body: request u64 | role u8 (0 passive, 1 active) | count u8 | reached (1 byte each, 0 or 1)
 //! types 3-6: heartbeat, release notice, handover and its reply (see `peer::fast`)
+//! yielded body: keeper MAC (6 bytes): "I gave the activeips up to this MAC after a split brain"
 //! ```
 
 use std::net::Ipv4Addr;
@@ -52,6 +53,8 @@ const TYPE_HEARTBEAT: u8 = 3;
 const TYPE_NOTICE: u8 = 4;
 const TYPE_HANDOVER: u8 = 5;
 const TYPE_HANDOVER_REPLY: u8 = 6;
+/// Far from 1 and 2 so that other kinds can take the numbers in between.
+const TYPE_YIELDED: u8 = 8;
 
 /// Why a datagram was dropped (or, for `Oversize`, why a message cannot be sealed).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -128,6 +131,14 @@ pub struct Answer {
     pub reached: Vec<bool>,
 }
 
+/// A node that yielded after a split brain tells its peer, so the keeper announces its activeips
+/// again: neighbours that learned the yielder's MAC heal at once, not when their entry ages out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Yielded {
+    /// The MAC the yielder saw keep the activeips.
+    pub keeper_mac: [u8; 6],
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
     Query(Query),
@@ -138,6 +149,7 @@ pub enum Body {
     Notice(super::fast::Notice),
     HandoverAsk(super::fast::HandoverAsk),
     HandoverReply(super::fast::HandoverReply),
+    Yielded(Yielded),
 }
 
 /// One peer message with its header fields.
@@ -231,6 +243,7 @@ pub fn seal(key: &Key, message: &Message) -> Result<Vec<u8>, PeerError> {
         Body::Notice(n) => (TYPE_NOTICE, super::fast::notice_body(n)),
         Body::HandoverAsk(a) => (TYPE_HANDOVER, super::fast::ask_body(a)),
         Body::HandoverReply(r) => (TYPE_HANDOVER_REPLY, super::fast::reply_body(r)),
+        Body::Yielded(y) => (TYPE_YIELDED, y.keeper_mac.to_vec()),
     };
     let mut out = Vec::with_capacity(HEADER_LEN + body.len() + TAG_LEN);
     out.extend_from_slice(&MAGIC);
@@ -290,6 +303,7 @@ pub fn open(key: &Key, datagram: &[u8], guard: &mut ReplayGuard) -> Result<Messa
         TYPE_NOTICE => Body::Notice(super::fast::parse_notice(body)?),
         TYPE_HANDOVER => Body::HandoverAsk(super::fast::parse_ask(body)?),
         TYPE_HANDOVER_REPLY => Body::HandoverReply(super::fast::parse_reply(body)?),
+        TYPE_YIELDED => Body::Yielded(parse_yielded(body)?),
         _ => return Err(PeerError::Malformed("unknown message type")),
     };
     if let Some(high_water) = guard.high_water {
@@ -409,6 +423,13 @@ fn parse_query(body: &[u8]) -> Result<Query, PeerError> {
     })
 }
 
+fn parse_yielded(body: &[u8]) -> Result<Yielded, PeerError> {
+    let mut r = Reader(body);
+    let keeper_mac = r.take(6)?.try_into().expect("6 bytes");
+    r.end()?;
+    Ok(Yielded { keeper_mac })
+}
+
 fn parse_answer(body: &[u8]) -> Result<Answer, PeerError> {
     let mut r = Reader(body);
     let request = r.u64()?;
@@ -441,6 +462,40 @@ fn parse_answer(body: &[u8]) -> Result<Answer, PeerError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 14: the yield notice is sealed and checked like every other kind: it round-trips, and
+    /// a flipped bit or another key is dropped, never acted on.
+    #[test]
+    fn a_yield_notice_is_authenticated_like_the_others() {
+        let key = Key::from_hex("000102030405060708090a0b0c0d0e0f").expect("key");
+        let m = Message {
+            sender: Ipv4Addr::new(203, 0, 113, 2),
+            sequence: 7,
+            body: Body::Yielded(Yielded {
+                keeper_mac: [2, 0, 0, 0, 0, 0xa],
+            }),
+        };
+        let d = seal(&key, &m).expect("sealed");
+        assert_eq!(d[5], 8);
+        assert_eq!(open(&key, &d, &mut ReplayGuard::new()), Ok(m.clone()));
+        let mut bad = d.clone();
+        bad[HEADER_LEN] ^= 1;
+        assert_eq!(
+            open(&key, &bad, &mut ReplayGuard::new()),
+            Err(PeerError::BadTag)
+        );
+        let other = Key::from_hex("ff0102030405060708090a0b0c0d0e0f").expect("key");
+        assert!(matches!(
+            open(&other, &d, &mut ReplayGuard::new()),
+            Err(PeerError::UnknownKey(_))
+        ));
+        let mut guard = ReplayGuard::new();
+        assert!(open(&key, &d, &mut guard).is_ok());
+        assert!(matches!(
+            open(&key, &d, &mut guard),
+            Err(PeerError::Replayed { .. })
+        ));
+    }
 
     fn key() -> Key {
         Key::from_hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")

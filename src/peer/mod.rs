@@ -15,5 +15,6 @@ pub use fast::{HandoverAsk, HandoverReply, Heartbeat, Notice, NoticeReason, Refu
 pub use key::{Key, KeyError};
 pub use message::{
     open, seal, Answer, Body, Message, PeerError, PeerStats, Query, ReplayGuard, Role, Sequence,
-    HEADER_LEN, MAX_CHANNEL_LEN, MAX_DATAGRAM, MAX_TARGETS, MAX_TIMEOUT_MS, TAG_LEN, VERSION,
+    Yielded, HEADER_LEN, MAX_CHANNEL_LEN, MAX_DATAGRAM, MAX_TARGETS, MAX_TIMEOUT_MS, TAG_LEN,
+    VERSION,
 };

@@ -33,6 +33,7 @@ pub fn document_config(mode: PolicyMode) -> Config {
             prefix: None,
             testips: vec![Ipv4Addr::new(192, 168, 10, 1)],
             checkonlyidle: true,
+            probes: None,
             line: 1,
         }],
         network: Network {
@@ -42,6 +43,8 @@ pub fn document_config(mode: PolicyMode) -> Config {
             channelretries: 3,
             synctime: Duration::from_secs(5),
             fastdown: true,
+            // The source document sends one request per check.
+            probes: 1,
         },
         // A sync link with the peer protocol, so `requirepeer` (improved) asks the peer and pings it
         // exactly as the daemon does; the simulated world answers with facts only.

@@ -72,6 +72,16 @@ impl LinkModel {
         1.0 - (1.0 - self.loss).powi(2) * (1.0 - self.late(timeout))
     }
 
+    /// Probability that all `probes` exchanges of one check fail: the k-th (k = 0..N-1) is sent at
+    /// k × timeout / N and must be back by `timeout`, so it has (N - k) / N of the timeout. Without
+    /// jitter this is `q^N`.
+    pub fn check_exchange_failure(&self, timeout: Duration, probes: u32) -> f64 {
+        let n = probes.max(1);
+        (0..n)
+            .map(|k| self.exchange_failure(timeout * (n - k) / n))
+            .product()
+    }
+
     /// One packet's delay, drawn from `rng`.
     fn delay(&self, rng: &mut Loss) -> Duration {
         self.jitter.mul_f64(rng.uniform())
@@ -156,6 +166,8 @@ pub struct ClosedForm {
 pub fn closed_form(config: &Config, link: &LinkModel) -> ClosedForm {
     let n = &config.network;
     let q = link.exchange_failure(n.timeout);
+    // The passive asks as often as the most demanding channel (one check covers every activeip).
+    let passive_probes = crate::core::passive::passive_probes(config);
     let rule = config.policy.testhosts;
     let mut active = RoleRate {
         check_failure: 0.0,
@@ -166,7 +178,8 @@ pub fn closed_form(config: &Config, link: &LinkModel) -> ClosedForm {
     for c in &config.channels {
         // Each channel counts on its own; while one retries the others wait, so the sum slightly
         // overstates a multi-channel rate (exact for one channel).
-        let f = channel_check_failure(q, c.testips.len(), rule);
+        let qc = link.check_exchange_failure(n.timeout, c.probes(n));
+        let f = channel_check_failure(qc, c.testips.len(), rule);
         active.check_failure = active.check_failure.max(f);
         active.per_year += rate_per_second(f, n.channelretries, n.checktime, n.timeout) * YEAR_SECS;
         active.checks_per_second +=
@@ -175,7 +188,8 @@ pub fn closed_form(config: &Config, link: &LinkModel) -> ClosedForm {
     // "If a response has been received from at least one interface, the failure counter is reset":
     // the passive's check fails only when every activeip's exchange fails.
     let k = i32::try_from(config.channels.len()).unwrap_or(i32::MAX);
-    let fp = if k == 0 { 0.0 } else { q.powi(k) };
+    let qp = link.check_exchange_failure(n.timeout, passive_probes);
+    let fp = if k == 0 { 0.0 } else { qp.powi(k) };
     let passive = RoleRate {
         check_failure: fp,
         retries: n.activeretries,
@@ -188,6 +202,21 @@ pub fn closed_form(config: &Config, link: &LinkModel) -> ClosedForm {
         active,
         passive,
     }
+}
+
+/// How the default `probes=` is chosen: the fewest requests per check (up to `max`) with which
+/// `config` stays below `per_year` false failovers a year in both roles at `loss_percent` loss per
+/// packet; `None` when even `max` does not.
+pub fn fewest_probes(config: &Config, loss_percent: f64, per_year: f64, max: u32) -> Option<u32> {
+    let mut c = config.clone();
+    (1..=max).find(|&n| {
+        c.network.probes = n;
+        for ch in &mut c.channels {
+            ch.probes = None;
+        }
+        let f = closed_form(&c, &LinkModel::new(loss_percent, Duration::ZERO));
+        f.active.per_year < per_year && f.passive.per_year < per_year
+    })
 }
 
 /// What a seeded simulation of one role's monitor saw.
@@ -274,6 +303,7 @@ pub fn simulate_active(config: &Config, link: &LinkModel, seed: u64, checks: u64
                     id,
                     targets,
                     timeout,
+                    probes,
                 } => {
                     sent += targets.len() as u64;
                     let mut slowest = Duration::ZERO;
@@ -281,7 +311,7 @@ pub fn simulate_active(config: &Config, link: &LinkModel, seed: u64, checks: u64
                     let results = targets
                         .into_iter()
                         .map(|target| {
-                            let rtt = exchange(link, &mut rng, timeout);
+                            let rtt = spread_exchange(link, &mut rng, timeout, probes);
                             match rtt {
                                 Some(r) => slowest = slowest.max(r),
                                 None => all = false,
@@ -331,6 +361,23 @@ fn exchange(link: &LinkModel, rng: &mut Loss, timeout: Duration) -> Option<Durat
     (rtt <= timeout).then_some(rtt)
 }
 
+/// One check's `probes` exchanges, the k-th sent at k × timeout / probes: the time of the first
+/// reply from the check's start, or `None` when none came back by `timeout`.
+fn spread_exchange(
+    link: &LinkModel,
+    rng: &mut Loss,
+    timeout: Duration,
+    probes: u32,
+) -> Option<Duration> {
+    let n = probes.max(1);
+    (0..n)
+        .filter_map(|k| {
+            let sent = timeout * k / n;
+            exchange(link, rng, timeout - sent).map(|rtt| sent + rtt)
+        })
+        .min()
+}
+
 /// Drives the core's [`PassiveMonitor`] for `checks` checks (ARP exchanges) against a live active
 /// over a lossy network. After each false takeover a new monitor starts one checktime later.
 pub fn simulate_passive(config: &Config, link: &LinkModel, seed: u64, checks: u64) -> Estimate {
@@ -346,6 +393,7 @@ pub fn simulate_passive(config: &Config, link: &LinkModel, seed: u64, checks: u6
                 id,
                 targets,
                 timeout,
+                probes,
             } = a
             {
                 sent += targets.len() as u64;
@@ -353,7 +401,8 @@ pub fn simulate_passive(config: &Config, link: &LinkModel, seed: u64, checks: u6
                     .into_iter()
                     .map(|target| ArpResult {
                         target,
-                        mac: exchange(link, &mut rng, timeout).map(|_| [2, 0, 0, 0, 0, 1]),
+                        mac: spread_exchange(link, &mut rng, timeout, probes)
+                            .map(|_| [2, 0, 0, 0, 0, 1]),
                     })
                     .collect();
                 // The source document's method reads the ARP table after the whole timeout.
@@ -530,6 +579,58 @@ mod tests {
             "{:?} vs {p:?}",
             f.passive
         );
+    }
+
+    /// `probes= N`: the closed form (a check fails only when all N exchanges fail, each with its
+    /// share of the timeout) agrees with the seeded simulation on the core's own monitors, which
+    /// send N requests spread within the timeout, with and without jitter.
+    #[test]
+    fn several_probes_per_check_agree_with_the_simulation() {
+        let mut c = anchor();
+        c.network.channelretries = 2;
+        c.network.activeretries = 2;
+        c.network.probes = 2;
+        let cases = [
+            (LinkModel::new(25.0, Duration::ZERO), 11),
+            (LinkModel::new(15.0, Duration::from_millis(30)), 12),
+        ];
+        for (link, seed) in cases {
+            let f = closed_form(&c, &link);
+            let a = simulate_active(&c, &link, seed, 400_000);
+            let p = simulate_passive(&c, &link, seed, 400_000);
+            assert!(a.events > 100 && p.events > 100, "{a:?} {p:?}");
+            assert!(a.agrees_with(f.active.per_year), "{:?} vs {a:?}", f.active);
+            assert!(
+                p.agrees_with(f.passive.per_year),
+                "{:?} vs {p:?}",
+                f.passive
+            );
+            // And it is not the one-probe rate.
+            let mut one = c.clone();
+            one.network.probes = 1;
+            assert!(!a.agrees_with(closed_form(&one, &link).active.per_year));
+        }
+        // Without jitter N probes fail as q^N; the later ones get less of the timeout.
+        let l = LinkModel::new(5.0, Duration::ZERO);
+        let q = l.exchange_failure(Duration::from_millis(50));
+        assert!((l.check_exchange_failure(Duration::from_millis(50), 3) - q.powi(3)).abs() < 1e-15);
+        let j = LinkModel::new(0.0, Duration::from_millis(40));
+        assert!(j.check_exchange_failure(Duration::from_millis(50), 2) > 0.0);
+    }
+
+    /// The default `probes=` is what this rule picks: the fewest with which the README table's
+    /// fastest setting (checktime 100ms, timeout 50ms, 3 retries) stays below one false failover a
+    /// year at 5% loss, where one probe per check gives 32 an hour.
+    #[test]
+    fn the_default_probes_is_the_measured_one() {
+        let chosen = fewest_probes(&anchor(), 5.0, 1.0, 16);
+        assert_eq!(chosen, Some(crate::config::validate::DEFAULT_PROBES));
+        let mut c = anchor();
+        c.network.probes = 2;
+        let two = closed_form(&c, &LinkModel::new(5.0, Duration::ZERO))
+            .active
+            .per_year;
+        assert!((100.0..1000.0).contains(&two), "{two}");
     }
 
     #[test]

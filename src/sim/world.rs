@@ -679,6 +679,7 @@ impl World {
                 id: req,
                 targets,
                 timeout,
+                probes,
             } => {
                 let mut results = Vec::new();
                 for t in targets {
@@ -686,7 +687,8 @@ impl World {
                         let n = &self.nodes[i];
                         n.links[c] && !n.silent && !self.dead_hosts.contains(&t.target)
                     });
-                    let answered = up && !self.lost();
+                    // Any of the check's requests answered counts.
+                    let answered = up && (0..probes.max(1)).any(|_| !self.lost());
                     results.push(ProbeResult {
                         target: t,
                         rtt: answered.then_some(Duration::ZERO),
@@ -703,6 +705,7 @@ impl World {
                 id: req,
                 targets,
                 timeout,
+                probes,
             } => {
                 let mut results = Vec::new();
                 for t in targets {
@@ -715,7 +718,7 @@ impl World {
                             && other.links[c]
                             && other.owned.contains(&t.address)
                     });
-                    let answered = up && !self.lost();
+                    let answered = up && (0..probes.max(1)).any(|_| !self.lost());
                     results.push(ArpResult {
                         target: t,
                         mac: answered.then_some(mac(peer)),
@@ -808,7 +811,43 @@ impl World {
                 self.say(id, "releases the activeips".to_owned());
                 None
             }
-            Action::Announce { .. } => None,
+            Action::Announce { addresses } => {
+                // The peer's ARP sockets see the announcement (if it gets through): a foreign
+                // claim when it holds the address too.
+                // Only a running daemon reads its ARP sockets (an input for none would wait forever).
+                let through = {
+                    let (me, other) = (&self.nodes[i], &self.nodes[peer]);
+                    me.powered
+                        && !me.silent
+                        && other.powered
+                        && !other.silent
+                        && other.node.is_some()
+                };
+                for a in addresses {
+                    let Some(c) = self.channel_of(i, &a.device) else {
+                        continue;
+                    };
+                    let linked = self.nodes[i].links[c] && self.nodes[peer].links[c];
+                    if through && linked && !self.lost() {
+                        let claim = Input::ForeignClaim(Rival {
+                            device: a.device,
+                            address: a.address,
+                            rival_mac: mac(i),
+                            own_mac: mac(peer),
+                        });
+                        self.nodes[peer].pending.push((now, claim));
+                    }
+                }
+                None
+            }
+            Action::NotifyYielded { keeper_mac } => {
+                // The sync link carries the notice while the peer is powered.
+                if self.nodes[peer].powered && self.nodes[peer].node.is_some() && !self.lost() {
+                    let notice = Input::PeerYielded { keeper_mac };
+                    self.nodes[peer].pending.push((now, notice));
+                }
+                None
+            }
             Action::CheckOwnership { id: req, addresses } => {
                 let owned = &self.nodes[i].owned;
                 let missing = addresses

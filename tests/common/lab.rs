@@ -109,6 +109,13 @@ impl Lab {
         self.script(&["unsilence", &self.name, node]);
     }
 
+    /// Random loss at every switch port, in and out: each frame is dropped with `permyriad` in
+    /// 10,000 at its way in and again at its way out (0 removes the rules).
+    #[allow(dead_code)]
+    pub fn loss(&self, permyriad: u32) {
+        self.script(&["loss", &self.name, &permyriad.to_string()]);
+    }
+
     /// Sets `dev` of `node` down or up (carrier lost on both ends of the veth).
     pub fn link(&self, node: &str, dev: &str, up: bool) {
         self.ok(

@@ -12,6 +12,7 @@ mod event_loop;
 mod failover;
 mod failure_reboot_pidns;
 mod fastpath;
+mod loss;
 mod metrics;
 mod peer;
 mod probe;

@@ -40,20 +40,27 @@ fn split_brains(
 }
 
 #[test]
-fn with_5_percent_loss_every_split_brain_ends_within_two_checktimes_and_a_timeout() {
+fn with_10_percent_loss_every_split_brain_ends_within_two_checktimes_and_a_timeout() {
     let cfg = document_config(PolicyMode::Improved);
     let n = &cfg.network;
     // One check of the loser a checktime after the claim at most, its answer within timeout, and
     // one lost round.
     let bound = n.checktime * 2 + n.timeout;
-    // Three lost ARP answers in a row are rare (0.05³ a round, a round every checktime): about one
-    // run in forty has a split brain, so many seeded runs.
-    let (mut total, mut longest) = (0, None);
+    // The passive asks twice per check (max(2, probes)), so three failed checks in a row need
+    // six lost exchanges: at 5% loss none happens in 200 runs of 30 minutes (which is the point of
+    // issue 14); at 10% a few do, enough for this test to see split brains end.
+    let (mut total, mut longest, mut false_takeovers) = (0, None, 0);
     for seed in 1..=200 {
-        let mut w = World::new(cfg.clone(), peer_config(&cfg)).with_loss(seed, 5);
+        let mut w = World::new(cfg.clone(), peer_config(&cfg)).with_loss(seed, 10);
         let found = split_brains(&mut w, Instant::from_millis(30 * 60 * 1000), bound);
         longest = found.iter().map(|(_, d, _)| *d).chain(longest).max();
         total += found.len();
+        // b's claims after a's first one: takeovers beside a live active.
+        false_takeovers += w
+            .events()
+            .iter()
+            .filter(|(_, id, e)| *id == NodeId::B && *e == failoverctl::sim::Event::Claimed)
+            .count();
         assert_eq!(w.owners(0).len(), 1, "seed {seed}: {:?}", w.owners(0));
         assert_eq!(w.owners(0), w.actives(), "seed {seed}");
         // The simulated MACs make a the keeper: b yields every time.
@@ -62,11 +69,18 @@ fn with_5_percent_loss_every_split_brain_ends_within_two_checktimes_and_a_timeou
         }
     }
     eprintln!(
-        "{total} split brain(s) in 200 runs of 30 minutes, longest {longest:?}, bound {bound:?}"
+        "{false_takeovers} false takeover(s), {total} two-owner moment(s) seen between steps in \
+         200 runs of 30 minutes, longest {longest:?}, bound {bound:?}"
     );
     // Otherwise this test would check nothing.
     assert!(
-        total > 0,
-        "no split brain happened: raise the loss or change the seeds"
+        false_takeovers > 0,
+        "no false takeover happened: raise the loss or change the seeds"
+    );
+    // Issue 14: a takeover beside a live active is seen at once (its announcement is a foreign
+    // claim to the active) and ended by the same rule without waiting for a checktime.
+    assert!(
+        longest.is_none_or(|d| d <= n.timeout),
+        "a split brain lasted {longest:?}"
     );
 }

@@ -346,11 +346,12 @@ pub const COMMON: &[(u64, u64, u32)] = &[
 ];
 
 /// The README's "choosing the timing" table (Markdown), from the closed form: one channel, one test
-/// host, both roles alike.
+/// host, both roles alike; each setting with one request per check (the source document's) and with
+/// the default `probes=`.
 pub fn common_table() -> String {
     let mut out = String::from(
-        "| checktime | timeout | retries | detection bound | false failovers at 0.1% loss | at 1% | at 5% |\n\
-         | --- | --- | --- | --- | --- | --- | --- |\n",
+        "| checktime | timeout | retries | probes | detection bound | false failovers at 0.1% loss | at 1% | at 5% |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     let (mut config, _) = crate::config::parse_str(
         "[channel]\ndevice= eth1\nactiveip= 192.0.2.50\npassiveip= 192.0.2.51\ntestip= 192.0.2.1\n",
@@ -358,12 +359,17 @@ pub fn common_table() -> String {
     )
     .expect("the table's config is valid");
     config.policy = crate::config::Policy::defaults(PolicyMode::Classic);
-    for &(t, o, r) in COMMON {
+    let probe_counts = [1, crate::config::validate::DEFAULT_PROBES];
+    for (&(t, o, r), probes) in COMMON
+        .iter()
+        .flat_map(|row| probe_counts.iter().map(move |n| (row, *n)))
+    {
         config.network = Network {
             checktime: Duration::from_millis(t),
             timeout: Duration::from_millis(o),
             activeretries: r,
             channelretries: r,
+            probes,
             ..config.network.clone()
         };
         let rate = |pct: f64| {
@@ -371,7 +377,7 @@ pub fn common_table() -> String {
             words(f.active.per_year)
         };
         out.push_str(&format!(
-            "| {} | {} | {r} | {} | {} | {} | {} |\n",
+            "| {} | {} | {r} | {probes} | {} | {} | {} | {} |\n",
             value::format_duration(config.network.checktime),
             value::format_duration(config.network.timeout),
             value::format_duration(crate::core::timing::active_detection(&config.network)),

@@ -29,6 +29,7 @@ impl Validator {
             passiveip: None,
             testips: Vec::new(),
             checkonlyidle: false,
+            probes: None,
         };
         for key in ["device", "activeip", "passiveip", "testip"] {
             if get(s, key).is_none() && !self.broken.contains(&s.line) {
@@ -124,6 +125,9 @@ impl Validator {
         }
         if let Some(e) = get(s, "checkonlyidle") {
             info.checkonlyidle = self.parse(at, e, value::boolean).unwrap_or(false);
+        }
+        if let Some(e) = get(s, "probes") {
+            info.probes = self.parse(at, e, |x| limits::PROBES.parse(x));
         }
         self.channel_checks(&info, at, testip_ok, policy, peer_asked);
         info
@@ -234,6 +238,7 @@ pub(super) fn to_channel(c: &ChannelInfo<'_>) -> Option<Channel> {
         prefix: ap.or(pp),
         testips: c.testips.iter().map(|t| t.0).collect(),
         checkonlyidle: c.checkonlyidle,
+        probes: c.probes,
         line: c.header,
     })
 }

@@ -58,6 +58,15 @@ impl Validator {
         };
         let activeretries = retries(self, "activeretries", DEFAULT_ACTIVERETRIES);
         let channelretries = retries(self, "channelretries", DEFAULT_CHANNELRETRIES);
+        let probes = match s.and_then(|s| get(s, "probes")) {
+            None => DEFAULT_PROBES,
+            Some(e) => self
+                .parse(at, e, |x| limits::PROBES.parse(x))
+                .unwrap_or_else(|| {
+                    ok = false;
+                    DEFAULT_PROBES
+                }),
+        };
         let fastdown = match s.and_then(|s| get(s, "fastdown")) {
             None => DEFAULT_FASTDOWN,
             Some(e) => self.parse(at, e, value::boolean).unwrap_or_else(|| {
@@ -90,6 +99,7 @@ impl Validator {
             channelretries,
             synctime,
             fastdown,
+            probes,
         })
     }
 

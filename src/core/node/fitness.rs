@@ -155,10 +155,19 @@ impl Node {
         self.fitness.probe_sent_at = Some(now);
         self.timers
             .set(NodeTimer::FitnessAnswer, now + timeout + ANSWER_GRACE);
+        // As many echoes per test host as the channels ask for (`probes`), like the active's checks.
+        let probes = self
+            .config
+            .channels
+            .iter()
+            .map(|c| c.probes(&self.config.network))
+            .max()
+            .unwrap_or(1);
         self.push(Action::Probe {
             id,
             targets,
             timeout,
+            probes,
         });
     }
 

@@ -388,6 +388,8 @@ impl Node {
             | Input::PeerHandover(_)
             | Input::HandoverRequest { .. }
             | Input::CheckDone { .. }) => self.fast_input(now, i),
+            Input::ForeignClaim(claim) => self.on_foreign_claim(now, claim),
+            Input::PeerYielded { keeper_mac } => self.on_peer_yielded(now, keeper_mac),
             Input::PeerAnswer { id, answer } => {
                 if self.pending.as_ref().map(|p| p.check) == Some(PeerCheck::Asking(id)) {
                     self.timers.stop(NodeTimer::PeerAnswer);
@@ -696,6 +698,7 @@ impl Node {
     }
 }
 
+mod claims;
 mod failure;
 mod fastpath;
 pub mod fitness;

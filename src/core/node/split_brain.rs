@@ -159,6 +159,10 @@ impl Node {
                 &format!("split brain, {rival} keeps them"),
                 crate::peer::NoticeReason::SplitBrain,
             );
+            // The keeper may never have seen this node's announcements: tell it to announce.
+            self.push(Action::NotifyYielded {
+                keeper_mac: r.rival_mac,
+            });
             let holdoff = demote_holdoff(&self.config);
             self.become_passive(now, now + holdoff);
         }

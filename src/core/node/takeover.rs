@@ -79,6 +79,17 @@ impl Node {
         if !self.takeover_if_fit(now) {
             return;
         }
+        // Issue 14: an authentic heartbeat saying the active is alive and healthy, newer than the
+        // last ARP answer, means the checks failed on the path (loss, this node's own LAN): hold.
+        if self.heartbeat_holds(now) {
+            self.decline(
+                now,
+                "not taking over: the active's heartbeat, newer than its last ARP answer, says it \
+                 is active and healthy, so the ARP checks failed on the path (loss, or this node's \
+                 own LAN)",
+            );
+            return;
+        }
         if !self.asks_active() {
             self.take_over(now, TakeoverReason::ActiveGone, "claiming the activeips");
             return;
@@ -127,11 +138,16 @@ impl Node {
             self.take_over(now, reason, why);
             return;
         }
-        let text =
+        self.decline(
+            now,
             "not taking over: the active answers on the sync link and reaches its test hosts, \
-                    so the ARP checks failed on this node's side (its own LAN?)"
-                .to_owned();
-        let d = self.decision(now, None, text);
+             so the ARP checks failed on this node's side (its own LAN?)",
+        );
+    }
+
+    /// Stays passive (alerting the first time in a row) and starts counting again.
+    fn decline(&mut self, now: Instant, text: &str) {
+        let d = self.decision(now, None, text.to_owned());
         let again = std::mem::replace(&mut self.declined, true);
         self.push(if again {
             Action::Log(d)
@@ -144,5 +160,28 @@ impl Node {
             m.handle_timeout(now);
         }
         self.after_monitor(now);
+    }
+
+    /// The peer's last heartbeat said "active, fit, every channel healthy", came after the last
+    /// answer to this node's ARP checks, and is still current ([`crate::core::claims`]).
+    fn heartbeat_holds(&self, now: Instant) -> bool {
+        let Some(p) = self.fast.peer.as_ref() else {
+            return false;
+        };
+        let healthy = p.beat.role == crate::peer::Role::Active
+            && p.beat.fit
+            && p.beat.channels.iter().all(|&c| c);
+        let streak_started_at = match &self.mode {
+            Mode::Passive(m) => m.status().last_seen_at.unwrap_or(Instant::ZERO),
+            _ => return false,
+        };
+        healthy
+            && crate::core::claims::heartbeat_holds_takeover(
+                now,
+                Some(p.at),
+                streak_started_at,
+                self.config.network.synctime,
+                self.config.network.timeout,
+            )
     }
 }

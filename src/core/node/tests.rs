@@ -27,11 +27,13 @@ fn silent_world(_: Instant, a: &Action) -> Option<(Duration, Input)> {
             id,
             targets,
             timeout,
+            ..
         } => Some((*timeout, arp_done(*id, targets, |_| None))),
         Action::Probe {
             id,
             targets,
             timeout,
+            ..
         } => Some((*timeout, probe_done(*id, targets, |_| None))),
         Action::SampleCounters { id, .. } => Some((
             Duration::ZERO,
@@ -853,6 +855,7 @@ fn regression_issue_8_the_passive_releases_an_activeip_its_host_should_not_hold(
             id,
             targets,
             timeout,
+            ..
         } => Some((
             *timeout,
             arp_done(*id, targets, |_| Some([2, 0, 0, 0, 0, 1])),
@@ -1046,4 +1049,175 @@ fn run_passive_with_heartbeats_still_ends_after_its_takeover() {
     );
     // Done with its burst, not a synctime (an hour here) later.
     assert!(now < at_ms(3_600_000), "ended at {now}");
+}
+
+/// A world whose rival (`rival_mac`) announces the activeips once at 16 s (seen as a foreign
+/// claim) and answers conflict checks while `present`.
+fn claim_world(
+    rival_mac: [u8; 6],
+    present: impl Fn(Instant) -> bool,
+) -> impl FnMut(Instant, &Action) -> Option<(Duration, Input)> {
+    let mut conflicts = rival_world(rival_mac, present);
+    move |now, a| match a {
+        // The last announcement of the takeover burst (14 s) schedules the rival's claim at 16 s.
+        Action::Announce { addresses } if now == at_ms(14_000) => Some((
+            Duration::from_millis(2_000),
+            Input::ForeignClaim(Rival {
+                device: addresses[0].device.clone(),
+                address: addresses[0].address,
+                rival_mac,
+                own_mac: OWN_MAC,
+            }),
+        )),
+        other => conflicts(now, other),
+    }
+}
+
+/// Issue 14: the passive's host announced the address and withdrew it again (a false takeover
+/// undone). The keeper (lower MAC) announces at once on the claim, looks for a live rival at once,
+/// and announces once more when none answers, instead of waiting for its next checktime while the
+/// neighbours send to the wrong MAC.
+#[test]
+fn an_undone_takeover_is_healed_at_once_by_the_keeper() {
+    let cfg = config(PolicyMode::Improved);
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let world = claim_world([2, 0, 0, 0, 0, 9], |_| false);
+    let seen = drive(&mut node, Instant::ZERO, at_ms(27_000), world);
+    assert_eq!(
+        times(&seen, |a| matches!(a, Action::Announce { .. })),
+        vec![12_000, 13_000, 14_000, 16_000, 16_100, 17_100, 18_100]
+    );
+    // The confirming look runs at once; the period then counts from it.
+    assert_eq!(
+        times(&seen, |a| matches!(a, Action::ConflictCheck { .. })),
+        vec![16_000, 26_000]
+    );
+    assert_eq!(node.role(), Role::Active);
+}
+
+/// Issue 14: with the higher MAC the node does not yield to a claim alone (the claimant may have
+/// withdrawn already: yielding to nobody leaves nobody); it looks at once and, the rival gone,
+/// announces again.
+#[test]
+fn a_claim_from_a_lower_mac_is_confirmed_before_anything_is_given_up() {
+    let cfg = config(PolicyMode::Improved);
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let world = claim_world([2, 0, 0, 0, 0, 1], |_| false);
+    let seen = drive(&mut node, Instant::ZERO, at_ms(20_000), world);
+    assert_eq!(
+        times(&seen, |a| matches!(a, Action::Announce { .. })),
+        vec![12_000, 13_000, 14_000, 16_100, 17_100, 18_100]
+    );
+    assert_eq!(node.role(), Role::Active);
+    assert!(!seen
+        .iter()
+        .any(|(_, a)| matches!(a, Action::ReleaseAddresses { .. })));
+}
+
+/// Issue 14: a live rival with the lower MAC, confirmed at once, wins: this node yields at once
+/// (not at its next checktime) and tells the keeper over the sync link.
+#[test]
+fn a_confirmed_rival_wins_at_once_and_the_yield_is_told_to_the_peer() {
+    let cfg = config(PolicyMode::Improved);
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let world = claim_world([2, 0, 0, 0, 0, 1], |now| now >= at_ms(15_000));
+    let seen = drive(&mut node, Instant::ZERO, at_ms(20_000), world);
+    assert_eq!(
+        times(&seen, |a| matches!(a, Action::ReleaseAddresses { .. })),
+        vec![16_100]
+    );
+    let told: Vec<_> = seen
+        .iter()
+        .filter_map(|(t, a)| match a {
+            Action::NotifyYielded { keeper_mac } => Some((t.as_millis(), *keeper_mac)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(told, vec![(16_100, [2, 0, 0, 0, 0, 1])]);
+    assert_eq!(node.role(), Role::Passive);
+}
+
+/// Issue 14: the peer's yield notice makes the active announce again at once; a passive ignores it.
+#[test]
+fn the_peers_yield_notice_makes_the_keeper_announce() {
+    let cfg = config(PolicyMode::Improved);
+    let mut passive = Node::new(&cfg, Instant::ZERO, vec![]);
+    passive.handle(
+        at_ms(1),
+        Input::PeerYielded {
+            keeper_mac: OWN_MAC,
+        },
+    );
+    assert!(
+        std::iter::from_fn(|| passive.poll_action()).all(|a| !matches!(a, Action::Announce { .. }))
+    );
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let _ = drive(&mut node, Instant::ZERO, at_ms(15_000), silent_world);
+    assert_eq!(node.role(), Role::Active);
+    node.handle(
+        at_ms(15_000),
+        Input::PeerYielded {
+            keeper_mac: OWN_MAC,
+        },
+    );
+    let actions: Vec<Action> = std::iter::from_fn(|| node.poll_action()).collect();
+    assert!(
+        actions.iter().any(|a| matches!(a, Action::Announce { .. })),
+        "{actions:#?}"
+    );
+}
+
+/// Issue 14: a passive whose ARP checks fail while the active's authentic heartbeats keep saying
+/// "active, healthy" holds its takeover (the loss is on the path); once the heartbeats stop, a dead
+/// active is taken over within the source document's bound from the last heartbeat.
+#[test]
+fn a_fresh_healthy_heartbeat_holds_the_takeover_and_its_absence_does_not() {
+    let mut cfg = keyed(config(PolicyMode::Improved));
+    cfg.network.synctime = cfg.network.checktime;
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let period = cfg.network.synctime;
+    let beats_end = at_ms(30_000);
+    let mut now = Instant::ZERO;
+    let mut last_beat: Option<Instant> = None;
+    let mut took_at = None;
+    while now <= at_ms(200_000) && took_at.is_none() {
+        if now < beats_end && last_beat.is_none_or(|b| now >= b + period) {
+            node.handle(now, beat(crate::peer::Role::Active, true, 1));
+            last_beat = Some(now);
+        }
+        for a in drain_actions(&mut node) {
+            match a {
+                // Nobody answers ARP (the path loses it); the node's own test hosts answer.
+                Action::ArpCheck { id, targets, .. } => {
+                    node.handle(now, arp_done(id, &targets, |_| None))
+                }
+                Action::Probe { id, targets, .. } => node.handle(
+                    now,
+                    probe_done(id, &targets, |_| Some(Duration::from_millis(1))),
+                ),
+                Action::ClaimAddresses { .. } => took_at = Some(now),
+                _ => {}
+            }
+        }
+        let beat_due = last_beat.map(|b| b + period).filter(|&t| t < beats_end);
+        let Some(next) = [node.poll_timeout(), beat_due].into_iter().flatten().min() else {
+            break;
+        };
+        now = next.max(now);
+        if node.poll_timeout().is_some_and(|t| t <= now) {
+            node.handle_timeout(now);
+        }
+    }
+    let took = took_at.expect("taken over once the heartbeats stopped");
+    assert!(
+        took > beats_end,
+        "took over at {took} while the heartbeats came"
+    );
+    let bound = cfg.network.synctime
+        + cfg.network.timeout
+        + crate::core::timing::passive_detection(&cfg.network) * 2;
+    assert!(
+        took <= beats_end + bound,
+        "took over at {took} (bound {bound:?} after the last heartbeat)"
+    );
 }

@@ -94,6 +94,9 @@ impl Shell {
                 Body::Notice(n) => Some(Input::ReleaseNotice(n)),
                 Body::HandoverAsk(a) => Some(Input::PeerHandover(HandoverMessage::Ask(a))),
                 Body::HandoverReply(r) => Some(Input::PeerHandover(HandoverMessage::Reply(r))),
+                Body::Yielded(y) => Some(Input::PeerYielded {
+                    keeper_mac: y.keeper_mac,
+                }),
                 Body::Query(_) | Body::Answer(_) => None,
             })
             .collect()

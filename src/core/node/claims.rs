@@ -1,0 +1,55 @@
+//! Foreign claims seen on the LAN and the peer's yield notice, while active (issue 14): the
+//! split-brain rule runs at once instead of at the next checktime, and the keeper announces again
+//! at once, so neighbours never stay on the MAC of a takeover that was undone.
+
+use super::*;
+use crate::core::claims::{judge_claim, ClaimResponse};
+
+impl Node {
+    /// Another MAC claimed one of the activeips (an announcement or an ARP reply).
+    pub(super) fn on_foreign_claim(&mut self, now: Instant, claim: Rival) {
+        let response = judge_claim(self.role, &self.config, &claim);
+        if response == ClaimResponse::Ignore {
+            return;
+        }
+        let (own, rival) = (format_mac(&claim.own_mac), format_mac(&claim.rival_mac));
+        let seen = format!(
+            "{} on {} claimed by {rival} (this node: {own})",
+            claim.address, claim.device
+        );
+        if response == ClaimResponse::Reannounce {
+            self.log(
+                now,
+                None,
+                format!("{seen}; the lower MAC keeps the activeips: announcing them again now"),
+            );
+            self.reannounce(now);
+        } else {
+            self.log(now, None, format!("{seen}; looking for a live rival now"));
+        }
+        // Whatever the confirming look finds: a live rival runs the tie-break, and none makes the
+        // keeper announce once more ("split brain over"), healing the claimant's announcement.
+        self.rival_seen = true;
+        if self.conflict.is_none() {
+            self.timers.stop(NodeTimer::Conflict);
+            self.conflict_check(now);
+        }
+    }
+
+    /// The peer yielded the activeips after a split brain: announce them again so that every
+    /// neighbour that learned the peer's MAC learns this node's.
+    pub(super) fn on_peer_yielded(&mut self, now: Instant, keeper_mac: [u8; 6]) {
+        if self.role != Role::Active {
+            return;
+        }
+        self.log(
+            now,
+            None,
+            format!(
+                "the peer yielded the activeips to {}: announcing them again",
+                format_mac(&keeper_mac)
+            ),
+        );
+        self.reannounce(now);
+    }
+}
