@@ -12,6 +12,7 @@ mod event_loop;
 mod failover;
 mod failure_reboot_pidns;
 mod fastpath;
+mod matrix_faults;
 mod metrics;
 mod peer;
 mod probe;
