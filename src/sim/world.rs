@@ -275,7 +275,8 @@ impl World {
         }
     }
 
-    /// Restarts the invariant watch at `from`.
+    /// Restarts the invariant watch at `from`. When that is now, the state now is its first sample:
+    /// a gap (or an overlap) the fault opened counts from the fault, not from the next step.
     pub fn watch_from(&mut self, from: Instant) {
         let n = self.unserved_since.len();
         self.watch = Watch {
@@ -284,6 +285,7 @@ impl World {
             from,
             ..Watch::default()
         };
+        self.watch_step();
     }
 
     /// Loses `percent`% of all answers, from a seeded generator.
@@ -481,6 +483,8 @@ impl World {
         self.advance_counters(until);
         self.now = self.now.max(until);
         self.observe();
+        // An interval still open at the end counts up to it, as the client's gap does.
+        self.watch_step();
         Ok(())
     }
 

@@ -13,6 +13,7 @@ mod failover;
 mod failure_reboot_pidns;
 mod fastpath;
 mod loss;
+mod matrix_faults;
 mod metrics;
 mod peer;
 mod probe;

@@ -70,3 +70,57 @@ fn trace_a_cell() {
         }
     }
 }
+
+/// Regression (the I3 anomaly: improved link-down cells with 1% loss showed a worst client gap over
+/// the I3 bound while I3 counted no violation): the watch began its servable-gap interval only at
+/// the first step after the fault, up to a check cycle late, so I3 missed the time from the fault to
+/// that step. When a node can serve throughout (the passive, for the active's link down), the
+/// servable gap I3 judges must be the client's gap itself.
+#[test]
+fn i3_counts_the_whole_client_gap_from_the_fault_when_a_node_can_serve() {
+    use failoverctl::core::Instant;
+    use failoverctl::sim::{peer_config, Fault, World};
+    use std::time::Duration;
+    let cfg = document_config(PolicyMode::Improved);
+    let mut checked = 0;
+    for phase_ms in [0u64, 1_700, 4_300, 8_900] {
+        let mut world = World::new(cfg.clone(), peer_config(&cfg));
+        world.keep_log = false;
+        world.boot_time = cfg.network.checktime * 2;
+        let settled = world
+            .settle(
+                cfg.network.checktime * 2,
+                Instant::ZERO + Duration::from_secs(3600),
+            )
+            .expect("the pair settles");
+        let active = world.actives()[0];
+        let at = settled + cfg.network.checktime * 3 + Duration::from_millis(phase_ms);
+        world.at(
+            at,
+            Fault::Link {
+                node: active,
+                channel: 0,
+                up: false,
+            },
+        );
+        world.run_until(at).expect("runs");
+        world.measure_gaps_from(at);
+        world.watch_from(at);
+        world
+            .run_until(at + Duration::from_secs(120))
+            .expect("runs");
+        let gap = (0..cfg.channels.len())
+            .map(|c| world.longest_gap(c))
+            .max()
+            .unwrap_or_default();
+        println!("phase {phase_ms} ms: client's longest gap {gap:?}");
+        assert!(gap > Duration::ZERO, "the link down made no gap");
+        assert_eq!(
+            world.watch.longest_servable_gap, gap,
+            "phase {phase_ms} ms: I3's servable gap is not the client's gap (b could serve throughout)"
+        );
+        assert_eq!(world.actives(), vec![active.other()]);
+        checked += 1;
+    }
+    assert_eq!(checked, 4);
+}
