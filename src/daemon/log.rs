@@ -158,8 +158,12 @@ impl Log {
             let t = Instant::from_millis(at.saturating_since(self.inner.origin).as_millis() as u64);
             format!("[{t}] {text}\n")
         };
-        // One write per line so lines from hook threads do not interleave.
+        // One write per line so lines from hook threads do not interleave; a closed stderr is no
+        // reason to stop (eprint! would panic). Unit tests print through the harness's capture.
+        #[cfg(not(test))]
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        #[cfg(test)]
+        eprint!("{line}");
     }
 }
 
