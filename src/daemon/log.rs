@@ -2,6 +2,7 @@
 //! line starts with its syslog priority (`<1>` alert, `<4>` warning, `<6>` info); in a terminal it
 //! starts with the time since the daemon started.
 
+#[cfg(not(test))]
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
