@@ -172,3 +172,18 @@ pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> Option<Durat
     }
     None
 }
+
+/// True when `ok` held at every poll (every 20 ms) for the whole `window`: an absence (no takeover,
+/// no second holder) is watched for the window, not slept through and looked at once.
+pub fn throughout(window: Duration, mut ok: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        if !ok() {
+            return false;
+        }
+        if start.elapsed() >= window {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -20,9 +20,8 @@ fn pair(lab: &Lab, dir: &std::path::Path, policy: &str) -> (Daemon, Daemon) {
     assert!(took.is_some(), "a never took over alone:\n{}", a.log());
     let b = Daemon::start(lab, dir, "b", "run", &config("b", policy), &[]);
     // b's first checks see a: it stays passive.
-    std::thread::sleep(Duration::from_millis(800));
     assert!(
-        !holds(lab, "b", ACTIVEIP),
+        crate::common::pair::throughout(Duration::from_millis(800), || !holds(lab, "b", ACTIVEIP)),
         "b took over beside a live active:\n{}",
         b.log()
     );
@@ -162,8 +161,10 @@ fn killed_daemon_keeps_the_addresses_and_resumes_without_a_gap() {
         "a did not resume as active:\n{}",
         a.log()
     );
-    std::thread::sleep(Duration::from_millis(800));
-    assert!(holds(&lab, "a", ACTIVEIP) && !holds(&lab, "b", ACTIVEIP));
+    assert!(crate::common::pair::throughout(
+        Duration::from_millis(800),
+        || holds(&lab, "a", ACTIVEIP) && !holds(&lab, "b", ACTIVEIP)
+    ));
     let report = meter.finish();
     eprintln!(
         "{name}: longest gap {:?} ({} replies)",
@@ -233,9 +234,8 @@ fn a_bad_config_on_sighup_changes_nothing_and_a_good_one_takes_effect() {
         "the rejection names the key:\n{}",
         a.log()
     );
-    std::thread::sleep(Duration::from_millis(500));
     assert!(
-        holds(&lab, "a", ACTIVEIP),
+        crate::common::pair::throughout(Duration::from_millis(500), || holds(&lab, "a", ACTIVEIP)),
         "a bad reload changed the addresses"
     );
     std::fs::write(
@@ -250,9 +250,8 @@ fn a_bad_config_on_sighup_changes_nothing_and_a_good_one_takes_effect() {
         "the good config was not taken:\n{}",
         a.log()
     );
-    std::thread::sleep(Duration::from_millis(300));
     assert!(
-        holds(&lab, "a", ACTIVEIP),
+        crate::common::pair::throughout(Duration::from_millis(300), || holds(&lab, "a", ACTIVEIP)),
         "a good reload dropped the activeip"
     );
 }

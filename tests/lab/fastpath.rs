@@ -38,9 +38,8 @@ fn pair(lab: &Lab, dir: &std::path::Path, policy: &str, key: bool) -> (Daemon, D
     let took = wait_for(Duration::from_secs(5), || holds(lab, "a", ACTIVEIP));
     assert!(took.is_some(), "a never took over alone:\n{}", a.log());
     let b = Daemon::start(lab, dir, "b", "run", &cfg("b", policy, key), &[]);
-    std::thread::sleep(Duration::from_millis(800));
     assert!(
-        !holds(lab, "b", ACTIVEIP),
+        crate::common::pair::throughout(Duration::from_millis(800), || !holds(lab, "b", ACTIVEIP)),
         "b took over beside a:\n{}",
         b.log()
     );
