@@ -62,7 +62,7 @@ fn entry_of(m: &NeighbourMessage, device: Option<&str>) -> Option<NeighbourEntry
     for attribute in &m.attributes {
         match attribute {
             NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) => address = Some(*a),
-            NeighbourAttribute::LinkLocalAddress(bytes) => {
+            NeighbourAttribute::LinkLayerAddress(bytes) => {
                 mac = <[u8; 6]>::try_from(bytes.as_slice()).ok();
             }
             _ => {}
