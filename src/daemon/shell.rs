@@ -26,6 +26,7 @@ use crate::daemon::failure::{reboot_machine, FailureExecutor};
 use crate::daemon::hooks::{HookEnv, HookEvent};
 use crate::daemon::log::Log;
 use crate::daemon::state;
+use crate::net::linux::addr_book::AddressBook;
 use crate::net::linux::arp::sender_ip;
 use crate::net::linux::arp_socket::ArpSocket;
 use crate::net::linux::icmp::IcmpSocket;
@@ -87,6 +88,9 @@ pub struct Shell {
     counters: NetlinkCounters,
     /// Netlink; a test swaps in its own.
     addresses: Box<dyn AddressControl>,
+    /// The devices' addresses, kept current by netlink events: the ownership check and the raw ARP
+    /// check's source address cost no socket per check.
+    book: AddressBook,
     /// A failure action the core decided, written to the history once it is carried out: one that
     /// did not happen (its release refused for lack of a capability) must never count.
     pending_failover: Option<crate::core::Instant>,
@@ -126,6 +130,7 @@ impl Shell {
             history_file: config.policy.historyfile.clone(),
             counters: NetlinkCounters::new(),
             addresses: Box::new(crate::net::linux::addr::NetlinkAddresses::new()),
+            book: AddressBook::new(),
             pending_failover: None,
             icmp: None,
             identifier: prober.identifier(),
@@ -338,7 +343,7 @@ impl Shell {
                 } else {
                     addresses
                         .into_iter()
-                        .filter(|a| match self.addresses.holds(&a.device, a.address) {
+                        .filter(|a| match self.book.holds(&a.device, a.address) {
                             Ok(held) => !held,
                             Err(e) => {
                                 self.log.warn(&format!("ownership of {}: {e}", a.address));
@@ -578,13 +583,13 @@ impl Shell {
 
     fn send_arp(&mut self, targets: &[ArpTarget], probe_form: bool) {
         for t in targets {
-            let Some(s) = self.arp.iter().find(|s| s.device == t.device) else {
-                continue;
-            };
             let sources = if probe_form {
                 vec![]
             } else {
-                crate::net::linux::addresses(&t.device)
+                self.book.sources(&t.device)
+            };
+            let Some(s) = self.arp.iter().find(|s| s.device == t.device) else {
+                continue;
             };
             let from = sender_ip(probe_form, &sources, t.address);
             // A failed send leaves the address unanswered, which is what gets reported.
@@ -781,7 +786,12 @@ impl Shell {
             ));
             return Ok(());
         }
-        match f(self.addresses.as_mut(), a) {
+        let result = f(self.addresses.as_mut(), a);
+        if what != "announce" {
+            // Our own change: the next ownership check reads the kernel again.
+            self.book.invalidate();
+        }
+        match result {
             Ok(()) => {
                 if what != "announce" {
                     self.log

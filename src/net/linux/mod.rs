@@ -4,6 +4,7 @@
 //! Everything here acts on the network namespace the process runs in.
 
 pub mod addr;
+pub mod addr_book;
 pub mod arp;
 pub mod arp_frame;
 pub mod arp_socket;
