@@ -384,8 +384,11 @@ impl Shell {
                 vec![]
             }
             Action::Announce { addresses } => {
+                // Every channel's frames go out in this one pass, from the device's ARP socket
+                // (kept open for the checks): no interface enumeration and no socket per address,
+                // so 64 channels are announced within a millisecond or two of each other.
                 for a in &addresses {
-                    self.change("announce", a, |ctl, a| ctl.announce(&a.device, a.address))?;
+                    self.announce(registry, a)?;
                 }
                 vec![]
             }
@@ -550,6 +553,23 @@ impl Shell {
         );
         self.arp.push(s);
         Ok(i)
+    }
+
+    /// Opens the ARP socket of `device` again in its slot (same token): a device re-created under
+    /// its name has a new index. Left as it was when the device cannot be opened.
+    fn reopen_arp_socket(&mut self, registry: &Registry, device: &str) {
+        let Some(i) = self.arp.iter().position(|s| s.device == device) else {
+            return;
+        };
+        if let Ok(fresh) = ArpSocket::open(device) {
+            let _ = registry.deregister(&mut SourceFd(&self.arp[i].as_raw_fd()));
+            let _ = registry.register(
+                &mut SourceFd(&fresh.as_raw_fd()),
+                Token(ARP_BASE + i),
+                Interest::READABLE,
+            );
+            self.arp[i] = fresh;
+        }
     }
 
     fn arp_request(
@@ -769,6 +789,42 @@ impl Shell {
                     }
                 )),
                 E::ProbeFailed { .. } => self.log.warn_repeated(&format!("peer: {e}")),
+            }
+        }
+    }
+
+    /// Both gratuitous ARP forms for `a`, from its device's ARP socket.
+    fn announce(&mut self, registry: &Registry, a: &Address) -> Result<(), NetError> {
+        if self.dry_run {
+            self.log.info(&format!(
+                "dry-run: would announce {} on {}",
+                a.address, a.device
+            ));
+            return Ok(());
+        }
+        let sent = self.arp_socket(registry, &a.device).and_then(|i| {
+            let s = &self.arp[i];
+            s.send(&crate::net::linux::garp::frame(
+                crate::net::linux::garp::GarpForm::Request,
+                s.mac,
+                a.address,
+            ))?;
+            s.send(&crate::net::linux::garp::frame(
+                crate::net::linux::garp::GarpForm::Reply,
+                s.mac,
+                a.address,
+            ))
+        });
+        match sent {
+            Ok(()) => Ok(()),
+            // A lost capability stops the daemon, as for the other address changes.
+            Err(e @ NetError::Privilege { .. }) => Err(e),
+            Err(e) => {
+                // A device re-created under its name gets a fresh socket next time.
+                self.reopen_arp_socket(registry, &a.device);
+                self.log
+                    .warn(&format!("announce {} on {}: {e}", a.address, a.device));
+                Ok(())
             }
         }
     }
