@@ -92,7 +92,7 @@ measure() { # SYSTEM PERMYRIAD
       s, p * 100, tk, both * secs / n, none * secs / n, g[1], g[2], lost, alone }'
 }
 
-echo "== 7. loss at every switch port, $secs s per level: failoverctl vs keepalived (same run)"
+echo "== 9. loss at every switch port, $secs s per level: failoverctl vs keepalived (same run)"
 echo "| system | loss per port | takeovers | address on both | on none | client gaps > 0.5 s | client loss | loss alone |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 for bp in 0 100 500; do

@@ -10,11 +10,17 @@
 #   6. idle cost: CPU (utime+stime of every thread, /proc/PID/stat) of both nodes over 30 s and RSS,
 #      failoverctl at checktime 100ms vs keepalived with a unicast VRRP advert every 0.1 s, in the same
 #      run; and the writes of an idle active (write syscalls via /proc/PID/io, state file mtime);
-#   7. per failure (planned stop, handover, link down, power off, silent, daemon killed) the client's
+#      like for like: the CPU per packet each pair sent (every interface's tx counter of both nodes);
+#   7. scale (1, 8, 64 channels, `netlab.sh up-scale`): idle CPU per channel of each node over 10 s,
+#      the active's threads, channel 1's takeover after its link went down on the active, the
+#      takeover decision to the last channel's first gratuitous ARP and to its first echo request;
+#      keepalived moving the same 64 addresses (one VRRP instance) as the baseline.
+#   8. per failure (planned stop, handover, link down, power off, silent, daemon killed) the client's
 #      gap against keepalived in the same lab at the same rate: scripts/bench_failover.sh.
-#   8. loss at every switch port (0%, 1%, 5%) against keepalived in the same run: scripts/bench-loss.sh.
+#   9. loss at every switch port (0%, 1%, 5%) against keepalived in the same run: scripts/bench-loss.sh.
 #
 #   sudo scripts/bench.sh [ROUNDS]        (default 3 rounds each)
+#   BENCH_SECTIONS="6 7" sudo scripts/bench.sh 1    only those sections
 #
 # Only the lab's own namespaces and documentation addresses are used; every process started here is
 # ended by PID; the lab is removed on exit, also on failure.
@@ -31,10 +37,12 @@ bin=$PWD/target/release/failoverctl
 name=bench$$
 work=$(mktemp -d)
 pids=()
+labs=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   bash scripts/netlab.sh down "$name"
+  for l in "${labs[@]}"; do bash scripts/netlab.sh down "$l"; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -46,7 +54,9 @@ holds() { local s; s=$(ip -n "$(ns "$1")" -o -4 addr show); [[ $s == *" $2/"* ]]
 wait_for() { local end=$(( $(now_ms) + $1 )); shift; until "$@"; do [ "$(now_ms)" -lt "$end" ] || return 1; sleep 0.02; done; }
 
 bash scripts/netlab.sh up "$name" >/dev/null
+want() { [ -z "${BENCH_SECTIONS:-}" ] || [[ " $BENCH_SECTIONS " == *" $1 "* ]]; }
 
+if want 1; then
 echo "== 1. probe concurrency (6 targets, 3 dead, timeout 300ms, $rounds rounds)"
 targets=(192.0.2.1 192.0.2.100 192.0.2.12 192.0.2.201 192.0.2.202 192.0.2.203)
 conc=(); seq=()
@@ -63,6 +73,8 @@ done
 c=$(printf '%s\n' "${conc[@]}" | median); s=$(printf '%s\n' "${seq[@]}" | median)
 echo "one call: ${c} ms; one by one (baseline): ${s} ms; speed-up: $(awk -v a="$s" -v b="$c" 'BEGIN { printf "%.2f", a / b }')x"
 
+fi
+if want 2; then
 echo "== 2. failover gap, active powered off ($rounds rounds)"
 for node in a b; do bash scripts/netlab.sh config "$node" "$work" > "$work/$node.ini"; done
 bound=$("$bin" simulate-timing -c "$work/a.ini" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["total_outage_ms"])')
@@ -89,6 +101,8 @@ done
 g=$(printf '%s\n' "${gaps[@]}" | median)
 echo "median gap: ${g} ms; the source document's bound (baseline): ${bound} ms; gap/bound: $(awk -v a="$g" -v b="$bound" 'BEGIN { printf "%.2f", a / b }')"
 
+fi
+if want 3; then
 echo "== 3. memory"
 FAILOVERCTL_REBOOT_COMMAND=true ip netns exec "$(ns b)" "$bin" run -c "$work/b.ini" 2>>"$work/b.log" & pb=$!; pids+=($pb)
 sleep 2
@@ -97,6 +111,8 @@ kill -TERM "$pb"; wait "$pb" 2>/dev/null || true
 bare_kb=$( { /usr/bin/time -f '%M' "$bin" --version >/dev/null; } 2>&1 || echo 0)
 echo "daemon peak RSS: ${daemon_kb} KiB; bare binary (baseline): ${bare_kb} KiB; ratio: $(awk -v a="$daemon_kb" -v b="$bare_kb" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
 
+fi
+if want 4; then
 echo "== 4. validation scale (1,000 and 8,000 channels, $rounds rounds)"
 channels() { # N: a config of N channels, 5 lines each (over 1,024 it is invalid, still validated)
   awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) { a = int(i / 250); b = i % 250 + 1
@@ -111,6 +127,8 @@ done
 s1=$(printf '%s\n' "${small[@]}" | median); s8=$(printf '%s\n' "${large[@]}" | median)
 echo "8,000 channels: $(( s8 / 1000 )) ms; 1,000 channels (baseline): $(( s1 / 1000 )) ms; time per channel, 8,000 vs 1,000: $(awk -v a="$s8" -v b="$s1" 'BEGIN { printf "%.2f", (a / 8000) / (b / 1000) }')"
 
+fi
+if want 5; then
 echo "== 5. simulate-timing: 10,000 seeded runs of each role's scenario (CPU, one core)"
 # Baseline in the same run: the same command with one run per role (settling, the worst-case
 # sweep and the closed form), so the difference is what 20,000 runs cost.
@@ -119,11 +137,15 @@ one=$(cpu_ms "$bin" simulate-timing --loss 1 --runs 1 --checks 1)
 many=$(cpu_ms "$bin" simulate-timing --loss 1 --runs 10000 --checks 1)
 echo "runs=10000: ${many} ms; runs=1 (baseline): ${one} ms; per 10,000 runs of one scenario: $(awk -v a="$many" -v b="$one" 'BEGIN { printf "%d ms", (a - b) / 2 }')"
 
+fi
+if want 6; then
 echo "== 6. idle cost over 30 s: failoverctl (checktime 100ms) vs keepalived (unicast advert 0.1 s)"
 # CPU ticks (utime + stime, all threads: /proc/PID/stat counts the whole process) of a PID.
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 rss() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
 hz=$(getconf CLK_TCK)
+# Packets a node sent on every interface (the namespace's own sysfs under ip netns exec).
+txp() { ip netns exec "$(ns "$1")" sh -c 'cat /sys/class/net/*/statistics/tx_packets' | awk '{ s += $1 } END { print s }'; }
 idle_secs=30
 for d in eth1 eth2 sync0; do ip -n "$(ns a)" link set "$d" up; done
 for n in a b; do ip -n "$(ns "$n")" addr del 192.0.2.10/24 dev eth1 2>/dev/null || true; ip -n "$(ns "$n")" addr del 198.51.100.10/24 dev eth2 2>/dev/null || true; done
@@ -135,17 +157,17 @@ FAILOVERCTL_REBOOT_COMMAND=true ip netns exec "$(ns a)" "$bin" run -c "$work/idl
 wait_for 5000 holds a 192.0.2.10
 FAILOVERCTL_REBOOT_COMMAND=true ip netns exec "$(ns b)" "$bin" run -c "$work/idle-b.ini" 2>>"$work/idle-b.log" & fb=$!; pids+=($fb)
 sleep 3
-f0=$(( $(ticks $fa) + $(ticks $fb) ))
+f0=$(( $(ticks $fa) + $(ticks $fb) )); fa0=$(ticks $fa); ft0=$(( $(txp a) + $(txp b) ))
 w0=$(awk '/^syscw/ { print $2 }' "/proc/$fa/io")
 m0=$(stat -c %Y.%y "$work/a.state" 2>/dev/null || echo none)
 sleep "$idle_secs"
-f1=$(( $(ticks $fa) + $(ticks $fb) ))
+f1=$(( $(ticks $fa) + $(ticks $fb) )); fa1=$(ticks $fa); ft1=$(( $(txp a) + $(txp b) ))
 w1=$(awk '/^syscw/ { print $2 }' "/proc/$fa/io")
 m1=$(stat -c %Y.%y "$work/a.state" 2>/dev/null || echo none)
 frss=$(( $(rss $fa) > $(rss $fb) ? $(rss $fa) : $(rss $fb) ))
 kill -TERM "$fa" "$fb"; wait "$fa" 2>/dev/null || true; wait "$fb" 2>/dev/null || true
 fms=$(( (f1 - f0) * 1000 / hz ))
-# The same pair under keepalived: VRRP over eth1 between a (.11) and b (.12), unicast, 0.1 s adverts.
+# The same pair under keepalived: VRRPv3 over eth1 between a (.11) and b (.12), unicast, 0.1 s adverts.
 for node in a b; do
   if [ "$node" = a ]; then me=11; peer=12; prio=150; else me=12; peer=11; prio=100; fi
   cat > "$work/ka-$node.conf" <<KA
@@ -156,6 +178,9 @@ global_defs {
 }
 vrrp_instance bench {
   state BACKUP
+  # VRRPv3: VRRPv2 rounds advert_int 0.1 up to 1 s (keepalived says so in its log), which made
+  # earlier baselines ten times slower than failoverctl's checktime.
+  version 3
   interface eth1
   virtual_router_id 51
   priority $prio
@@ -181,9 +206,9 @@ sleep 3
 # keepalived forks: its parent watches a VRRP child; count every process of each instance.
 ka_pids() { echo "$ka $kb $(pgrep -P "$ka" || true) $(pgrep -P "$kb" || true)"; }
 all_ticks() { local t=0 p; for p in $(ka_pids); do t=$(( t + $(ticks "$p" 2>/dev/null || echo 0) )); done; echo $t; }
-k0=$(all_ticks)
+k0=$(all_ticks); kt0=$(( $(txp a) + $(txp b) ))
 sleep "$idle_secs"
-k1=$(all_ticks)
+k1=$(all_ticks); kt1=$(( $(txp a) + $(txp b) ))
 krss=0; for p in $(ka_pids); do r=$(rss "$p" 2>/dev/null || echo 0); [ "$r" -gt "$krss" ] && krss=$r; done
 for p in $(ka_pids); do kill -TERM "$p" 2>/dev/null || true; done
 wait "$ka" 2>/dev/null || true; wait "$kb" 2>/dev/null || true
@@ -192,8 +217,117 @@ echo "failoverctl pair: ${fms} ms CPU in ${idle_secs} s (all threads), RSS ${frs
 echo "keepalived pair (baseline): ${kms} ms CPU in ${idle_secs} s (all processes), RSS ${krss} KiB per process"
 echo "CPU ratio failoverctl/keepalived: $(awk -v a="$fms" -v b="$kms" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a (keepalived used 0 ticks)" }')"
 echo "idle active: $(( w1 - w0 )) write syscalls in ${idle_secs} s; state file mtime $( [ "$m0" = "$m1" ] && echo unchanged || echo changed)"
+fpk=$(( ft1 - ft0 )); kpk=$(( kt1 - kt0 ))
+echo "failoverctl: active ${fa1:+$(( (fa1 - fa0) * 1000 / hz ))} ms, passive $(( fms - (fa1 - fa0) * 1000 / hz )) ms; packets sent by the pair: ${fpk}; keepalived pair: ${kpk}"
+echo "CPU per packet sent: failoverctl $(awk -v a="$fms" -v p="$fpk" 'BEGIN { if (p > 0) printf "%.1f", a * 1000 / p; else print "n/a" }') us, keepalived $(awk -v a="$kms" -v p="$kpk" 'BEGIN { if (p > 0) printf "%.1f", a * 1000 / p; else print "n/a" }') us; ratio $(awk -v a="$fms" -v p="$fpk" -v b="$kms" -v q="$kpk" 'BEGIN { if (p > 0 && q > 0 && b > 0) printf "%.2f", (a / p) / (b / q); else print "n/a" }')"
+fi
 
-# 7. the client's gap per failure against keepalived (also runs alone).
-bash scripts/bench_failover.sh "$rounds"
-# 8. the loss comparison with keepalived (a lab of its own; LOSS_SECS per level, default 60).
-bash scripts/bench-loss.sh
+if want 7; then
+echo "== 7. scale: 1, 8, 64 channels (checktime 100ms, timeout 50ms, retries 3; one test host each)"
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+scale_secs=10
+sns() { printf '%s-%s' "$sname" "$1"; }
+sholds() { ip -n "$(sns "$1")" -o -4 addr show | grep -q " $2/"; }
+# The activeip of channel K (netlab.sh's scale addressing: .4 of the channel's /29).
+sip() { local j=$(( $1 - 1 )); if [ "$j" -lt 32 ]; then echo "198.51.100.$(( j * 8 + 4 ))"; else echo "203.0.113.$(( (j - 32) * 8 + 4 ))"; fi; }
+stamp() { python3 -u -c 'import sys, time
+for l in sys.stdin: sys.stdout.write("%.6f %s" % (time.time(), l))'; }
+# Per channel of the capture (tcpdump -tt on the test host): the first gratuitous ARP after time T0
+# and the first echo request from the activeip after time T1 (epoch seconds; the new active's
+# decision): "K garp echo" lines.
+firsts() { # CAPTURE T0 N T1
+  awk -v t0="$2" -v n="$3" -v t1="${4:-$2}" 'BEGIN { for (k = 1; k <= n; k++) { j = k - 1
+      ip[k] = (j < 32) ? sprintf("198.51.100.%d", j * 8 + 4) : sprintf("203.0.113.%d", (j - 32) * 8 + 4) } }
+    $1 + 0 <= t0 { next }
+    { for (k = 1; k <= n; k++) {
+        # keepalived sets the target MAC to broadcast: tcpdump then prints it after the address.
+        if (!(k in g) && index($0, "who-has " ip[k] " ") && index($0, "tell " ip[k] ",")) g[k] = $1
+        if (!(k in e) && $1 + 0 > t1 && index($0, " " ip[k] " > ") && index($0, "ICMP echo request")) e[k] = $1 } }
+    END { for (k = 1; k <= n; k++) print k, (k in g) ? g[k] : "-", (k in e) ? e[k] : "-" } ' "$1"
+}
+for n in 1 8 64; do
+  sname=sc$$x$n; labs+=("$sname")
+  bash scripts/netlab.sh up-scale "$sname" "$n" >/dev/null
+  for node in a b; do bash scripts/netlab.sh config-scale "$node" "$work" "$n" > "$work/s$n-$node.ini"; done
+  FAILOVERCTL_REBOOT_COMMAND=true ip netns exec "$(sns a)" "$bin" run -c "$work/s$n-a.ini" 2>"$work/s$n-a.log" & sa=$!; pids+=($sa)
+  wait_for 10000 sholds a "$(sip "$n")"
+  FAILOVERCTL_REBOOT_COMMAND=true ip netns exec "$(sns b)" "$bin" run -c "$work/s$n-b.ini" 2> >(stamp > "$work/s$n-b.log") & sb=$!; pids+=($sb)
+  sleep 3
+  a0=$(ticks $sa); b0=$(ticks $sb); threads=0
+  for _ in $(seq $(( scale_secs * 4 ))); do
+    t=$(ls "/proc/$sa/task" | wc -l); [ "$t" -gt "$threads" ] && threads=$t
+    sleep 0.25
+  done
+  a1=$(ticks $sa); b1=$(ticks $sb)
+  ip netns exec "$(sns th)" tcpdump -i any -nn -tt -l 'arp or icmp' >"$work/s$n.cap" 2>/dev/null & tp=$!; pids+=($tp)
+  sleep 1
+  t0=$(date +%s.%N)
+  ip -n "$(sns a)" link set c1 down
+  wait_for 10000 sholds b "$(sip "$n")" || echo "   (b did not take over channel $n within 10 s)"
+  sleep 1
+  kill -INT "$tp"; wait "$tp" 2>/dev/null || true
+  kill -TERM "$sa" "$sb"; wait "$sa" 2>/dev/null || true; wait "$sb" 2>/dev/null || true
+  decision=$(awk -v t0="$t0" '$1 + 0 > t0 && /\] active: / { print $1; exit }' "$work/s$n-b.log")
+  firsts "$work/s$n.cap" "$t0" "$n" "${decision:-$t0}" > "$work/s$n.firsts"
+  awk -v n="$n" -v t0="$t0" -v d="${decision:-0}" -v a="$(( (a1 - a0) * 1000 / hz ))" -v b="$(( (b1 - b0) * 1000 / hz ))" \
+      -v s="$scale_secs" -v th="$threads" '
+    $2 != "-" { if (!lg || $2 > lg) lg = $2; if (!fg || $2 < fg) fg = $2 }
+    $3 != "-" { if (!le || $3 > le) le = $3 }
+    $2 == "-" { missing++ }
+    $1 == 1 { c1 = $2 }
+    END {
+      printf "%2d channels: idle CPU active %.1f / passive %.1f ms per s (per channel %.2f / %.2f); active threads at most %d\n", n, a / s, b / s, a / s / n, b / s / n, th
+      printf "             channel 1 takeover after its link went down: %s ms; decision to the last channel'"'"'s first gratuitous ARP: %s ms (first to last: %s ms); decision to the last channel'"'"'s first echo request: %s ms%s\n", \
+        c1 != "-" ? sprintf("%d", (c1 - t0) * 1000) : "n/a", (d > 0 && lg) ? sprintf("%d", (lg - d) * 1000) : "n/a", lg ? sprintf("%d", (lg - fg) * 1000) : "n/a", (d > 0 && le) ? sprintf("%d", (le - d) * 1000) : "n/a", missing ? sprintf(" (%d channels without a gratuitous ARP)", missing) : ""
+    }' "$work/s$n.firsts"
+  bash scripts/netlab.sh down "$sname"
+done
+# Baseline: keepalived moving the same 64 addresses (one VRRP instance on c1, unicast, 0.1 s adverts).
+n=64; sname=sc$$k; labs+=("$sname")
+bash scripts/netlab.sh up-scale "$sname" "$n" >/dev/null
+for node in a b; do
+  if [ "$node" = a ]; then me=2; peer=3; prio=150; else me=3; peer=2; prio=100; fi
+  {
+    printf 'global_defs {\n  router_id scale_%s\n}\nvrrp_instance scale {\n  state BACKUP\n  version 3\n  interface c1\n  virtual_router_id 52\n  priority %s\n  advert_int 0.1\n  unicast_src_ip 198.51.100.%s\n  unicast_peer {\n    198.51.100.%s\n  }\n  virtual_ipaddress {\n' "$node" "$prio" "$me" "$peer"
+    for k in $(seq "$n"); do printf '    %s/29 dev c%s\n' "$(sip "$k")" "$k"; done
+    printf '  }\n}\n'
+  } > "$work/ks-$node.conf"
+done
+ks_start() {
+  ip netns exec "$(sns "$1")" keepalived -n -l -D -f "$work/ks-$1.conf" \
+    -p "$work/ks-$1.pid" -r "$work/ks-$1.vrrp.pid" -c "$work/ks-$1.chk.pid" >"$work/ks-$1.log" 2>&1 &
+  pids+=($!)
+  echo $!
+}
+ka=$(ks_start a); sleep 0.5; kb=$(ks_start b)
+wait_for 10000 sholds a "$(sip "$n")" || echo "   (keepalived on a did not take the addresses)"
+sleep 3
+kpids() { echo "$1 $(pgrep -P "$1" || true)"; }
+ksum() { local t=0 p; for p in $(kpids "$1"); do t=$(( t + $(ticks "$p" 2>/dev/null || echo 0) )); done; echo $t; }
+a0=$(ksum "$ka"); b0=$(ksum "$kb")
+sleep "$scale_secs"
+a1=$(ksum "$ka"); b1=$(ksum "$kb")
+ip netns exec "$(sns th)" tcpdump -i any -nn -tt -l 'arp or icmp' >"$work/ks.cap" 2>/dev/null & tp=$!; pids+=($tp)
+sleep 1
+t0=$(date +%s.%N)
+ip -n "$(sns a)" link set c1 down
+wait_for 10000 sholds b "$(sip "$n")" || echo "   (keepalived on b did not take over within 10 s)"
+sleep 1
+kill -INT "$tp"; wait "$tp" 2>/dev/null || true
+for p in $(kpids "$ka") $(kpids "$kb"); do kill -TERM "$p" 2>/dev/null || true; done
+wait "$ka" 2>/dev/null || true; wait "$kb" 2>/dev/null || true
+firsts "$work/ks.cap" "$t0" "$n" | awk -v n="$n" -v t0="$t0" -v a="$(( (a1 - a0) * 1000 / hz ))" -v b="$(( (b1 - b0) * 1000 / hz ))" -v s="$scale_secs" '
+  $2 != "-" { if (!lg || $2 > lg) lg = $2; if (!fg || $2 < fg) fg = $2 }
+  $1 == 1 { c1 = $2 }
+  END {
+    printf "keepalived, 64 addresses (baseline): idle CPU master %.1f / backup %.1f ms per s (per address %.2f / %.2f)\n", a / s, b / s, a / s / n, b / s / n
+    printf "             address 1 taken over after the link went down: %s ms; first to last address'"'"'s first gratuitous ARP: %s ms\n", c1 != "-" ? sprintf("%d", (c1 - t0) * 1000) : "n/a", lg ? sprintf("%d", (lg - fg) * 1000) : "n/a"
+  }'
+bash scripts/netlab.sh down "$sname"
+fi
+
+# 8. the client's gap per failure against keepalived (also runs alone).
+if want 8; then bash scripts/bench_failover.sh "$rounds"; fi
+# 9. the loss comparison with keepalived (a lab of its own; LOSS_SECS per level, default 60).
+if want 9; then bash scripts/bench-loss.sh; fi

@@ -158,7 +158,7 @@ reset_lab
 label() { case $1 in stop) echo "planned stop (SIGTERM)";; handover) echo "handover (keepalived: SIGTERM, priority 0)";;
   link) echo "active's link down";; power) echo "power off (daemon killed, all links down)";;
   silent) echo "silent, carrier up";; killed) echo "daemon killed alone";; esac; }
-echo "== 7. client's gap per failure, $rounds rounds: failoverctl (peer key, checktime 100ms, timeout 50ms, synctime 100ms) vs keepalived (unicast VRRP on the sync link, advert 0.1 s, track_interface)"
+echo "== 8. client's gap per failure, $rounds rounds: failoverctl (peer key, checktime 100ms, timeout 50ms, synctime 100ms) vs keepalived (unicast VRRP on the sync link, advert 0.1 s, track_interface)"
 echo "| failure | failoverctl median / max | keepalived median / max | ratio (medians) | address served by both nodes (f / k, of $rounds) | serving at the end (f / k) |"
 echo "| --- | --- | --- | --- | --- | --- |"
 for fl in "${failures[@]}"; do

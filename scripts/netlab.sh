@@ -12,11 +12,17 @@
 #   scripts/netlab.sh exec  NAME NODE CMD...   run CMD inside NODE's namespace
 #   scripts/netlab.sh config NODE DIR [POLICY-LINE...]   print node a's or b's failover.ini for the
 #                                    lab (sub-second timing; state and history files under DIR)
+#   scripts/netlab.sh up-scale NAME N          a lab of N channels (1 to 64), one segment each, below
+#   scripts/netlab.sh config-scale NODE DIR N [POLICY-LINE...]   failover.ini of that lab
 #
 # Topology (every node sees its interfaces under the same names):
 #   LAN 1 (192.0.2.0/24, switch s1):      a eth1 .11, b eth1 .12, th eth1 .1, cl eth1 .100; activeip .10
 #   LAN 2 (198.51.100.0/24, switch s2):   a eth2 .11, b eth2 .12, th eth2 .1, cl eth2 .100; activeip .10
 #   sync  (203.0.113.0/30, direct veth):  a sync0 .1, b sync0 .2
+#
+# The scale lab (up-scale): a, b and th; channel k (1..N) is device cK on each, plugged into its
+# own bridge brK in switch s1 (no VLAN module needed), a /29 of 198.51.100.0/24 (k <= 32) or 203.0.113.0/24 (k > 32): th .1,
+# a .2, b .3, activeip .4 of the block; the sync link is 192.0.2.0/30 (a .1, b .2).
 set -euo pipefail
 
 NODES=(a b th cl)
@@ -173,6 +179,89 @@ INI
   for line in "$@"; do printf '%s\n' "$line"; done
 }
 
+# Channel K's /29 of the scale lab: "NET OFFSET" (the block's first address is NET.OFFSET).
+scale_block() {
+  local j=$(( $1 - 1 ))
+  if [ "$j" -lt 32 ]; then echo "198.51.100 $(( j * 8 ))"; else echo "203.0.113 $(( (j - 32) * 8 ))"; fi
+}
+
+up_scale() {
+  local name=$1 count=$2 n k net off own
+  [ "$count" -ge 1 ] && [ "$count" -le 64 ] || { echo "netlab.sh: 1 to 64 channels" >&2; exit 2; }
+  trap 'down "$name"' ERR
+  for n in a b th s1; do
+    ip netns add "$(ns "$name" "$n")"
+    ip -n "$(ns "$name" "$n")" link set lo up
+  done
+  # One batch per step: 64 channels cost a handful of ip processes, not hundreds.
+  for k in $(seq "$count"); do
+    echo "link add br$k type bridge stp_state 0 forward_delay 0"
+    echo "link set br$k up"
+  done | ip -n "$(ns "$name" s1)" -batch -
+  for n in a b th; do
+    own=$(case "$n" in th) echo 1 ;; a) echo 2 ;; b) echo 3 ;; esac)
+    for k in $(seq "$count"); do
+      echo "link add c$k netns $(ns "$name" "$n") type veth peer name p$n$k netns $(ns "$name" s1)"
+    done | ip -batch -
+    for k in $(seq "$count"); do
+      echo "link set p$n$k master br$k up"
+    done | ip -n "$(ns "$name" s1)" -batch -
+    for k in $(seq "$count"); do
+      read -r net off <<<"$(scale_block "$k")"
+      echo "addr add $net.$(( off + own ))/29 dev c$k"
+      echo "link set c$k up"
+    done | ip -n "$(ns "$name" "$n")" -batch -
+  done
+  for k in $(seq "$count"); do
+    echo "net.ipv4.neigh.c$k.locktime=0"
+  done | ip netns exec "$(ns "$name" th)" sysctl -q -p - >/dev/null
+  ip link add sync0 netns "$(ns "$name" a)" type veth peer name sync0 netns "$(ns "$name" b)"
+  ip -n "$(ns "$name" a)" addr add "$LAN1.1/30" dev sync0
+  ip -n "$(ns "$name" b)" addr add "$LAN1.2/30" dev sync0
+  ip -n "$(ns "$name" a)" link set sync0 up
+  ip -n "$(ns "$name" b)" link set sync0 up
+  trap - ERR
+  echo "NAME=$name"
+}
+
+config_scale() {
+  local node=$1 dir=$2 count=$3 own peer k net off line
+  shift 3
+  own=$([ "$node" = a ] && echo 2 || echo 3)
+  peer=$([ "$node" = a ] && echo 2 || echo 1)
+  for k in $(seq "$count"); do
+    read -r net off <<<"$(scale_block "$k")"
+    cat <<INI
+[channel]
+ident= ch$k
+device= c$k
+activeip= $net.$(( off + 4 ))/29
+passiveip= $net.$(( off + own ))
+testip= $net.$(( off + 1 ))
+
+INI
+  done
+  cat <<INI
+[network]
+checktime= 100ms
+timeout= 50ms
+activeretries= 3
+channelretries= 3
+
+[sendconfig]
+device= sync0
+peerip= $LAN1.$peer
+; The lab's own key for the peer protocol (never use a published key on real gateways).
+key= 6c61622d6f6e6c792d6b65792d6e6f742d666f722d70726f64756374696f6e21
+
+[policy]
+garpinterval= 100ms
+statefile= $dir/$node.state
+historyfile= $dir/$node.history
+INI
+  for line in "$@"; do printf '%s\n' "$line"; done
+}
+
 cmd=${1:-}
 case "$cmd" in
   up) up "${2:-fl$$}" ;;
@@ -181,6 +270,8 @@ case "$cmd" in
   unsilence) unsilence "${2:?NAME}" "${3:?NODE}" ;;
   loss) loss "${2:?NAME}" "${3:?PERMYRIAD}" ;;
   config) config "${2:?NODE}" "${3:?DIR}" "${@:4}" ;;
+  up-scale) up_scale "${2:?NAME}" "${3:?N}" ;;
+  config-scale) config_scale "${2:?NODE}" "${3:?DIR}" "${4:?N}" "${@:5}" ;;
   exec) name=${2:?NAME}; node=${3:?NODE}; shift 3; exec ip netns exec "$(ns "$name" "$node")" "$@" ;;
   *) sed -n '2,/^set -euo/p' "$0" | sed '$d' >&2; exit 2 ;;
 esac

@@ -55,7 +55,7 @@ impl Notifier {
         if !self.enabled {
             return Ok(());
         }
-        sd_notify::notify(false, states)
+        sd_notify::notify(states)
     }
 }
 

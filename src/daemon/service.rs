@@ -13,6 +13,7 @@ use mio::{Events, Poll, Token};
 
 use crate::config::{self, Config};
 use crate::core::action::Role;
+use crate::core::status::Status;
 use crate::core::{Input, Node, Scope};
 use crate::daemon::children::{PIPE_BASE, STOP_HOOK_LIMIT};
 use crate::daemon::clock::Clock;
@@ -25,6 +26,7 @@ use crate::daemon::shell::{
 use crate::daemon::signals::{self, SignalEvent};
 use crate::daemon::state::StateFile;
 use crate::exit::{self, ExitError};
+use crate::net::linux::peer::ResponderStats;
 
 const SIGNALS: Token = Token(0);
 
@@ -58,9 +60,26 @@ struct StateWriter {
     written_at: Option<Instant>,
     /// A change waits for this moment (once per checktime).
     due_at: Option<Instant>,
+    /// What `status` shows, as the core's own struct: compared at every wake-up, so the JSON is
+    /// built only when it changed (serialising at every wake-up was most of an idle node's CPU).
+    seen: Option<(Status, Option<ResponderStats>)>,
 }
 
 impl StateWriter {
+    /// True when the state must be looked at now: what `status` shows changed, a deferred write
+    /// is due, or the daemon is stopping.
+    fn wants(&mut self, status: &Status, peer: Option<ResponderStats>, force: bool) -> bool {
+        if self.path.is_none() {
+            return false;
+        }
+        let key = (comparable(status), peer);
+        let changed = self.seen.as_ref() != Some(&key);
+        if changed {
+            self.seen = Some(key);
+        }
+        changed || force || self.due_at.is_some_and(|d| Instant::now() >= d)
+    }
+
     fn update(&mut self, state: StateFile, period: Duration, log: &Log, force: bool) {
         let Some(path) = &self.path else {
             return;
@@ -83,6 +102,29 @@ impl StateWriter {
         self.written_at = Some(now);
         self.due_at = None;
     }
+}
+
+/// [`shown`] on the core's struct: the same fields left out, without building any JSON.
+fn comparable(status: &Status) -> Status {
+    let mut s = Status {
+        tally: Default::default(),
+        ..status.clone()
+    };
+    s.tally.takeovers = status.tally.takeovers.clone();
+    s.tally.failure_actions = status.tally.failure_actions.clone();
+    s.tally.holds = status.tally.holds.clone();
+    for c in &mut s.channels {
+        if c.failures == 0 {
+            c.last_ok_at = None;
+        }
+    }
+    if let Some(p) = s.passive.as_mut().filter(|p| p.failures == 0) {
+        p.last_seen_at = None;
+    }
+    if let Some(h) = s.heartbeat.as_mut().filter(|h| !h.lost) {
+        h.at = crate::core::Instant::ZERO;
+    }
+    s
 }
 
 /// What `status` shows of a state: the times of the last good check are left out while the counters
@@ -113,8 +155,8 @@ fn shown(state: &StateFile) -> serde_json::Value {
 }
 
 /// The one place the state snapshot is produced (the state file, and anything else fed from it).
-pub fn snapshot(opts: &Options, node: &Node, shell: &Shell, clock: &Clock) -> StateFile {
-    let mut state = StateFile::new(opts.command, &opts.config_path, clock.now(), &node.status());
+pub fn snapshot(opts: &Options, status: &Status, shell: &Shell, clock: &Clock) -> StateFile {
+    let mut state = StateFile::new(opts.command, &opts.config_path, clock.now(), status);
     state.peer = shell.peer_stats();
     state
 }
@@ -179,6 +221,7 @@ pub fn run_with(
         last: None,
         written_at: None,
         due_at: None,
+        seen: None,
     };
     let watchdog = notify::watchdog_interval().map(notify::ping_period);
     let mut watchdog_at = Instant::now();
@@ -204,13 +247,17 @@ pub fn run_with(
         }
         shell.role = node.role();
         let force = stopping.is_some();
-        state.update(
-            snapshot(&opts, &node, &shell, &clock),
-            config.network.checktime,
-            &log,
-            force,
-        );
-        metrics.publish(&node.status(), shell.responder_counters(), &log);
+        let status = node.status();
+        let peer = shell.responder_counters();
+        if state.wants(&status, peer, force) {
+            state.update(
+                snapshot(&opts, &status, &shell, &clock),
+                config.network.checktime,
+                &log,
+                force,
+            );
+        }
+        metrics.publish(&status, peer, &log);
         if last_role != Some(node.role()) {
             last_role = Some(node.role());
             let _ = notifier.status(&format!("{}", node.role()));

@@ -27,6 +27,7 @@ use crate::daemon::hooks::{HookEnv, HookEvent};
 use crate::daemon::log::Log;
 use crate::daemon::rounds::Rounds;
 use crate::daemon::state;
+use crate::net::linux::addr_book::AddressBook;
 use crate::net::linux::arp::sender_ip;
 use crate::net::linux::arp_socket::ArpSocket;
 use crate::net::linux::icmp::IcmpSocket;
@@ -117,6 +118,9 @@ pub struct Shell {
     carrier: crate::net::linux::carrier::CarrierReader,
     /// Netlink; a test swaps in its own.
     addresses: Box<dyn AddressControl>,
+    /// The devices' addresses, kept current by netlink events: the ownership check and the raw ARP
+    /// check's source address cost no socket per check.
+    book: AddressBook,
     /// A failure action the core decided, written to the history once it is carried out: one that
     /// did not happen (its release refused for lack of a capability) must never count.
     pending_failover: Option<crate::core::Instant>,
@@ -163,6 +167,7 @@ impl Shell {
             counters: NetlinkCounters::new(),
             carrier: Default::default(),
             addresses: Box::new(crate::net::linux::addr::NetlinkAddresses::new()),
+            book: AddressBook::new(),
             pending_failover: None,
             icmp: None,
             identifier: prober.identifier(),
@@ -458,7 +463,7 @@ impl Shell {
                 } else {
                     addresses
                         .into_iter()
-                        .filter(|a| match self.addresses.holds(&a.device, a.address) {
+                        .filter(|a| match self.book.holds(&a.device, a.address) {
                             Ok(held) => !held,
                             Err(e) => {
                                 self.log.warn(&format!("ownership of {}: {e}", a.address));
@@ -499,8 +504,11 @@ impl Shell {
                 vec![]
             }
             Action::Announce { addresses } => {
+                // Every channel's frames go out in this one pass, from the device's ARP socket
+                // (kept open for the checks): no interface enumeration and no socket per address,
+                // so 64 channels are announced within a millisecond or two of each other.
                 for a in &addresses {
-                    self.change("announce", a, |ctl, a| ctl.announce(&a.device, a.address))?;
+                    self.announce(registry, a)?;
                 }
                 vec![]
             }
@@ -711,6 +719,23 @@ impl Shell {
         Ok(i)
     }
 
+    /// Opens the ARP socket of `device` again in its slot (same token): a device re-created under
+    /// its name has a new index. Left as it was when the device cannot be opened.
+    fn reopen_arp_socket(&mut self, registry: &Registry, device: &str) {
+        let Some(i) = self.arp.iter().position(|s| s.device == device) else {
+            return;
+        };
+        if let Ok(fresh) = ArpSocket::open(device) {
+            let _ = registry.deregister(&mut SourceFd(&self.arp[i].as_raw_fd()));
+            let _ = registry.register(
+                &mut SourceFd(&fresh.as_raw_fd()),
+                Token(ARP_BASE + i),
+                Interest::READABLE,
+            );
+            self.arp[i] = fresh;
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn arp_request(
         &mut self,
@@ -744,13 +769,13 @@ impl Shell {
 
     fn send_arp(&mut self, targets: &[ArpTarget], probe_form: bool) {
         for t in targets {
-            let Some(s) = self.arp.iter().find(|s| s.device == t.device) else {
-                continue;
-            };
             let sources = if probe_form {
                 vec![]
             } else {
-                crate::net::linux::addresses(&t.device)
+                self.book.sources(&t.device)
+            };
+            let Some(s) = self.arp.iter().find(|s| s.device == t.device) else {
+                continue;
             };
             let from = sender_ip(probe_form, &sources, t.address);
             // A failed send leaves the address unanswered, which is what gets reported.
@@ -967,6 +992,42 @@ impl Shell {
         }
     }
 
+    /// Both gratuitous ARP forms for `a`, from its device's ARP socket.
+    fn announce(&mut self, registry: &Registry, a: &Address) -> Result<(), NetError> {
+        if self.dry_run {
+            self.log.info(&format!(
+                "dry-run: would announce {} on {}",
+                a.address, a.device
+            ));
+            return Ok(());
+        }
+        let sent = self.arp_socket(registry, &a.device).and_then(|i| {
+            let s = &self.arp[i];
+            s.send(&crate::net::linux::garp::frame(
+                crate::net::linux::garp::GarpForm::Request,
+                s.mac,
+                a.address,
+            ))?;
+            s.send(&crate::net::linux::garp::frame(
+                crate::net::linux::garp::GarpForm::Reply,
+                s.mac,
+                a.address,
+            ))
+        });
+        match sent {
+            Ok(()) => Ok(()),
+            // A lost capability stops the daemon, as for the other address changes.
+            Err(e @ NetError::Privilege { .. }) => Err(e),
+            Err(e) => {
+                // A device re-created under its name gets a fresh socket next time.
+                self.reopen_arp_socket(registry, &a.device);
+                self.log
+                    .warn(&format!("announce {} on {}: {e}", a.address, a.device));
+                Ok(())
+            }
+        }
+    }
+
     fn change(
         &mut self,
         what: &str,
@@ -980,7 +1041,12 @@ impl Shell {
             ));
             return Ok(());
         }
-        match f(self.addresses.as_mut(), a) {
+        let result = f(self.addresses.as_mut(), a);
+        if what != "announce" {
+            // Our own change: the next ownership check reads the kernel again.
+            self.book.invalidate();
+        }
+        match result {
             Ok(()) => {
                 if what != "announce" {
                     self.log

@@ -148,6 +148,14 @@ pub trait NeighbourTable {
         device: &str,
         address: Ipv4Addr,
     ) -> Result<Option<NeighbourEntry>, NetError>;
+    /// The entries of every target that has one (an implementation may read the table once).
+    fn entries_of(&mut self, targets: &[ArpTarget]) -> Result<Vec<NeighbourEntry>, NetError> {
+        let mut out = Vec::new();
+        for t in targets {
+            out.extend(self.lookup(&t.device, t.address)?);
+        }
+        Ok(out)
+    }
 }
 
 /// Adds and removes this node's addresses; announces them.

@@ -41,22 +41,40 @@ fn prefix_mask(prefix: u8) -> u32 {
 
 /// The [`AddressControl`] of a real Linux node: netlink for addresses, raw frames for gratuitous ARP.
 /// Everything acts on the network namespace of the calling process.
-#[derive(Debug, Default, Clone)]
-pub struct NetlinkAddresses;
+/// One netlink socket is kept for every change (a 64-channel takeover is 64 adds on it).
+#[derive(Default)]
+pub struct NetlinkAddresses {
+    netlink: Option<Netlink>,
+}
 
 impl NetlinkAddresses {
     pub fn new() -> Self {
-        NetlinkAddresses
+        Self::default()
+    }
+
+    /// Runs `f` on the kept socket; a failed request drops it (its state is unknown).
+    fn on<T>(
+        &mut self,
+        f: impl FnOnce(&mut Netlink) -> Result<T, NetError>,
+    ) -> Result<T, NetError> {
+        if self.netlink.is_none() {
+            self.netlink = Some(Netlink::open()?);
+        }
+        let r = f(self.netlink.as_mut().expect("opened just above"));
+        if r.is_err() {
+            self.netlink = None;
+        }
+        r
     }
 }
 
 impl AddressControl for NetlinkAddresses {
     fn add(&mut self, device: &str, address: Ipv4Addr, prefix: Option<u8>) -> Result<(), NetError> {
-        add(device, address, prefix).map(|_| ())
+        self.on(|n| add_on(n, device, address, prefix)).map(|_| ())
     }
 
     fn remove(&mut self, device: &str, address: Ipv4Addr) -> Result<(), NetError> {
-        remove(device, address)
+        self.on(|n| remove_on(n, device, address))
     }
 
     fn holds(&mut self, device: &str, address: Ipv4Addr) -> Result<bool, NetError> {
@@ -72,14 +90,23 @@ impl AddressControl for NetlinkAddresses {
 /// existing address of the device whose network contains `address`, else /32. An address already
 /// there is success, so a takeover can be repeated safely.
 pub fn add(device: &str, address: Ipv4Addr, prefix: Option<u8>) -> Result<u8, NetError> {
+    add_on(&mut Netlink::open()?, device, address, prefix)
+}
+
+/// [`add`] over an open socket.
+pub fn add_on(
+    netlink: &mut Netlink,
+    device: &str,
+    address: Ipv4Addr,
+    prefix: Option<u8>,
+) -> Result<u8, NetError> {
     let what = format!("add {address} to {device}");
     let index = ifindex(device)?;
-    let mut netlink = Netlink::open()?;
     let prefix = match prefix {
         Some(p) => p,
-        None => infer_prefix(&list_index(&mut netlink, index, device, &what)?, address),
+        None => infer_prefix(&list_index(netlink, index, device, &what)?, address),
     };
-    add_index(&mut netlink, index, address, prefix, device, &what)?;
+    add_index(netlink, index, address, prefix, device, &what)?;
     Ok(prefix)
 }
 
@@ -97,33 +124,30 @@ pub fn infer_prefix(existing: &[DeviceAddress], address: Ipv4Addr) -> u8 {
 /// secondaries of its network: dropping the passiveip would silently drop the activeip added beside
 /// it. Those collateral losses are added back at once with their prefixes.
 pub fn remove(device: &str, address: Ipv4Addr) -> Result<(), NetError> {
+    remove_on(&mut Netlink::open()?, device, address)
+}
+
+/// [`remove`] over an open socket.
+pub fn remove_on(netlink: &mut Netlink, device: &str, address: Ipv4Addr) -> Result<(), NetError> {
     let what = format!("remove {address} from {device}");
     let index = ifindex(device)?;
-    let mut netlink = Netlink::open()?;
-    let before = list_index(&mut netlink, index, device, &what)?;
+    let before = list_index(netlink, index, device, &what)?;
     // An address may be present more than once with different prefixes; bounded, the kernel answers
     // EADDRNOTAVAIL when none is left.
     for _ in 0..16 {
-        match del_index(&mut netlink, index, address, device, &what) {
+        match del_index(netlink, index, address, device, &what) {
             Ok(()) => continue,
             Err(e) if e.os_error() == Some(libc::EADDRNOTAVAIL) => break,
             Err(e) => return Err(e),
         }
     }
-    let after = list_index(&mut netlink, index, device, &what)?;
+    let after = list_index(netlink, index, device, &what)?;
     for lost in before
         .iter()
         .filter(|b| b.address != address && !after.iter().any(|a| a.address == b.address))
     {
         let restore = format!("{what}: restore {}/{}", lost.address, lost.prefix);
-        add_index(
-            &mut netlink,
-            index,
-            lost.address,
-            lost.prefix,
-            device,
-            &restore,
-        )?;
+        add_index(netlink, index, lost.address, lost.prefix, device, &restore)?;
     }
     Ok(())
 }

@@ -36,8 +36,13 @@ const TABLE_POLL: Duration = Duration::from_millis(20);
 pub struct TableArpChecker<N: NeighbourTable = NetlinkNeighbours> {
     table: N,
     /// Makes the kernel resolve an address on a device; a test double can stand in.
-    send: fn(&str, Ipv4Addr) -> Result<(), NetError>,
+    send: fn(&mut UdpSockets, &str, Ipv4Addr) -> Result<(), NetError>,
+    /// One UDP socket per device, kept open across checks.
+    udp: UdpSockets,
 }
+
+/// The table check's UDP sockets, one bound to each device.
+pub type UdpSockets = std::collections::HashMap<String, Socket>;
 
 impl TableArpChecker<NetlinkNeighbours> {
     pub fn new() -> Self {
@@ -56,7 +61,8 @@ impl<N: NeighbourTable> TableArpChecker<N> {
     pub fn with_table(table: N) -> Self {
         Self {
             table,
-            send: send_udp,
+            send: send_udp_on,
+            udp: UdpSockets::new(),
         }
     }
 
@@ -67,22 +73,26 @@ impl<N: NeighbourTable> TableArpChecker<N> {
             self.table.delete(&t.device, t.address)?;
         }
         for t in targets {
-            (self.send)(&t.device, t.address)?;
+            (self.send)(&mut self.udp, &t.device, t.address)?;
         }
         Ok(())
     }
 
-    /// The second half: who is in the table now, with a complete entry.
+    /// The second half: who is in the table now, with a complete entry (one read of the table for
+    /// all targets).
     pub fn read(&mut self, targets: &[ArpTarget]) -> Result<Vec<ArpResult>, NetError> {
-        targets
+        let entries = self.table.entries_of(targets)?;
+        Ok(targets
             .iter()
-            .map(|t| {
-                Ok(ArpResult {
-                    target: t.clone(),
-                    mac: self.resolved(t)?,
-                })
+            .map(|t| ArpResult {
+                target: t.clone(),
+                mac: entries
+                    .iter()
+                    .find(|e| e.device == t.device && e.address == t.address)
+                    .filter(|e| e.state.is_complete())
+                    .and_then(|e| e.mac),
             })
-            .collect()
+            .collect())
     }
 
     fn resolved(&mut self, t: &ArpTarget) -> Result<Option<[u8; 6]>, NetError> {
@@ -128,11 +138,28 @@ impl<N: NeighbourTable> ArpChecker for TableArpChecker<N> {
 
 /// One UDP datagram to `address` out of `device`: makes the kernel send an ARP request there.
 pub fn send_udp(device: &str, address: Ipv4Addr) -> Result<(), NetError> {
-    let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))
-        .map_err(|e| NetError::from_io("UDP socket", device, "CAP_NET_RAW", e))?;
-    socket
-        .bind_device(Some(device.as_bytes()))
-        .map_err(|e| NetError::from_io("bind UDP socket to device", device, "CAP_NET_RAW", e))?;
+    send_udp_on(&mut UdpSockets::new(), device, address)
+}
+
+/// [`send_udp`] from the device's socket in `sockets`, opened on first use and kept.
+pub fn send_udp_on(
+    sockets: &mut UdpSockets,
+    device: &str,
+    address: Ipv4Addr,
+) -> Result<(), NetError> {
+    if !sockets.contains_key(device) {
+        let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))
+            .map_err(|e| NetError::from_io("UDP socket", device, "CAP_NET_RAW", e))?;
+        socket.bind_device(Some(device.as_bytes())).map_err(|e| {
+            NetError::from_io("bind UDP socket to device", device, "CAP_NET_RAW", e)
+        })?;
+        socket.set_nonblocking(true).map_err(|e| NetError::Io {
+            context: format!("non-blocking UDP socket on {device}"),
+            source: e,
+        })?;
+        sockets.insert(device.to_owned(), socket);
+    }
+    let socket = &sockets[device];
     // The datagram waits in the neighbour queue while the kernel resolves; a refusal here (no route)
     // just leaves the entry unresolved, which the table read reports.
     let _ = socket.send_to(
@@ -406,7 +433,7 @@ mod tests {
         );
         let mut checker = TableArpChecker::with_table(table);
         // No datagram leaves this process: nobody answers, as for a peer that is gone.
-        checker.send = |_, _| Ok(());
+        checker.send = |_, _, _| Ok(());
         let target = ArpTarget {
             device: "eth1".into(),
             address,

@@ -23,14 +23,15 @@ impl ArpSocket {
     /// Opens the socket on `device` (needs CAP_NET_RAW).
     pub fn open(device: &str) -> Result<ArpSocket, NetError> {
         let ifindex = super::ifindex(device)? as i32;
-        let interface = super::raw::interface(device)?;
-        let mac = super::raw::mac_of(&interface)?;
         // SAFETY: plain socket(2); the result is checked before use.
         let raw = unsafe {
             libc::socket(
                 libc::AF_PACKET,
                 libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-                i32::from(ETH_P_ARP.to_be()),
+                // Protocol 0: no receive hook until bind. With ETH_P_ARP here, bind would first
+                // take down the all-devices hook and wait for an RCU grace period (about 16 ms
+                // per socket: a 64-channel takeover's announcements spread over a second).
+                0,
             )
         };
         if raw < 0 {
@@ -59,6 +60,35 @@ impl ArpSocket {
                 "CAP_NET_RAW",
                 std::io::Error::last_os_error(),
             ));
+        }
+        // The bound socket's own address carries the device's MAC: no enumeration of every
+        // interface (pnet's reads sysfs for each one, about 12 ms with 64 devices).
+        // SAFETY: zeroed sockaddr_ll is a valid out-parameter of the right size.
+        let mut own: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+        // SAFETY: valid descriptor, buffer and length.
+        let rc = unsafe {
+            libc::getsockname(
+                fd.as_raw_fd(),
+                (&mut own as *mut libc::sockaddr_ll).cast(),
+                &mut len,
+            )
+        };
+        if rc < 0 {
+            return Err(NetError::from_io(
+                "ARP socket address",
+                device,
+                "CAP_NET_RAW",
+                std::io::Error::last_os_error(),
+            ));
+        }
+        let mut mac = [0u8; 6];
+        mac.copy_from_slice(&own.sll_addr[..6]);
+        if own.sll_halen != 6 || mac == [0; 6] {
+            return Err(NetError::Io {
+                context: format!("{device}: no Ethernet address, ARP does not apply"),
+                source: std::io::Error::from(std::io::ErrorKind::Unsupported),
+            });
         }
         Ok(ArpSocket {
             fd,

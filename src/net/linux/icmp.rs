@@ -12,7 +12,6 @@ use socket2::{Domain, Protocol, Socket, Type};
 use crate::net::{NetError, ProbeResult, ProbeTarget, Prober};
 
 const ICMP_ECHO_REPLY: u8 = 0;
-const ICMP_ECHO_REQUEST: u8 = 8;
 /// `ICMP_FILTER` (linux/icmp.h) on `SOL_RAW`: a bit set per ICMP type the socket should NOT receive.
 const ICMP_FILTER: libc::c_int = 1;
 /// A recognisable payload; its length only has to make the echo an ordinary one.
@@ -222,36 +221,43 @@ impl Prober for IcmpProber {
 
 /// Waits until `fd` is readable or `timeout` passes.
 pub fn wait_readable(fd: std::os::fd::RawFd, timeout: Duration) -> Result<bool, NetError> {
-    let mut pfd = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    // SAFETY: the caller's descriptor stays open for this call.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
     // Round up so a sub-millisecond remainder does not spin.
-    let ms = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int;
-    // SAFETY: one valid pollfd.
-    let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
-    if rc < 0 {
-        let err = std::io::Error::last_os_error();
-        if err.kind() == std::io::ErrorKind::Interrupted {
-            return Ok(false);
+    let ms = timeout.as_micros().div_ceil(1000);
+    let wait = PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX);
+    match poll(&mut fds, wait) {
+        Ok(_) => {}
+        Err(nix::errno::Errno::EINTR) => return Ok(false),
+        Err(e) => {
+            return Err(NetError::Io {
+                context: "poll".into(),
+                source: e.into(),
+            })
         }
-        return Err(NetError::Io {
-            context: "poll".into(),
-            source: err,
-        });
     }
-    Ok(pfd.revents & libc::POLLIN != 0)
+    Ok(fds[0]
+        .revents()
+        .is_some_and(|r| r.contains(PollFlags::POLLIN)))
 }
 
-/// An ICMP echo request with a correct checksum.
+/// An ICMP echo request with a correct checksum (pnet_packet builds it).
 pub fn echo_request(identifier: u16, sequence: u16) -> Vec<u8> {
-    let mut p = Vec::with_capacity(8 + PAYLOAD.len());
-    p.extend_from_slice(&[ICMP_ECHO_REQUEST, 0, 0, 0]);
-    p.extend_from_slice(&identifier.to_be_bytes());
-    p.extend_from_slice(&sequence.to_be_bytes());
-    p.extend_from_slice(PAYLOAD);
-    let sum = checksum(&p);
+    use pnet_packet::icmp::echo_request::MutableEchoRequestPacket;
+    use pnet_packet::icmp::{IcmpCode, IcmpPacket, IcmpTypes};
+    let mut p = vec![0u8; MutableEchoRequestPacket::minimum_packet_size() + PAYLOAD.len()];
+    {
+        let mut echo =
+            MutableEchoRequestPacket::new(&mut p).expect("the buffer fits an echo request");
+        echo.set_icmp_type(IcmpTypes::EchoRequest);
+        echo.set_icmp_code(IcmpCode(0));
+        echo.set_identifier(identifier);
+        echo.set_sequence_number(sequence);
+        echo.set_payload(PAYLOAD);
+    }
+    let sum = pnet_packet::icmp::checksum(&IcmpPacket::new(&p).expect("an ICMP packet"));
     p[2..4].copy_from_slice(&sum.to_be_bytes());
     p
 }
@@ -259,30 +265,35 @@ pub fn echo_request(identifier: u16, sequence: u16) -> Vec<u8> {
 /// Parses what a raw IPv4 ICMP socket reads (IP header included): `(source, identifier, sequence)`
 /// of an echo reply with a valid checksum, `None` for anything else.
 pub fn parse_echo_reply(packet: &[u8]) -> Option<(Ipv4Addr, u16, u16)> {
-    if packet.len() < 20 || packet[0] >> 4 != 4 || packet[9] != 1 {
+    use pnet_packet::icmp::echo_reply::EchoReplyPacket;
+    use pnet_packet::icmp::{IcmpCode, IcmpTypes};
+    use pnet_packet::ip::IpNextHeaderProtocols;
+    use pnet_packet::ipv4::Ipv4Packet;
+    let ip = Ipv4Packet::new(packet)?;
+    let ihl = usize::from(ip.get_header_length()) * 4;
+    if ip.get_version() != 4 || ip.get_next_level_protocol() != IpNextHeaderProtocols::Icmp {
         return None;
     }
-    let ihl = usize::from(packet[0] & 0x0f) * 4;
+    // The ICMP message is everything after the header (the raw socket hands over the datagram).
     let icmp = packet.get(ihl..)?;
-    if icmp.len() < 8 || icmp[0] != ICMP_ECHO_REPLY || icmp[1] != 0 || checksum(icmp) != 0 {
+    let echo = EchoReplyPacket::new(icmp)?;
+    if echo.get_icmp_type() != IcmpTypes::EchoReply
+        || echo.get_icmp_code() != IcmpCode(0)
+        || checksum(icmp) != 0
+    {
         return None;
     }
-    let source = Ipv4Addr::new(packet[12], packet[13], packet[14], packet[15]);
-    let identifier = u16::from_be_bytes([icmp[4], icmp[5]]);
-    let sequence = u16::from_be_bytes([icmp[6], icmp[7]]);
-    Some((source, identifier, sequence))
+    Some((
+        ip.get_source(),
+        echo.get_identifier(),
+        echo.get_sequence_number(),
+    ))
 }
 
-/// The Internet checksum (RFC 1071); 0 over a packet that carries a correct one.
+/// The Internet checksum (RFC 1071, pnet_packet's); 0 over a packet that carries a correct one.
 pub fn checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = data
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
+    // No word skipped: summing over the checksum field itself gives 0 for a correct packet.
+    pnet_packet::util::checksum(data, usize::MAX)
 }
 
 #[cfg(test)]
@@ -303,6 +314,17 @@ mod tests {
         ip
     }
 
+    /// Built by pnet_packet since the upgrade: the bytes are the hand-built ones of before.
+    #[test]
+    fn request_bytes_are_unchanged_by_pnet() {
+        let p = echo_request(0x1234, 7);
+        let mut expected = vec![8, 0, 0, 0, 0x12, 0x34, 0, 7];
+        expected.extend_from_slice(PAYLOAD);
+        let sum = checksum(&expected);
+        expected[2..4].copy_from_slice(&sum.to_be_bytes());
+        assert_eq!(p, expected);
+    }
+
     #[test]
     fn request_checksum_verifies() {
         let p = echo_request(0x1234, 7);
@@ -318,7 +340,7 @@ mod tests {
 
         // Our own echo request, as a raw socket also sees it.
         let mut own = reply.clone();
-        own[20] = ICMP_ECHO_REQUEST;
+        own[20] = 8; // echo request
         assert_eq!(parse_echo_reply(&own), None);
 
         // A corrupted reply.

@@ -4,6 +4,7 @@
 //! Everything here acts on the network namespace the process runs in.
 
 pub mod addr;
+pub mod addr_book;
 pub mod arp;
 pub mod arp_frame;
 pub mod arp_socket;
@@ -32,15 +33,9 @@ pub fn ifindex(device: &str) -> Result<u32, NetError> {
 
 /// The name of interface `index` (for entries read back from the kernel).
 pub fn ifname(index: u32) -> Option<String> {
-    let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
-    // SAFETY: the buffer is IF_NAMESIZE long as if_indextoname requires.
-    let p = unsafe { libc::if_indextoname(index, buf.as_mut_ptr()) };
-    if p.is_null() {
-        return None;
-    }
-    // SAFETY: on success the buffer holds a NUL-terminated name.
-    let name = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
-    Some(name.to_string_lossy().into_owned())
+    nix::net::if_::if_indextoname(index)
+        .ok()
+        .map(|name| name.to_string_lossy().into_owned())
 }
 
 /// The IPv4 addresses assigned to `device` right now, with their prefix lengths.

@@ -16,6 +16,9 @@ use crate::net::{NeighbourEntry, NeighbourState, NeighbourTable, NetError};
 #[derive(Default)]
 pub struct NetlinkNeighbours {
     netlink: Option<Netlink>,
+    /// Interface indexes by name (`if_nametoindex` costs a socket and an ioctl); an entry is
+    /// dropped when the kernel no longer knows its index.
+    indexes: std::collections::HashMap<String, u32>,
 }
 
 impl NetlinkNeighbours {
@@ -30,9 +33,18 @@ impl NetlinkNeighbours {
         Ok(self.netlink.as_mut().expect("opened just above"))
     }
 
+    fn index(&mut self, device: &str) -> Result<u32, NetError> {
+        if let Some(&i) = self.indexes.get(device) {
+            return Ok(i);
+        }
+        let i = ifindex(device)?;
+        self.indexes.insert(device.to_owned(), i);
+        Ok(i)
+    }
+
     /// Every IPv4 neighbour entry (of `device` only, when given).
     pub fn entries(&mut self, device: Option<&str>) -> Result<Vec<NeighbourEntry>, NetError> {
-        let index = device.map(ifindex).transpose()?;
+        let index = device.map(|d| self.index(d)).transpose()?;
         let mut query = NeighbourMessage::default();
         query.header.family = AddressFamily::Inet;
         let replies = self.netlink()?.request(
@@ -62,7 +74,7 @@ fn entry_of(m: &NeighbourMessage, device: Option<&str>) -> Option<NeighbourEntry
     for attribute in &m.attributes {
         match attribute {
             NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) => address = Some(*a),
-            NeighbourAttribute::LinkLocalAddress(bytes) => {
+            NeighbourAttribute::LinkLayerAddress(bytes) => {
                 mac = <[u8; 6]>::try_from(bytes.as_slice()).ok();
             }
             _ => {}
@@ -99,7 +111,7 @@ impl NeighbourTable for NetlinkNeighbours {
     fn delete(&mut self, device: &str, address: Ipv4Addr) -> Result<(), NetError> {
         let mut m = NeighbourMessage::default();
         m.header.family = AddressFamily::Inet;
-        m.header.ifindex = ifindex(device)?;
+        m.header.ifindex = self.index(device)?;
         m.attributes
             .push(NeighbourAttribute::Destination(NeighbourAddress::Inet(
                 address,
@@ -112,8 +124,44 @@ impl NeighbourTable for NetlinkNeighbours {
             Ok(_) => Ok(()),
             // Nothing to delete is the state we wanted.
             Err(e) if e.os_error() == Some(libc::ENOENT) => Ok(()),
-            Err(e) => Err(e),
+            Err(e) => {
+                // A device re-created under its name has a new index: look it up again next time.
+                self.indexes.remove(device);
+                Err(e)
+            }
         }
+    }
+
+    fn entries_of(
+        &mut self,
+        targets: &[crate::net::ArpTarget],
+    ) -> Result<Vec<NeighbourEntry>, NetError> {
+        let mut wanted = Vec::with_capacity(targets.len());
+        for t in targets {
+            wanted.push((self.index(&t.device)?, t));
+        }
+        let mut query = NeighbourMessage::default();
+        query.header.family = AddressFamily::Inet;
+        let replies = self.netlink()?.request(
+            RouteNetlinkMessage::GetNeighbour(query),
+            DUMP,
+            "neighbour table",
+        )?;
+        let mut out = Vec::new();
+        for reply in replies {
+            let RouteNetlinkMessage::NewNeighbour(m) = reply else {
+                continue;
+            };
+            for (index, t) in &wanted {
+                if *index != m.header.ifindex {
+                    continue;
+                }
+                if let Some(e) = entry_of(&m, Some(&t.device)).filter(|e| e.address == t.address) {
+                    out.push(e);
+                }
+            }
+        }
+        Ok(out)
     }
 
     fn lookup(

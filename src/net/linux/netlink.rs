@@ -149,27 +149,16 @@ fn io_error(context: &str, source: io::Error) -> NetError {
 }
 
 fn set_receive_timeout(socket: &Socket, timeout: Duration) -> Result<(), NetError> {
-    let tv = libc::timeval {
-        tv_sec: timeout.as_secs() as libc::time_t,
-        tv_usec: timeout.subsec_micros() as libc::suseconds_t,
-    };
-    // SAFETY: a valid fd and a correctly sized timeval; the kernel copies it.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            (&tv as *const libc::timeval).cast(),
-            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-        )
-    };
-    if rc != 0 {
-        return Err(io_error(
-            "netlink receive timeout",
-            io::Error::last_os_error(),
-        ));
-    }
-    Ok(())
+    use nix::sys::socket::{setsockopt, sockopt::ReceiveTimeout};
+    use nix::sys::time::TimeVal;
+    // SAFETY: the socket's descriptor is open for the borrow's duration.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(socket.as_raw_fd()) };
+    let tv = TimeVal::new(
+        timeout.as_secs() as nix::sys::time::time_t,
+        timeout.subsec_micros() as nix::sys::time::suseconds_t,
+    );
+    setsockopt(&fd, ReceiveTimeout, &tv)
+        .map_err(|e| io_error("netlink receive timeout", io::Error::from(e)))
 }
 
 #[cfg(test)]
