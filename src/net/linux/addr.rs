@@ -41,12 +41,14 @@ fn prefix_mask(prefix: u8) -> u32 {
 
 /// The [`AddressControl`] of a real Linux node: netlink for addresses, raw frames for gratuitous ARP.
 /// Everything acts on the network namespace of the calling process.
-#[derive(Debug, Default, Clone)]
-pub struct NetlinkAddresses;
+#[derive(Debug, Default)]
+pub struct NetlinkAddresses {
+    garp: super::garp::Announcer,
+}
 
 impl NetlinkAddresses {
     pub fn new() -> Self {
-        NetlinkAddresses
+        Self::default()
     }
 }
 
@@ -64,7 +66,7 @@ impl AddressControl for NetlinkAddresses {
     }
 
     fn announce(&mut self, device: &str, address: Ipv4Addr) -> Result<(), NetError> {
-        super::garp::announce(device, address)
+        self.garp.announce(device, address)
     }
 }
 
