@@ -26,6 +26,9 @@ testip= 192.0.2.2
 ident= if-1
 ; boolean: probe only after an interval without traffic; default: no; source document
 checkonlyidle= yes
+; shell command: this channel's service check, run every checktime on the active with this channel's
+; hook environment; channelretries failures in a row are this channel's failure; default: none; extension
+;check= /usr/local/sbin/check-tunnel if-1
 
 [channel]
 device= eth2

@@ -113,6 +113,14 @@ pub const KEYS: &[KeySpec] = &[
         "probe the test hosts only after an interval without traffic",
     ),
     k(
+        "channel",
+        "check",
+        "shell command",
+        "none",
+        X,
+        "this channel's service check: run every checktime on the active (with this channel's hook environment), killed after checktime; channelretries failures in a row are this channel's failure, handled by the failure policy with this channel's test hosts",
+    ),
+    k(
         "network",
         "checktime",
         "duration (s)",

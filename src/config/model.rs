@@ -37,6 +37,9 @@ pub struct Channel {
     pub testips: Vec<Ipv4Addr>,
     /// `checkonlyidle=`: probe only when the counters show an idle interval.
     pub checkonlyidle: bool,
+    /// `check=`: this channel's service check (like `[policy] check=`, but its failure is this
+    /// channel's, handled with this channel's test hosts).
+    pub check: Option<String>,
     /// Line of the `[channel]` header, for messages.
     pub line: usize,
 }

@@ -218,6 +218,8 @@ pub enum Action {
         id: RequestId,
         command: String,
         timeout: Duration,
+        /// The channel whose hook environment the command gets (the first for `[policy] check=`).
+        channel: usize,
     },
     /// Tell a human (syslog at alert level, a notification): the core is holding instead of acting.
     Alert(Decision),

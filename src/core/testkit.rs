@@ -27,6 +27,7 @@ pub(crate) fn channel(ident: &str, n: u8, testips: &[Ipv4Addr], checkonlyidle: b
         prefix: Some(24),
         testips: testips.to_vec(),
         checkonlyidle,
+        check: None,
         line: 1,
     }
 }

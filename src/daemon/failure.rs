@@ -130,6 +130,7 @@ mod tests {
             prefix: None,
             testips: vec![Ipv4Addr::new(192, 0, 2, 1)],
             checkonlyidle: true,
+            check: None,
             line: 1,
         }
     }

@@ -486,7 +486,8 @@ impl Shell {
                 id,
                 command,
                 timeout,
-            } => self.run_check(registry, id, command, timeout),
+                channel,
+            } => self.run_check(registry, id, command, timeout, channel),
             Action::Alert(d) => {
                 self.log.alert(&d);
                 vec![]

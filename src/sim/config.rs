@@ -33,6 +33,7 @@ pub fn document_config(mode: PolicyMode) -> Config {
             prefix: None,
             testips: vec![Ipv4Addr::new(192, 168, 10, 1)],
             checkonlyidle: true,
+            check: None,
             line: 1,
         }],
         network: Network {

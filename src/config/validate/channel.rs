@@ -29,6 +29,7 @@ impl Validator {
             passiveip: None,
             testips: Vec::new(),
             checkonlyidle: false,
+            check: None,
         };
         for key in ["device", "activeip", "passiveip", "testip"] {
             if get(s, key).is_none() && !self.broken.contains(&s.line) {
@@ -125,6 +126,10 @@ impl Validator {
         if let Some(e) = get(s, "checkonlyidle") {
             info.checkonlyidle = self.parse(at, e, value::boolean).unwrap_or(false);
         }
+        // An empty value is no check, as for `[policy] check=`.
+        info.check = get(s, "check")
+            .filter(|e| !e.value.is_empty())
+            .map(|e| e.value.clone());
         self.channel_checks(&info, at, testip_ok, policy, peer_asked);
         info
     }
@@ -234,6 +239,7 @@ pub(super) fn to_channel(c: &ChannelInfo<'_>) -> Option<Channel> {
         prefix: ap.or(pp),
         testips: c.testips.iter().map(|t| t.0).collect(),
         checkonlyidle: c.checkonlyidle,
+        check: c.check.clone(),
         line: c.header,
     })
 }

@@ -87,6 +87,7 @@ struct ChannelInfo<'a> {
     passiveip: Option<(Ipv4Addr, Option<u8>, usize)>,
     testips: Vec<(Ipv4Addr, usize)>,
     checkonlyidle: bool,
+    check: Option<String>,
 }
 
 /// The first entry of a key in a section.
