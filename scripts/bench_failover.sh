@@ -31,7 +31,7 @@ pids=()
 # keepalived's VRRP child (its pid file) is ours too: killed by PID once its command line shows
 # this run's configuration, so a stale pid file never hits a stranger.
 ka_child() { local f=$work/ka-$1.vrrp.pid p; [ -s "$f" ] || return 0; p=$(cat "$f")
-  [[ $p =~ ^[0-9]+$ ]] && tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF "$work/ka-$1.conf" && echo "$p"; true; }
+  [[ $p =~ ^[0-9]+$ ]] && [ -r "/proc/$p/cmdline" ] && tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -qF "$work/ka-$1.conf" && echo "$p"; true; }
 cleanup() {
   local p c
   for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
@@ -152,15 +152,15 @@ for impl in f k; do
       pa=$(start "$impl" a); pids+=("$pa")
       wait_for 5000 holds a 192.0.2.10 || true
       pb=$(start "$impl" b); pids+=("$pb")
-      sleep 1
+      sleep 0.7
       # A fixed-rate client (iputils ping pauses 10 ms after an unanswered echo below a 10 ms
       # interval): every 2 ms, at most 2,500 echoes (5 s; the round ends it after about 3 s).
       ip netns exec "$(ns cl)" python3 scripts/gap_client.py 192.0.2.10 0.002 2500 >"$work/ping.log" 2>&1 & pp=$!; pids+=("$pp")
       sleep 0.5
       fault "$impl" "$fl" "$pa"
       # Expected end state: b serves (killed alone: a may keep serving); give it time either way.
-      wait_for 2000 holds b 192.0.2.10 || true
-      sleep 0.5
+      wait_for 1500 holds b 192.0.2.10 || true
+      sleep 0.4
       end=$(date +%s.%N)
       kill -TERM "$pp" 2>/dev/null || true; wait "$pp" 2>/dev/null || true
       # The silence after the last reply counts too: a failure nobody recovers from is a long gap.
