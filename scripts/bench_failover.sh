@@ -112,7 +112,16 @@ kill_all() {
   local c; c=$(ka_child a)
   kill -STOP "$2"; kill -KILL ${c:+"$c"} "$2"
 }
-stop_pid() { kill -TERM "$1" 2>/dev/null || true; local i; for i in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.02; done; kill -KILL "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+# SIGTERM to every PID at once (keepalived takes about a second to stop), SIGKILL after 2 s.
+stop_pid() {
+  local p i
+  for p in "$@"; do kill -TERM "$p" 2>/dev/null || true; done
+  for i in $(seq 100); do
+    local alive=0; for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ $alive = 1 ] || break; sleep 0.02
+  done
+  for p in "$@"; do kill -KILL "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+}
 
 fault() { # IMPL FAILURE PID_A
   case "$2" in
@@ -172,7 +181,7 @@ for impl in f k; do
       s=$( [ $ha = yes ] && printf a; [ $hb = yes ] && printf b; true); serving="$serving ${s:-none}"
       echo "$impl $fl round $round: gap ${gap} ms, a serves $ha, b serves $hb" >&2
       gaps+=("$gap")
-      stop_pid "$pa"; stop_pid "$pb"
+      stop_pid "$pa" "$pb"
       # All reaped: forget them, so that the trap never signals a recycled PID.
       pids=()
     done
