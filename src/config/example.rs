@@ -28,6 +28,9 @@ ident= if-1
 checkonlyidle= yes
 ; integer 1-16, echo requests per test host in one check; default: the [network] value; extension
 ;probes= 3
+; shell command: this channel's service check, run every checktime on the active with this channel's
+; hook environment; channelretries failures in a row are this channel's failure; default: none; extension
+;check= /usr/local/sbin/check-tunnel if-1
 
 [channel]
 device= eth2

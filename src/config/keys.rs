@@ -121,6 +121,14 @@ pub const KEYS: &[KeySpec] = &[
         "this channel's echo requests per test host in one check (overrides `[network] probes`)",
     ),
     k(
+        "channel",
+        "check",
+        "shell command",
+        "none",
+        X,
+        "this channel's service check: run every checktime on the active (with this channel's hook environment), killed after checktime; channelretries failures in a row are this channel's failure, handled by the failure policy with this channel's test hosts",
+    ),
+    k(
         "network",
         "checktime",
         "duration (s)",

@@ -39,6 +39,9 @@ pub struct Channel {
     pub checkonlyidle: bool,
     /// `probes=` (extension) of this channel; `None`: the `[network]` value.
     pub probes: Option<u32>,
+    /// `check=`: this channel's service check (like `[policy] check=`, but its failure is this
+    /// channel's, handled with this channel's test hosts).
+    pub check: Option<String>,
     /// Line of the `[channel]` header, for messages.
     pub line: usize,
 }

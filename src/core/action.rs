@@ -222,6 +222,8 @@ pub enum Action {
         id: RequestId,
         command: String,
         timeout: Duration,
+        /// The channel whose hook environment the command gets (the first for `[policy] check=`).
+        channel: usize,
     },
     /// Tell the peer over the sync link (the peer protocol's authenticated yield notice) that this
     /// node gave up the activeips to `keeper_mac` after a split brain, so the keeper announces again.

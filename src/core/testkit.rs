@@ -28,6 +28,7 @@ pub(crate) fn channel(ident: &str, n: u8, testips: &[Ipv4Addr], checkonlyidle: b
         testips: testips.to_vec(),
         checkonlyidle,
         probes: None,
+        check: None,
         line: 1,
     }
 }

@@ -131,6 +131,7 @@ mod tests {
             testips: vec![Ipv4Addr::new(192, 0, 2, 1)],
             checkonlyidle: true,
             probes: None,
+            check: None,
             line: 1,
         }
     }

@@ -564,7 +564,8 @@ impl Shell {
                 id,
                 command,
                 timeout,
-            } => self.run_check(registry, id, command, timeout),
+                channel,
+            } => self.run_check(registry, id, command, timeout, channel),
             Action::NotifyYielded { keeper_mac } => {
                 self.send_fast(crate::peer::Body::Yielded(crate::peer::Yielded {
                     keeper_mac,

@@ -34,6 +34,7 @@ pub fn document_config(mode: PolicyMode) -> Config {
             testips: vec![Ipv4Addr::new(192, 168, 10, 1)],
             checkonlyidle: true,
             probes: None,
+            check: None,
             line: 1,
         }],
         network: Network {

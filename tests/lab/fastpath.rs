@@ -34,10 +34,15 @@ fn cfg(node: &str, policy: &str, key: bool) -> String {
 
 /// a active, b passive, both running.
 fn pair(lab: &Lab, dir: &std::path::Path, policy: &str, key: bool) -> (Daemon, Daemon) {
-    let a = Daemon::start(lab, dir, "a", "run", &cfg("a", policy, key), &[]);
+    pair_of(lab, dir, &cfg("a", policy, key), &cfg("b", policy, key))
+}
+
+/// a active, b passive, both running, with these configs.
+fn pair_of(lab: &Lab, dir: &std::path::Path, text_a: &str, text_b: &str) -> (Daemon, Daemon) {
+    let a = Daemon::start(lab, dir, "a", "run", text_a, &[]);
     let took = wait_for(Duration::from_secs(5), || holds(lab, "a", ACTIVEIP));
     assert!(took.is_some(), "a never took over alone:\n{}", a.log());
-    let b = Daemon::start(lab, dir, "b", "run", &cfg("b", policy, key), &[]);
+    let b = Daemon::start(lab, dir, "b", "run", text_b, &[]);
     assert!(
         crate::common::pair::throughout(Duration::from_millis(800), || !holds(lab, "b", ACTIVEIP)),
         "b took over beside a:\n{}",
@@ -261,6 +266,57 @@ fn a_hung_service_check_is_a_failure() {
         "sleep 30",
         "timed out and was killed",
     );
+}
+
+/// `[channel] check=` on lan2 only: its failing check is lan2's failure (the peer is asked about
+/// lan2's test hosts) and b takes over; the environment is lan2's (the check reads
+/// FAILOVERCTL_CHANNEL).
+#[test]
+fn a_channels_failing_service_check_fails_that_channel_over() {
+    let name = "a_channels_failing_service_check_fails_that_channel_over";
+    if !root_or_skip(name) {
+        return;
+    }
+    let lab = Lab::up();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let flag = dir.path().join("lan2-down");
+    let with_check = |node: &str| {
+        cfg(node, "onfailure= demote", true).replace(
+            "ident= lan2\n",
+            &format!(
+                "ident= lan2\ncheck= test \"$FAILOVERCTL_CHANNEL\" = lan2 && test ! -e {}\n",
+                flag.display()
+            ),
+        )
+    };
+    let (text_a, text_b) = (with_check("a"), with_check("b"));
+    assert!(text_a.contains("check= test"), "{text_a}");
+    let (a, b) = pair_of(&lab, dir.path(), &text_a, &text_b);
+    let meter = GapMeter::start(&lab, "cl", ACTIVEIP, Duration::from_secs(6));
+    std::thread::sleep(Duration::from_millis(400));
+    // Passing so far (the environment is lan2's): no failure logged.
+    assert!(
+        !a.log().contains("service check of channel lan2 failed"),
+        "{}",
+        a.log()
+    );
+    std::fs::write(&flag, "").expect("break lan2's service");
+    let took = wait_for(Duration::from_secs(5), || holds(&lab, "b", ACTIVEIP));
+    assert!(
+        took.is_some(),
+        "{name}: b never took over:\na:\n{}\nb:\n{}",
+        a.log(),
+        b.log()
+    );
+    let log = a.log();
+    assert!(
+        log.contains("service check of channel lan2 failed (3/3)"),
+        "{log}"
+    );
+    assert!(log.contains("a failure of channel lan2"), "{log}");
+    assert!(!log.contains("a failure of the node"), "{log}");
+    std::thread::sleep(Duration::from_millis(500));
+    check_gap(name, meter, &a, &b);
 }
 
 #[test]

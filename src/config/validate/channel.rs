@@ -30,6 +30,7 @@ impl Validator {
             testips: Vec::new(),
             checkonlyidle: false,
             probes: None,
+            check: None,
         };
         for key in ["device", "activeip", "passiveip", "testip"] {
             if get(s, key).is_none() && !self.broken.contains(&s.line) {
@@ -129,6 +130,10 @@ impl Validator {
         if let Some(e) = get(s, "probes") {
             info.probes = self.parse(at, e, |x| limits::PROBES.parse(x));
         }
+        // An empty value is no check, as for `[policy] check=`.
+        info.check = get(s, "check")
+            .filter(|e| !e.value.is_empty())
+            .map(|e| e.value.clone());
         self.channel_checks(&info, at, testip_ok, policy, peer_asked);
         info
     }
@@ -239,6 +244,7 @@ pub(super) fn to_channel(c: &ChannelInfo<'_>) -> Option<Channel> {
         testips: c.testips.iter().map(|t| t.0).collect(),
         checkonlyidle: c.checkonlyidle,
         probes: c.probes,
+        check: c.check.clone(),
         line: c.header,
     })
 }

@@ -88,6 +88,7 @@ struct ChannelInfo<'a> {
     testips: Vec<(Ipv4Addr, usize)>,
     checkonlyidle: bool,
     probes: Option<u32>,
+    check: Option<String>,
 }
 
 /// The first entry of a key in a section.

@@ -45,10 +45,12 @@ pub(super) struct FastState {
     pub(super) carrier: BTreeMap<String, bool>,
     pub(super) handover: Option<HandoverState>,
     pub(super) next_request: u64,
-    /// The service check in flight.
-    pub(super) check_in_flight: Option<RequestId>,
-    /// Its failures in a row.
-    pub(super) check_failures: u32,
+    /// The service check in flight, and which (`None`: `[policy] check=`; `Some(i)`: channel i's).
+    pub(super) check_in_flight: Option<(RequestId, Option<usize>)>,
+    /// The checks of this round still to run, last first (one runs at a time).
+    pub(super) check_queue: Vec<Option<usize>>,
+    /// Failures in a row, per check.
+    pub(super) check_failures: BTreeMap<Option<usize>, u32>,
 }
 
 impl Node {
@@ -189,7 +191,7 @@ impl Node {
             }
         }
         if self.timers.take_expired(NodeTimer::CheckAnswer, now) {
-            if let Some(id) = self.fast.check_in_flight {
+            if let Some((id, _)) = self.fast.check_in_flight {
                 self.on_check_done(now, id, Err("no answer from the shell".into()));
             }
         }
@@ -316,10 +318,8 @@ impl Node {
             // run-passive's work ends with this takeover: no periodic heartbeat keeps it running.
             self.timers.stop(NodeTimer::Heartbeat);
         }
-        self.fast.check_in_flight = None;
-        self.fast.check_failures = 0;
-        self.timers.stop(NodeTimer::CheckAnswer);
-        if self.config.policy.check.is_some() && matches!(self.mode, Mode::Active(_)) {
+        self.reset_checks();
+        if self.has_checks() && matches!(self.mode, Mode::Active(_)) {
             self.timers
                 .set(NodeTimer::ServiceCheck, now + self.config.network.checktime);
         }
@@ -327,9 +327,14 @@ impl Node {
 
     /// After every release: no service checks while passive.
     pub(super) fn after_release_fast(&mut self) {
-        self.fast.check_in_flight = None;
-        self.fast.check_failures = 0;
+        self.reset_checks();
         self.timers.stop(NodeTimer::ServiceCheck);
+    }
+
+    fn reset_checks(&mut self) {
+        self.fast.check_in_flight = None;
+        self.fast.check_queue.clear();
+        self.fast.check_failures.clear();
         self.timers.stop(NodeTimer::CheckAnswer);
     }
 
@@ -565,13 +570,42 @@ impl Node {
 
     // --- service check ----------------------------------------------------------------------
 
+    /// Every configured service check: the node's (`[policy] check=`) first, then each channel's.
+    fn checks(&self) -> Vec<Option<usize>> {
+        let node = self.config.policy.check.is_some().then_some(None);
+        let channels = (0..self.config.channels.len())
+            .filter(|&i| self.config.channels[i].check.is_some())
+            .map(Some);
+        node.into_iter().chain(channels).collect()
+    }
+
+    pub(super) fn has_checks(&self) -> bool {
+        self.config.policy.check.is_some() || self.config.channels.iter().any(|c| c.check.is_some())
+    }
+
+    fn check_command(&self, which: Option<usize>) -> Option<String> {
+        match which {
+            None => self.config.policy.check.clone(),
+            Some(i) => self.config.channels.get(i).and_then(|c| c.check.clone()),
+        }
+    }
+
+    /// Runs the next check of this round (a new round when none is left). One runs at a time, each
+    /// bounded by checktime; the next round starts checktime after the last one answered.
     fn run_check(&mut self, now: Instant) {
-        let Some(command) = self.config.policy.check.clone() else {
-            return;
-        };
         if self.role != Role::Active || self.fast.check_in_flight.is_some() {
             return;
         }
+        if self.fast.check_queue.is_empty() {
+            self.fast.check_queue = self.checks();
+            self.fast.check_queue.reverse();
+        }
+        let Some(which) = self.fast.check_queue.pop() else {
+            return;
+        };
+        let Some(command) = self.check_command(which) else {
+            return;
+        };
         let id = match &mut self.mode {
             Mode::Active(m) => m.issue_id(),
             _ => {
@@ -580,18 +614,22 @@ impl Node {
             }
         };
         let timeout = self.config.network.checktime;
-        self.fast.check_in_flight = Some(id);
+        self.fast.check_in_flight = Some((id, which));
         self.timers
             .set(NodeTimer::CheckAnswer, now + timeout + ANSWER_GRACE);
         self.push(Action::RunCheck {
             id,
             command,
             timeout,
+            channel: which.unwrap_or(0),
         });
     }
 
     fn on_check_done(&mut self, now: Instant, id: RequestId, outcome: Result<(), String>) {
-        if self.fast.check_in_flight != Some(id) {
+        let Some((flying, which)) = self.fast.check_in_flight else {
+            return;
+        };
+        if flying != id {
             return;
         }
         self.fast.check_in_flight = None;
@@ -600,45 +638,63 @@ impl Node {
             return;
         }
         let limit = self.config.network.channelretries;
+        // The node's check fails the node (handled as the first channel's failure); a channel's
+        // check fails that channel, asked about with its own test hosts.
+        let index = which.unwrap_or(0);
+        let ident = self.config.channels[index].ident.clone();
+        let (name, channel) = match which {
+            None => ("service check".to_owned(), None),
+            Some(_) => (
+                format!("service check of channel {ident}"),
+                Some(ident.as_str()),
+            ),
+        };
         match outcome {
             Ok(()) => {
-                if self.fast.check_failures > 0 {
-                    self.log(now, None, "service check passes again".into());
+                if self
+                    .fast
+                    .check_failures
+                    .remove(&which)
+                    .is_some_and(|n| n > 0)
+                {
+                    self.log(now, channel, format!("{name} passes again"));
                 }
-                self.fast.check_failures = 0;
             }
             Err(why) => {
-                self.fast.check_failures += 1;
-                let n = self.fast.check_failures;
-                self.log(
-                    now,
-                    None,
-                    format!("service check failed ({n}/{limit}): {why}"),
-                );
+                let n = {
+                    let n = self.fast.check_failures.entry(which).or_insert(0);
+                    *n += 1;
+                    *n
+                };
+                self.log(now, channel, format!("{name} failed ({n}/{limit}): {why}"));
                 if n >= limit && self.pending.is_none() {
-                    self.fast.check_failures = 0;
-                    let first = &self.config.channels[0];
+                    self.fast.check_failures.remove(&which);
                     let failure = ChannelFailure {
-                        channel: first.ident.clone(),
-                        index: 0,
+                        channel: ident.clone(),
+                        index,
                         at: now,
                         failures: n,
                     };
+                    let what = match which {
+                        None => format!("a failure of the node (handled as channel {ident}'s)"),
+                        Some(_) => format!("a failure of channel {ident}"),
+                    };
                     self.log(
                         now,
-                        None,
-                        format!(
-                            "service check failed {n} times in a row: a failure of the node (handled as channel {}'s)",
-                            first.ident
-                        ),
+                        channel,
+                        format!("{name} failed {n} times in a row: {what}"),
                     );
                     self.on_failure(now, failure);
                 }
             }
         }
-        if self.role == Role::Active && self.config.policy.check.is_some() {
-            self.timers
-                .set(NodeTimer::ServiceCheck, now + self.config.network.checktime);
+        if self.role == Role::Active && self.has_checks() {
+            if self.fast.check_queue.is_empty() {
+                self.timers
+                    .set(NodeTimer::ServiceCheck, now + self.config.network.checktime);
+            } else {
+                self.run_check(now);
+            }
         }
     }
 }

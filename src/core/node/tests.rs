@@ -1221,3 +1221,159 @@ fn a_fresh_healthy_heartbeat_holds_the_takeover_and_its_absence_does_not() {
         "took over at {took} (bound {bound:?} after the last heartbeat)"
     );
 }
+
+// --- per-channel service checks (`[channel] check=`) -------------------------------------------
+
+/// Two channels (if-1 with test host .1.1, if-2 with .2.1), the peer key, `[policy] check=` and
+/// if-2's own `check=`.
+fn two_checked_channels() -> Config {
+    let mut cfg = config(PolicyMode::Improved);
+    cfg.channels.push(crate::core::testkit::channel(
+        "if-2",
+        2,
+        &[std::net::Ipv4Addr::new(192, 168, 2, 1)],
+        true,
+    ));
+    cfg.channels[1].check = Some("check-if-2".into());
+    cfg.policy.check = Some("check-node".into());
+    if let Some(s) = cfg.sendconfig.as_mut() {
+        s.peerlink.key = Some(crate::config::PeerKey::Inline(
+            crate::peer::Key::from_hex("73696d756c61746564206b6579000000")
+                .expect("a valid hex key"),
+        ));
+    }
+    cfg
+}
+
+/// No active answers (so the node takes over), the test hosts answer, the addresses stay; the
+/// service checks answer after 5 ms: the node's passes, if-2's fails.
+fn if2_check_fails(now: Instant, a: &Action) -> Option<(Duration, Input)> {
+    match a {
+        Action::RunCheck { id, command, .. } => Some((
+            Duration::from_millis(5),
+            Input::CheckDone {
+                id: *id,
+                outcome: if command == "check-if-2" {
+                    Err("exit status 1".into())
+                } else {
+                    Ok(())
+                },
+            },
+        )),
+        other => healthy_world(now, other),
+    }
+}
+
+#[test]
+fn a_channels_failing_service_check_is_that_channels_failure_asked_with_its_test_hosts() {
+    let cfg = two_checked_channels();
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let seen = drive(&mut node, Instant::ZERO, at_ms(120_000), if2_check_fails);
+    let logs: Vec<&Decision> = seen
+        .iter()
+        .filter_map(|(_, a)| match a {
+            Action::Log(d) => Some(d),
+            _ => None,
+        })
+        .collect();
+    let said = |s: &str| logs.iter().find(|d| d.reason.contains(s)).copied();
+    let third = said("service check of channel if-2 failed (3/3)")
+        .unwrap_or_else(|| panic!("no third failure of if-2's check: {logs:#?}"));
+    assert_eq!(third.channel.as_deref(), Some("if-2"));
+    assert!(said("a failure of channel if-2").is_some(), "{logs:#?}");
+    // The node's own check passes: it never fails the node.
+    assert!(said("service check failed").is_none(), "{logs:#?}");
+    assert!(said("a failure of the node").is_none(), "{logs:#?}");
+    // requirepeer then asks the peer about if-2 with if-2's test hosts, not the first channel's.
+    let failed_at = seen
+        .iter()
+        .find(
+            |(_, a)| matches!(a, Action::Log(d) if d.reason.contains("a failure of channel if-2")),
+        )
+        .map(|(t, _)| *t)
+        .expect("logged above");
+    let asked = seen.iter().find_map(|(t, a)| match a {
+        Action::AskPeer {
+            channel, testips, ..
+        } if *t >= failed_at => Some((channel.clone(), testips.clone())),
+        _ => None,
+    });
+    assert_eq!(
+        asked,
+        Some((
+            "if-2".to_owned(),
+            vec![std::net::Ipv4Addr::new(192, 168, 2, 1)]
+        ))
+    );
+}
+
+#[test]
+fn service_checks_run_one_at_a_time_each_with_its_channels_environment() {
+    let cfg = two_checked_channels();
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let seen = drive(&mut node, Instant::ZERO, at_ms(60_000), if2_check_fails);
+    let runs: Vec<(u64, String, usize)> = seen
+        .iter()
+        .filter_map(|(t, a)| match a {
+            Action::RunCheck {
+                command, channel, ..
+            } => Some((t.as_millis(), command.clone(), *channel)),
+            _ => None,
+        })
+        .collect();
+    assert!(runs.len() >= 4, "{runs:?}");
+    // A round: the node's check (first channel's environment), then if-2's once it answered (5 ms
+    // later, never two at once); the next round checktime (10 s) after the last answer.
+    let (t0, c0, ch0) = &runs[0];
+    assert_eq!((c0.as_str(), *ch0), ("check-node", 0));
+    assert_eq!(runs[1], (t0 + 5, "check-if-2".to_owned(), 1));
+    assert_eq!(runs[2], (t0 + 10 + 10_000, "check-node".to_owned(), 0));
+    assert_eq!(runs[3], (t0 + 15 + 10_000, "check-if-2".to_owned(), 1));
+}
+
+#[test]
+fn a_passing_check_resets_only_its_own_count() {
+    // if-2's check fails twice, then passes: the count starts again, so 3 more failures are
+    // needed (the node's passing check in between changes nothing).
+    let mut cfg = two_checked_channels();
+    cfg.policy.check = None;
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let mut n = 0;
+    let seen = drive(&mut node, Instant::ZERO, at_ms(90_000), |now, a| match a {
+        Action::RunCheck { id, .. } => {
+            n += 1;
+            Some((
+                Duration::from_millis(5),
+                Input::CheckDone {
+                    id: *id,
+                    outcome: if n == 3 {
+                        Ok(())
+                    } else {
+                        Err("exit status 1".into())
+                    },
+                },
+            ))
+        }
+        other => healthy_world(now, other),
+    });
+    let reasons: Vec<String> = seen
+        .iter()
+        .filter_map(|(_, a)| match a {
+            Action::Log(d) if d.reason.contains("service check") => Some(d.reason.clone()),
+            _ => None,
+        })
+        .collect();
+    let counts: Vec<&str> = reasons
+        .iter()
+        .filter_map(|r| r.split_once("failed (").map(|(_, rest)| &rest[..3]))
+        .collect();
+    assert_eq!(
+        counts[..5],
+        ["1/3", "2/3", "1/3", "2/3", "3/3"],
+        "{reasons:#?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("passes again")),
+        "{reasons:#?}"
+    );
+}

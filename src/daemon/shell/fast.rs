@@ -132,11 +132,13 @@ impl Shell {
         id: RequestId,
         command: String,
         timeout: Duration,
+        channel: usize,
     ) -> Answers {
         let channel = self
             .config
             .channels
-            .first()
+            .get(channel)
+            .or(self.config.channels.first())
             .cloned()
             .expect("a validated config has a channel");
         let job = Job {

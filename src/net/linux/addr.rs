@@ -41,10 +41,12 @@ fn prefix_mask(prefix: u8) -> u32 {
 
 /// The [`AddressControl`] of a real Linux node: netlink for addresses, raw frames for gratuitous ARP.
 /// Everything acts on the network namespace of the calling process.
-/// One netlink socket is kept for every change (a 64-channel takeover is 64 adds on it).
+/// One netlink socket is kept for every change (a 64-channel takeover is 64 adds on it), and one
+/// packet socket for gratuitous ARP.
 #[derive(Default)]
 pub struct NetlinkAddresses {
     netlink: Option<Netlink>,
+    garp: super::garp::Announcer,
 }
 
 impl NetlinkAddresses {
@@ -82,7 +84,7 @@ impl AddressControl for NetlinkAddresses {
     }
 
     fn announce(&mut self, device: &str, address: Ipv4Addr) -> Result<(), NetError> {
-        super::garp::announce(device, address)
+        self.garp.announce(device, address)
     }
 }
 
