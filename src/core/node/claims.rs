@@ -12,6 +12,12 @@ impl Node {
         if response == ClaimResponse::Ignore {
             return;
         }
+        // A look started by a claim is still out: the rest of the claimant's burst (a request and
+        // a reply per announcement, on every device) adds nothing until it answers. Without this
+        // every frame was logged and announced against: over a hundred lines in a few ms.
+        if self.rival_seen && self.conflict.is_some() {
+            return;
+        }
         let (own, rival) = (format_mac(&claim.own_mac), format_mac(&claim.rival_mac));
         let seen = format!(
             "{} on {} claimed by {rival} (this node: {own})",
@@ -51,5 +57,13 @@ impl Node {
             ),
         );
         self.reannounce(now);
+        // A look in flight may hold answers the peer gave before it let go: acting on them would
+        // make this node yield too, and nobody would serve. Look again from now.
+        if self.conflict.take().is_some() {
+            self.timers.stop(NodeTimer::ConflictAnswer);
+        }
+        self.rival_seen = true;
+        self.timers.stop(NodeTimer::Conflict);
+        self.conflict_check(now);
     }
 }

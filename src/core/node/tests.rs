@@ -1377,3 +1377,64 @@ fn a_passing_check_resets_only_its_own_count() {
         "{reasons:#?}"
     );
 }
+
+/// Found in the lab: the peer yielded after a split brain (and said so), but a look for rivals
+/// already in flight came back with the peer's answer from before it let go, and this node yielded
+/// too: nobody served until a hold-off ran out. The yield notice makes that look stale.
+#[test]
+fn a_look_answered_before_the_peers_yield_does_not_make_the_keeper_yield_too() {
+    let cfg = config(PolicyMode::Improved);
+    let mut node = Node::with_scope(&cfg, Instant::ZERO, vec![], Scope::ActiveOnly);
+    let mut now = Instant::ZERO;
+    let mut look = None;
+    for _ in 0..1_000 {
+        for a in drain_actions(&mut node) {
+            if let Action::ConflictCheck { id, targets, .. } = a {
+                look = Some((id, targets));
+            }
+        }
+        if look.is_some() {
+            break;
+        }
+        now = node.poll_timeout().expect("a deadline").max(now);
+        node.handle_timeout(now);
+    }
+    let (id, targets) = look.expect("the active looks for rivals");
+    assert_eq!(node.role(), Role::Active);
+    node.handle(
+        now,
+        Input::PeerYielded {
+            keeper_mac: OWN_MAC,
+        },
+    );
+    // The old look's answer: a rival with a lower MAC, from before the peer let go.
+    node.handle(
+        now,
+        Input::ConflictDone {
+            id,
+            rivals: targets
+                .iter()
+                .map(|t| Rival {
+                    device: t.device.clone(),
+                    address: t.address,
+                    rival_mac: [0, 0, 0, 0, 0, 1],
+                    own_mac: OWN_MAC,
+                })
+                .collect(),
+        },
+    );
+    let after = drain_actions(&mut node);
+    assert!(
+        !after
+            .iter()
+            .any(|a| matches!(a, Action::ReleaseAddresses { .. })),
+        "{after:?}"
+    );
+    assert_eq!(node.role(), Role::Active);
+    assert!(
+        after
+            .iter()
+            .any(|a| matches!(a, Action::ConflictCheck { .. })),
+        "looks again from the notice: {after:?}"
+    );
+}
