@@ -272,7 +272,7 @@ impl Node {
         }
         let planned = matches!(notice.reason, NoticeReason::Handover | NoticeReason::Stop);
         let held = match &self.mode {
-            Mode::Passive(m) => m.status().not_before_at.filter(|&t| now < t),
+            Mode::Passive { monitor: m, .. } => m.status().not_before_at.filter(|&t| now < t),
             _ => None,
         };
         if let (Some(until), false) = (held, planned) {

@@ -112,10 +112,38 @@ impl From<NodeTimer> for usize {
 
 #[derive(Debug, Clone)]
 enum Mode {
-    Passive(PassiveMonitor),
+    Passive {
+        monitor: PassiveMonitor,
+        /// Dropped with the role: a takeover, a stop or the end of the run forgets it.
+        takeover: PassiveTakeover,
+    },
     Active(ActiveMonitor),
     /// Rebooting or stopped: nothing more is decided.
     Done,
+}
+
+impl Mode {
+    fn passive(monitor: PassiveMonitor) -> Self {
+        Mode::Passive {
+            monitor,
+            takeover: PassiveTakeover::default(),
+        }
+    }
+}
+
+/// The passive's way to a takeover ([`takeover`], [`fitness`]): meaningful only while passive.
+#[derive(Debug, Clone, Default)]
+struct PassiveTakeover {
+    /// The passive's question to the active before taking over, in flight.
+    asking_active: Option<RequestId>,
+    /// Its answer within the current streak of unanswered ARP checks (`Some(None)`: no answer).
+    active_health: Option<Option<bool>>,
+    /// The takeover verdict is in and waits for that answer.
+    takeover_waiting: bool,
+    /// A takeover was already declined because the active answered healthy: alert only once.
+    declined: bool,
+    /// A takeover waits for the fitness probe's answer.
+    fitness_wait: bool,
 }
 
 /// A failure waiting for the peer check (`requirepeer`).
@@ -161,21 +189,11 @@ pub struct Node {
     conflict: Option<ConflictInFlight>,
     /// The ownership check in flight (answered at once by the shell).
     ownership: Option<RequestId>,
-    /// The passive's question to the active before taking over, in flight.
-    asking_active: Option<RequestId>,
-    /// Its answer within the current streak of unanswered ARP checks (`Some(None)`: no answer).
-    active_health: Option<Option<bool>>,
-    /// The takeover verdict is in and waits for that answer.
-    takeover_waiting: bool,
-    /// A takeover was already declined because the active answered healthy: alert only once.
-    declined: bool,
     /// The last conflict check found a rival and this node kept the addresses: when the rival is gone,
     /// announce once more, since neighbours may have learned its MAC in between.
     rival_seen: bool,
     /// What this node knows of its own ability to serve (`requirefit`).
     fitness: fitness::Fitness,
-    /// A takeover waits for the fitness probe's answer.
-    fitness_wait: bool,
     /// This node took over knowing its test hosts were down on their own: it holds on that failure.
     hosts_down_at_takeover: bool,
     /// The addresses this node holds while passive (the last ownership check), for the split-brain
@@ -235,7 +253,7 @@ impl Node {
         let mut node = Self {
             config: config.clone(),
             scope,
-            mode: Mode::Passive(passive),
+            mode: Mode::passive(passive),
             role: Role::Passive,
             since: now,
             ids,
@@ -247,13 +265,8 @@ impl Node {
             pending: None,
             conflict: None,
             ownership: None,
-            asking_active: None,
-            active_health: None,
-            takeover_waiting: false,
-            declined: false,
             rival_seen: false,
             fitness: fitness::Fitness::default(),
-            fitness_wait: false,
             hosts_down_at_takeover: false,
             stray: vec![],
             history: FailoverHistory::new(failovers),
@@ -264,6 +277,29 @@ impl Node {
         };
         node.start_heartbeats(now);
         node
+    }
+
+    /// The passive's takeover state; `None` in any other mode.
+    fn takeover_mut(&mut self) -> Option<&mut PassiveTakeover> {
+        match &mut self.mode {
+            Mode::Passive { takeover, .. } => Some(takeover),
+            _ => None,
+        }
+    }
+
+    /// Counts again from a fresh passive monitor (no takeover before `not_before`), keeping the
+    /// passive's takeover state: a declined takeover stays declined.
+    fn restart_passive(&mut self, now: Instant, not_before: Option<Instant>) {
+        let ids = self.next_ids();
+        let fresh = PassiveMonitor::new(&self.config, now, not_before, ids);
+        match &mut self.mode {
+            Mode::Passive { monitor, .. } => *monitor = fresh,
+            _ => self.mode = Mode::passive(fresh),
+        }
+        if let Mode::Passive { monitor, .. } = &mut self.mode {
+            monitor.handle_timeout(now);
+        }
+        self.after_monitor(now);
     }
 
     pub fn role(&self) -> Role {
@@ -281,7 +317,7 @@ impl Node {
 
     pub fn poll_timeout(&self) -> Option<Instant> {
         let monitor = match &self.mode {
-            Mode::Passive(m) => m.poll_timeout(),
+            Mode::Passive { monitor: m, .. } => m.poll_timeout(),
             Mode::Active(m) => m.poll_timeout(),
             Mode::Done => None,
         };
@@ -294,7 +330,7 @@ impl Node {
 
     pub fn status(&self) -> Status {
         let (channels, passive) = match &self.mode {
-            Mode::Passive(m) => (vec![], Some(m.status())),
+            Mode::Passive { monitor: m, .. } => (vec![], Some(m.status())),
             Mode::Active(m) => (m.status(), None),
             Mode::Done => (vec![], None),
         };
@@ -348,7 +384,10 @@ impl Node {
             }
         }
         if self.timers.take_expired(NodeTimer::TakeoverAnswer, now)
-            && self.asking_active.take().is_some()
+            && self
+                .takeover_mut()
+                .and_then(|t| t.asking_active.take())
+                .is_some()
         {
             self.on_active_health(now, None);
         }
@@ -360,7 +399,7 @@ impl Node {
         }
         self.fast_timeout(now);
         match &mut self.mode {
-            Mode::Passive(m) => m.handle_timeout(now),
+            Mode::Passive { monitor: m, .. } => m.handle_timeout(now),
             Mode::Active(m) => m.handle_timeout(now),
             Mode::Done => {}
         }
@@ -394,8 +433,9 @@ impl Node {
                 if self.pending.as_ref().map(|p| p.check) == Some(PeerCheck::Asking(id)) {
                     self.timers.stop(NodeTimer::PeerAnswer);
                     self.on_peer_answer(now, answer);
-                } else if self.asking_active == Some(id) {
-                    self.asking_active = None;
+                } else if let Some(t) = self.takeover_mut().filter(|t| t.asking_active == Some(id))
+                {
+                    t.asking_active = None;
                     let healthy = match answer {
                         Some(a) => Some(self.judge_active(now, &a)),
                         None => {
@@ -434,7 +474,7 @@ impl Node {
                 }
             }
             other => match &mut self.mode {
-                Mode::Passive(m) => m.handle(now, other),
+                Mode::Passive { monitor: m, .. } => m.handle(now, other),
                 Mode::Active(m) => m.handle(now, other),
                 Mode::Done => {}
             },
@@ -470,7 +510,7 @@ impl Node {
     fn after_monitor(&mut self, now: Instant) {
         let mut drained = Vec::new();
         let verdict = match &mut self.mode {
-            Mode::Passive(m) => {
+            Mode::Passive { monitor: m, .. } => {
                 drained.extend(std::iter::from_fn(|| m.poll_action()));
                 m.poll_takeover().map(|_| None)
             }
@@ -503,7 +543,7 @@ impl Node {
 
     fn next_ids(&self) -> RequestIds {
         let monitor = match &self.mode {
-            Mode::Passive(m) => m.ids().peek(),
+            Mode::Passive { monitor: m, .. } => m.ids().peek(),
             Mode::Active(m) => m.ids().peek(),
             Mode::Done => 0,
         };
@@ -547,14 +587,9 @@ impl Node {
 
     fn take_over(&mut self, now: Instant, reason: TakeoverReason, why: &str) {
         self.tally.takeover(reason);
-        self.declined = false;
-        self.fitness_wait = false;
         self.fitness.probe = None;
         self.stray.clear();
         self.timers.stop(NodeTimer::FitnessAnswer);
-        self.asking_active = None;
-        self.active_health = None;
-        self.takeover_waiting = false;
         self.timers.stop(NodeTimer::TakeoverAnswer);
         self.role = Role::Active;
         self.since = now;
@@ -661,7 +696,7 @@ impl Node {
             self.log(now, None, "passive; run-active is done".to_owned());
             return;
         }
-        self.mode = Mode::Passive(PassiveMonitor::new(
+        self.mode = Mode::passive(PassiveMonitor::new(
             &self.config,
             now,
             Some(not_before),
@@ -676,7 +711,7 @@ impl Node {
             ),
         );
         self.send_heartbeat(now);
-        if let Mode::Passive(m) = &mut self.mode {
+        if let Mode::Passive { monitor: m, .. } = &mut self.mode {
             m.handle_timeout(now);
         }
         self.after_monitor(now);

@@ -66,7 +66,7 @@ impl Node {
             ),
         );
         match &mut self.mode {
-            Mode::Passive(m) => m.reconfigure(config, now),
+            Mode::Passive { monitor: m, .. } => m.reconfigure(config, now),
             Mode::Active(m) => m.reconfigure(config, now),
             Mode::Done => return,
         }

@@ -185,7 +185,7 @@ impl Node {
         if self.role != Role::Passive || self.ownership.is_some() {
             return;
         }
-        let Mode::Passive(m) = &mut self.mode else {
+        let Mode::Passive { monitor: m, .. } = &mut self.mode else {
             return;
         };
         let id = m.issue_id();
@@ -224,7 +224,7 @@ impl Node {
         if self.conflict.is_some() {
             return;
         }
-        let Mode::Passive(m) = &mut self.mode else {
+        let Mode::Passive { monitor: m, .. } = &mut self.mode else {
             return;
         };
         let id = m.issue_id();
