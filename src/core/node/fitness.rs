@@ -308,7 +308,7 @@ impl Node {
         self.push(Action::Alert(d));
         self.holding = None;
         self.held = None;
-        self.pending = None;
+        self.take_pending();
         self.timers.stop(NodeTimer::PeerAnswer);
         self.release(
             now,

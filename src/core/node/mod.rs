@@ -117,7 +117,11 @@ enum Mode {
         /// Dropped with the role: a takeover, a stop or the end of the run forgets it.
         takeover: PassiveTakeover,
     },
-    Active(ActiveMonitor),
+    Active {
+        monitor: ActiveMonitor,
+        /// A failure waiting for the peer check (`requirepeer`); dropped with the role.
+        pending: Option<PendingFailure>,
+    },
     /// Rebooting or stopped: nothing more is decided.
     Done,
 }
@@ -127,6 +131,13 @@ impl Mode {
         Mode::Passive {
             monitor,
             takeover: PassiveTakeover::default(),
+        }
+    }
+
+    fn active(monitor: ActiveMonitor) -> Self {
+        Mode::Active {
+            monitor,
+            pending: None,
         }
     }
 }
@@ -185,7 +196,6 @@ pub struct Node {
     holding: Option<HoldReason>,
     /// The channel whose failure is held, and since when: the hold is lifted once it is healthy again.
     held: Option<(String, Instant)>,
-    pending: Option<PendingFailure>,
     conflict: Option<ConflictInFlight>,
     /// The ownership check in flight (answered at once by the shell).
     ownership: Option<RequestId>,
@@ -262,7 +272,6 @@ impl Node {
             passive_dropped: false,
             holding: None,
             held: None,
-            pending: None,
             conflict: None,
             ownership: None,
             rival_seen: false,
@@ -283,6 +292,29 @@ impl Node {
     fn takeover_mut(&mut self) -> Option<&mut PassiveTakeover> {
         match &mut self.mode {
             Mode::Passive { takeover, .. } => Some(takeover),
+            _ => None,
+        }
+    }
+
+    /// The failure waiting for the peer check; `None` in any mode but active.
+    fn pending(&self) -> Option<&PendingFailure> {
+        match &self.mode {
+            Mode::Active { pending, .. } => pending.as_ref(),
+            _ => None,
+        }
+    }
+
+    fn pending_mut(&mut self) -> Option<&mut PendingFailure> {
+        match &mut self.mode {
+            Mode::Active { pending, .. } => pending.as_mut(),
+            _ => None,
+        }
+    }
+
+    /// Forgets the failure waiting for the peer check (a release, a yield, a reload that drops it).
+    fn take_pending(&mut self) -> Option<PendingFailure> {
+        match &mut self.mode {
+            Mode::Active { pending, .. } => pending.take(),
             _ => None,
         }
     }
@@ -318,7 +350,7 @@ impl Node {
     pub fn poll_timeout(&self) -> Option<Instant> {
         let monitor = match &self.mode {
             Mode::Passive { monitor: m, .. } => m.poll_timeout(),
-            Mode::Active(m) => m.poll_timeout(),
+            Mode::Active { monitor: m, .. } => m.poll_timeout(),
             Mode::Done => None,
         };
         [monitor, self.timers.next()].into_iter().flatten().min()
@@ -331,7 +363,7 @@ impl Node {
     pub fn status(&self) -> Status {
         let (channels, passive) = match &self.mode {
             Mode::Passive { monitor: m, .. } => (vec![], Some(m.status())),
-            Mode::Active(m) => (m.status(), None),
+            Mode::Active { monitor: m, .. } => (m.status(), None),
             Mode::Done => (vec![], None),
         };
         Status {
@@ -371,7 +403,7 @@ impl Node {
         }
         if self.timers.take_expired(NodeTimer::PeerAnswer, now) {
             // The shell lost the answer: the question or the echo went unanswered.
-            match self.pending.as_ref().map(|p| p.check) {
+            match self.pending().map(|p| p.check) {
                 Some(PeerCheck::Asking(_)) => self.on_peer_answer(now, None),
                 Some(PeerCheck::Pinging { .. }) => self.on_peer_echo(now, false),
                 None => {}
@@ -400,7 +432,7 @@ impl Node {
         self.fast_timeout(now);
         match &mut self.mode {
             Mode::Passive { monitor: m, .. } => m.handle_timeout(now),
-            Mode::Active(m) => m.handle_timeout(now),
+            Mode::Active { monitor: m, .. } => m.handle_timeout(now),
             Mode::Done => {}
         }
         self.after_monitor(now);
@@ -430,7 +462,7 @@ impl Node {
             Input::ForeignClaim(claim) => self.on_foreign_claim(now, claim),
             Input::PeerYielded { keeper_mac } => self.on_peer_yielded(now, keeper_mac),
             Input::PeerAnswer { id, answer } => {
-                if self.pending.as_ref().map(|p| p.check) == Some(PeerCheck::Asking(id)) {
+                if self.pending().map(|p| p.check) == Some(PeerCheck::Asking(id)) {
                     self.timers.stop(NodeTimer::PeerAnswer);
                     self.on_peer_answer(now, answer);
                 } else if let Some(t) = self.takeover_mut().filter(|t| t.asking_active == Some(id))
@@ -452,7 +484,7 @@ impl Node {
             }
             Input::ProbeDone { id, results }
                 if matches!(
-                    self.pending.as_ref().map(|p| p.check),
+                    self.pending().map(|p| p.check),
                     Some(PeerCheck::Pinging { id: want, .. }) if want == id
                 ) =>
             {
@@ -475,7 +507,7 @@ impl Node {
             }
             other => match &mut self.mode {
                 Mode::Passive { monitor: m, .. } => m.handle(now, other),
-                Mode::Active(m) => m.handle(now, other),
+                Mode::Active { monitor: m, .. } => m.handle(now, other),
                 Mode::Done => {}
             },
         }
@@ -514,7 +546,7 @@ impl Node {
                 drained.extend(std::iter::from_fn(|| m.poll_action()));
                 m.poll_takeover().map(|_| None)
             }
-            Mode::Active(m) => {
+            Mode::Active { monitor: m, .. } => {
                 drained.extend(std::iter::from_fn(|| m.poll_action()));
                 m.poll_failure().map(Some)
             }
@@ -544,7 +576,7 @@ impl Node {
     fn next_ids(&self) -> RequestIds {
         let monitor = match &self.mode {
             Mode::Passive { monitor: m, .. } => m.ids().peek(),
-            Mode::Active(m) => m.ids().peek(),
+            Mode::Active { monitor: m, .. } => m.ids().peek(),
             Mode::Done => 0,
         };
         RequestIds::starting_at(monitor.max(self.ids.peek()))
@@ -600,7 +632,7 @@ impl Node {
             // run-passive's work ends with the takeover; only the announcement burst remains.
             Mode::Done
         } else {
-            Mode::Active(ActiveMonitor::new(&self.config, now, ids))
+            Mode::active(ActiveMonitor::new(&self.config, now, ids))
         };
         self.log(now, None, why.to_owned());
         let remove = if self.config.policy.releasepassiveip {
@@ -618,7 +650,7 @@ impl Node {
         self.hooks(Hook::Up);
         self.after_takeover_fast(now);
         // The active monitor's first round is due now; the first look for a rival one checktime on.
-        if let Mode::Active(m) = &mut self.mode {
+        if let Mode::Active { monitor: m, .. } = &mut self.mode {
             m.handle_timeout(now);
             self.timers
                 .set(NodeTimer::Conflict, now + self.config.network.checktime);
@@ -727,7 +759,6 @@ impl Node {
         self.role = Role::Stopped;
         self.since = now;
         self.mode = Mode::Done;
-        self.pending = None;
         self.timers.stop_all();
         self.log(now, None, "stopped".to_owned());
     }

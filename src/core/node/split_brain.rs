@@ -24,7 +24,7 @@ impl Node {
 
     /// Asks whether anybody else answers for our activeips.
     pub(super) fn conflict_check(&mut self, now: Instant) {
-        let Mode::Active(m) = &mut self.mode else {
+        let Mode::Active { monitor: m, .. } = &mut self.mode else {
             return;
         };
         let id = m.issue_id();
@@ -39,7 +39,7 @@ impl Node {
             timeout,
         });
         // On the same beat: are the activeips still here at all?
-        if let Mode::Active(m) = &mut self.mode {
+        if let Mode::Active { monitor: m, .. } = &mut self.mode {
             let id = m.issue_id();
             self.ownership = Some(id);
             self.push(Action::CheckOwnership {
@@ -84,7 +84,7 @@ impl Node {
     /// within the source document's bound, counted from this announcement.
     pub(super) fn reannounce(&mut self, now: Instant) {
         self.start_burst(now);
-        if let Mode::Active(m) = &mut self.mode {
+        if let Mode::Active { monitor: m, .. } = &mut self.mode {
             m.forgive();
         }
     }
@@ -152,7 +152,7 @@ impl Node {
             );
             // Not a failure: no failure action, nothing recorded; any failure in hand is moot.
             self.holding = None;
-            self.pending = None;
+            self.take_pending();
             self.timers.stop(NodeTimer::PeerAnswer);
             self.release(
                 now,
