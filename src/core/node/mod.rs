@@ -142,7 +142,9 @@ impl Mode {
     }
 }
 
-/// The passive's way to a takeover ([`takeover`], [`fitness`]): meaningful only while passive.
+/// The passive's ways to a takeover (the question to the active in [`takeover`], the fitness gate in
+/// [`fitness`], the split-brain tie-break over stray activeips in [`split_brain`]): meaningful only
+/// while passive.
 #[derive(Debug, Clone, Default)]
 struct PassiveTakeover {
     /// The passive's question to the active before taking over, in flight.
@@ -155,6 +157,9 @@ struct PassiveTakeover {
     declined: bool,
     /// A takeover waits for the fitness probe's answer.
     fitness_wait: bool,
+    /// The activeips this node's host holds while passive (the last ownership check), for the
+    /// split-brain tie-break ([`split_brain`]); said once.
+    stray: Vec<Address>,
 }
 
 /// A failure waiting for the peer check (`requirepeer`).
@@ -206,9 +211,6 @@ pub struct Node {
     fitness: fitness::Fitness,
     /// This node took over knowing its test hosts were down on their own: it holds on that failure.
     hosts_down_at_takeover: bool,
-    /// The addresses this node holds while passive (the last ownership check), for the split-brain
-    /// tie-break; said once.
-    stray: Vec<Address>,
     history: FailoverHistory,
     actions: VecDeque<Action>,
     recent: VecDeque<Decision>,
@@ -277,7 +279,6 @@ impl Node {
             rival_seen: false,
             fitness: fitness::Fitness::default(),
             hosts_down_at_takeover: false,
-            stray: vec![],
             history: FailoverHistory::new(failovers),
             actions: VecDeque::new(),
             recent: VecDeque::new(),
@@ -620,7 +621,6 @@ impl Node {
     fn take_over(&mut self, now: Instant, reason: TakeoverReason, why: &str) {
         self.tally.takeover(reason);
         self.fitness.probe = None;
-        self.stray.clear();
         self.timers.stop(NodeTimer::FitnessAnswer);
         self.timers.stop(NodeTimer::TakeoverAnswer);
         self.role = Role::Active;

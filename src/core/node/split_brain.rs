@@ -203,10 +203,16 @@ impl Node {
             .filter(|a| !missing.contains(a))
             .collect();
         if held.is_empty() {
-            self.stray.clear();
+            if let Some(t) = self.takeover_mut() {
+                t.stray.clear();
+            }
             return;
         }
-        if held != self.stray {
+        let known = match &self.mode {
+            Mode::Passive { takeover, .. } => takeover.stray.as_slice(),
+            _ => &[],
+        };
+        if held != known {
             let list: Vec<String> = held
                 .iter()
                 .map(|a| format!("{} on {}", a.address, a.device))
@@ -219,7 +225,9 @@ impl Node {
                     list.join(", ")
                 ),
             );
-            self.stray = held.clone();
+            if let Some(t) = self.takeover_mut() {
+                t.stray = held.clone();
+            }
         }
         if self.conflict.is_some() {
             return;
@@ -247,7 +255,10 @@ impl Node {
     }
 
     fn on_passive_conflict(&mut self, now: Instant, rivals: &[Rival]) {
-        let held = self.stray.clone();
+        let held = match &self.mode {
+            Mode::Passive { takeover, .. } => takeover.stray.clone(),
+            _ => vec![],
+        };
         let decider = self.config.channels.iter().find_map(|c| {
             rivals
                 .iter()
@@ -287,7 +298,9 @@ impl Node {
                 Some(&ident),
                 format!("{seen}; the lower MAC keeps the activeips: releasing them here"),
             );
-            self.stray.clear();
+            if let Some(t) = self.takeover_mut() {
+                t.stray.clear();
+            }
             self.push(Action::ReleaseAddresses {
                 remove: held,
                 restore: vec![],
