@@ -12,6 +12,23 @@
 //! call [`Node::handle_timeout`]`(now)` when `now` reaches [`Node::poll_timeout`], then drain
 //! [`Node::poll_action`] until `None` and carry out each action; then sleep until the next
 //! [`Node::poll_timeout`] or the next answer.
+//!
+//! State by role: what means something in one role only lives in that role's `Mode` variant, so a
+//! role change drops it by construction. The passive's ways to a takeover (the question to the
+//! active, the wait for a fitness probe, the declined alert, the stray activeips of the split-brain
+//! tie-break) are `Mode::Passive`'s; the failure waiting for the peer check is `Mode::Active`'s.
+//! What stays on [`Node`] spans roles or outlives a mode:
+//! - config, scope, role, since, ids, timers, history, tally, fitness, fast, recent, actions: the
+//!   node's, whatever its role (timers are one table: a timer whose role is gone finds no state to
+//!   act on).
+//! - `passive_dropped`: set at the takeover, owed back at the release: it spans the change itself.
+//! - `announcements_left`: run-passive's burst runs after its monitor ended (`Mode::Done`).
+//! - `holding`/`held`: `status` still reports a hold after a stop (`Mode::Done`).
+//! - `conflict`/`ownership`: the active's rival check and the passive's stray-address check share
+//!   them, and an answer asked for in one role may come in the next.
+//! - `rival_seen`: reset with the conflict checks, and set by a foreign claim whenever the role is
+//!   active, run-passive's `Mode::Done` after its takeover included.
+//! - `hosts_down_at_takeover`: set by the passive's fitness gate, read by the active it becomes.
 
 use std::collections::VecDeque;
 
