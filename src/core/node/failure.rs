@@ -20,10 +20,12 @@ impl Node {
         }
         if self.config.policy.requirepeer {
             // "The active server should not reboot if the passive one is turned off."
-            self.pending = Some(PendingFailure {
-                failure,
-                check: PeerCheck::Asking(RequestId(0)),
-            });
+            if let Mode::Active { pending, .. } = &mut self.mode {
+                *pending = Some(PendingFailure {
+                    failure,
+                    check: PeerCheck::Asking(RequestId(0)),
+                });
+            }
             if self.has_peer_protocol() {
                 self.ask_peer(now);
             } else {
@@ -46,7 +48,7 @@ impl Node {
     /// `None` once the node is no longer active: there is no failure left to check.
     fn active_id(&mut self) -> Option<RequestId> {
         match &mut self.mode {
-            Mode::Active(m) => Some(m.issue_id()),
+            Mode::Active { monitor: m, .. } => Some(m.issue_id()),
             _ => None,
         }
     }
@@ -56,7 +58,7 @@ impl Node {
         let Some(id) = self.active_id() else {
             return;
         };
-        let Some(p) = self.pending.as_mut() else {
+        let Some(p) = self.pending_mut() else {
             return;
         };
         p.check = PeerCheck::Asking(id);
@@ -86,7 +88,7 @@ impl Node {
             })
         });
         let Some(target) = target else {
-            let Some(p) = self.pending.take() else {
+            let Some(p) = self.take_pending() else {
                 return;
             };
             self.log(
@@ -100,7 +102,7 @@ impl Node {
         let Some(id) = self.active_id() else {
             return;
         };
-        let Some(p) = self.pending.as_mut() else {
+        let Some(p) = self.pending_mut() else {
             return;
         };
         p.check = PeerCheck::Pinging {
@@ -119,13 +121,13 @@ impl Node {
 
     /// The peer's answer to the question about the failed channel (`None`: no answer in time).
     pub(super) fn on_peer_answer(&mut self, now: Instant, answer: Option<PeerReport>) {
-        let Some(p) = self.pending.clone() else {
+        let Some(p) = self.pending().cloned() else {
             return;
         };
         let channel = p.failure.channel.clone();
         match answer {
             Some(report) => {
-                self.pending = None;
+                self.take_pending();
                 // The same `testhosts` rule this node applies to its own probes.
                 let reaches = self
                     .config
@@ -159,19 +161,19 @@ impl Node {
 
     /// One echo to the peer's host came back (`alive`) or not.
     pub(super) fn on_peer_echo(&mut self, now: Instant, alive: bool) {
-        let Some(p) = self.pending.clone() else {
+        let Some(p) = self.pending().cloned() else {
             return;
         };
         if alive {
             // Alive, whether it reaches the test hosts unknown: act as the classic rule does.
-            self.pending = None;
+            self.take_pending();
             self.act(now, &p.failure);
             return;
         }
         match p.check {
             PeerCheck::Pinging { left, .. } if left > 0 => self.ping_peer(now, left),
             _ => {
-                self.pending = None;
+                self.take_pending();
                 self.log(
                     now,
                     Some(&p.failure.channel),
@@ -185,7 +187,7 @@ impl Node {
     /// A held failure that healed (traffic or an answer on its channel since the hold) ends the hold,
     /// so `status` no longer reports it and the next failure alerts again.
     pub(super) fn lift_hold(&mut self, now: Instant) {
-        let Mode::Active(m) = &self.mode else {
+        let Mode::Active { monitor: m, .. } = &self.mode else {
             return;
         };
         // The test hosts that were down at the takeover answer again: a new failure is news.
@@ -233,7 +235,7 @@ impl Node {
         } else {
             Action::Log(d)
         });
-        if let Mode::Active(m) = &mut self.mode {
+        if let Mode::Active { monitor: m, .. } = &mut self.mode {
             m.resume(now);
         }
     }
@@ -298,7 +300,7 @@ impl Node {
         } else if fastdown {
             let holdoff = demote_holdoff(&self.config);
             self.become_passive(now, now + holdoff);
-        } else if let Mode::Active(m) = &mut self.mode {
+        } else if let Mode::Active { monitor: m, .. } = &mut self.mode {
             m.resume(now);
         }
     }

@@ -119,7 +119,7 @@ impl Node {
     fn heartbeat(&self, now: Instant) -> Heartbeat {
         let carrier = |dev: &str| self.fast.carrier.get(dev) != Some(&false);
         let channels = match &self.mode {
-            Mode::Active(m) => m
+            Mode::Active { monitor: m, .. } => m
                 .status()
                 .iter()
                 .map(|c| c.failures == 0 && carrier(&c.device))
@@ -274,7 +274,7 @@ impl Node {
         }
         let planned = matches!(notice.reason, NoticeReason::Handover | NoticeReason::Stop);
         let held = match &self.mode {
-            Mode::Passive(m) => m.status().not_before_at.filter(|&t| now < t),
+            Mode::Passive { monitor: m, .. } => m.status().not_before_at.filter(|&t| now < t),
             _ => None,
         };
         if let (Some(until), false) = (held, planned) {
@@ -319,7 +319,7 @@ impl Node {
             self.timers.stop(NodeTimer::Heartbeat);
         }
         self.reset_checks();
-        if self.has_checks() && matches!(self.mode, Mode::Active(_)) {
+        if self.has_checks() && matches!(self.mode, Mode::Active { .. }) {
             self.timers
                 .set(NodeTimer::ServiceCheck, now + self.config.network.checktime);
         }
@@ -357,7 +357,7 @@ impl Node {
         if self.fast.handover.is_some() {
             return refuse(self, "another handover is in progress");
         }
-        if self.pending.is_some() {
+        if self.pending().is_some() {
             return refuse(self, "a failure is being decided; try again later");
         }
         self.fast.next_request += 1;
@@ -477,7 +477,7 @@ impl Node {
     /// The active's side of a handover: the notice, the release, passive with the demote hold-off
     /// (so it does not take back while the peer claims).
     fn hand_over(&mut self, now: Instant, why: &str) {
-        self.pending = None;
+        self.take_pending();
         self.holding = None;
         self.held = None;
         self.timers.stop(NodeTimer::PeerAnswer);
@@ -541,7 +541,7 @@ impl Node {
             return;
         }
         // Check the channel at once instead of at the next checktime.
-        if let Mode::Active(m) = &mut self.mode {
+        if let Mode::Active { monitor: m, .. } = &mut self.mode {
             m.check_now(now);
             m.handle_timeout(now);
         }
@@ -550,7 +550,7 @@ impl Node {
             .is_some_and(|b| b.channels.get(index).copied().unwrap_or(true));
         if self.peer_fit(now)
             && peer_serves_it
-            && self.pending.is_none()
+            && self.pending().is_none()
             && limit_reached(&self.config.policy, &self.history, now).is_none()
         {
             // The link is gone and the peer says it can serve: hand over now. A failure action of
@@ -607,7 +607,7 @@ impl Node {
             return;
         };
         let id = match &mut self.mode {
-            Mode::Active(m) => m.issue_id(),
+            Mode::Active { monitor: m, .. } => m.issue_id(),
             _ => {
                 self.ids.next_id();
                 return;
@@ -667,7 +667,7 @@ impl Node {
                     *n
                 };
                 self.log(now, channel, format!("{name} failed ({n}/{limit}): {why}"));
-                if n >= limit && self.pending.is_none() {
+                if n >= limit && self.pending().is_none() {
                     self.fast.check_failures.remove(&which);
                     let failure = ChannelFailure {
                         channel: ident.clone(),

@@ -135,7 +135,7 @@ impl Node {
             return;
         }
         let id = match &mut self.mode {
-            Mode::Passive(m) => m.issue_id(),
+            Mode::Passive { monitor: m, .. } => m.issue_id(),
             _ => return,
         };
         let targets: Vec<ProbeTarget> = self
@@ -202,7 +202,9 @@ impl Node {
         // the test hosts' own.
         let sent = self.fitness.probe_sent_at.take();
         let lan_up = match (&self.mode, sent) {
-            (Mode::Passive(m), Some(sent)) => m.status().last_seen_at.is_some_and(|t| t >= sent),
+            (Mode::Passive { monitor: m, .. }, Some(sent)) => {
+                m.status().last_seen_at.is_some_and(|t| t >= sent)
+            }
             _ => false,
         };
         if failed.is_none() || !lan_up {
@@ -224,8 +226,10 @@ impl Node {
             }
         }
         self.fitness.last = Some((now, failed));
-        if self.fitness_wait {
-            self.fitness_wait = false;
+        if self
+            .takeover_mut()
+            .is_some_and(|t| std::mem::take(&mut t.fitness_wait))
+        {
             self.before_takeover(now);
         } else if self.fitness.said.is_some() {
             if let Verdict::Fit { .. } = self.fitness(now) {
@@ -252,14 +256,18 @@ impl Node {
                 true
             }
             Verdict::Unknown => {
-                self.fitness_wait = true;
+                if let Some(t) = self.takeover_mut() {
+                    t.fitness_wait = true;
+                }
                 self.probe_fitness(now);
                 false
             }
             Verdict::Unfit { carrier: false, .. } if !self.fitness.confirming => {
                 self.fitness.confirming = true;
                 self.fitness.last = None;
-                self.fitness_wait = true;
+                if let Some(t) = self.takeover_mut() {
+                    t.fitness_wait = true;
+                }
                 self.probe_fitness(now);
                 false
             }
@@ -283,13 +291,8 @@ impl Node {
         } else {
             Action::Log(d)
         });
-        let ids = self.next_ids();
         let again = now + self.config.network.checktime;
-        self.mode = Mode::Passive(PassiveMonitor::new(&self.config, now, Some(again), ids));
-        if let Mode::Passive(m) = &mut self.mode {
-            m.handle_timeout(now);
-        }
-        self.after_monitor(now);
+        self.restart_passive(now, Some(again));
     }
 
     /// The active cannot serve and may not act (the failure-action limit): it gives the addresses up
@@ -305,7 +308,7 @@ impl Node {
         self.push(Action::Alert(d));
         self.holding = None;
         self.held = None;
-        self.pending = None;
+        self.take_pending();
         self.timers.stop(NodeTimer::PeerAnswer);
         self.release(
             now,

@@ -12,6 +12,23 @@
 //! call [`Node::handle_timeout`]`(now)` when `now` reaches [`Node::poll_timeout`], then drain
 //! [`Node::poll_action`] until `None` and carry out each action; then sleep until the next
 //! [`Node::poll_timeout`] or the next answer.
+//!
+//! State by role: what means something in one role only lives in that role's `Mode` variant, so a
+//! role change drops it by construction. The passive's ways to a takeover (the question to the
+//! active, the wait for a fitness probe, the declined alert, the stray activeips of the split-brain
+//! tie-break) are `Mode::Passive`'s; the failure waiting for the peer check is `Mode::Active`'s.
+//! What stays on [`Node`] spans roles or outlives a mode:
+//! - config, scope, role, since, ids, timers, history, tally, fitness, fast, recent, actions: the
+//!   node's, whatever its role (timers are one table: a timer whose role is gone finds no state to
+//!   act on).
+//! - `passive_dropped`: set at the takeover, owed back at the release: it spans the change itself.
+//! - `announcements_left`: run-passive's burst runs after its monitor ended (`Mode::Done`).
+//! - `holding`/`held`: `status` still reports a hold after a stop (`Mode::Done`).
+//! - `conflict`/`ownership`: the active's rival check and the passive's stray-address check share
+//!   them, and an answer asked for in one role may come in the next.
+//! - `rival_seen`: reset with the conflict checks, and set by a foreign claim whenever the role is
+//!   active, run-passive's `Mode::Done` after its takeover included.
+//! - `hosts_down_at_takeover`: set by the passive's fitness gate, read by the active it becomes.
 
 use std::collections::VecDeque;
 
@@ -112,10 +129,54 @@ impl From<NodeTimer> for usize {
 
 #[derive(Debug, Clone)]
 enum Mode {
-    Passive(PassiveMonitor),
-    Active(ActiveMonitor),
+    Passive {
+        monitor: PassiveMonitor,
+        /// Dropped with the role: a takeover, a stop or the end of the run forgets it.
+        takeover: PassiveTakeover,
+    },
+    Active {
+        monitor: ActiveMonitor,
+        /// A failure waiting for the peer check (`requirepeer`); dropped with the role.
+        pending: Option<PendingFailure>,
+    },
     /// Rebooting or stopped: nothing more is decided.
     Done,
+}
+
+impl Mode {
+    fn passive(monitor: PassiveMonitor) -> Self {
+        Mode::Passive {
+            monitor,
+            takeover: PassiveTakeover::default(),
+        }
+    }
+
+    fn active(monitor: ActiveMonitor) -> Self {
+        Mode::Active {
+            monitor,
+            pending: None,
+        }
+    }
+}
+
+/// The passive's ways to a takeover (the question to the active in [`takeover`], the fitness gate in
+/// [`fitness`], the split-brain tie-break over stray activeips in [`split_brain`]): meaningful only
+/// while passive.
+#[derive(Debug, Clone, Default)]
+struct PassiveTakeover {
+    /// The passive's question to the active before taking over, in flight.
+    asking_active: Option<RequestId>,
+    /// Its answer within the current streak of unanswered ARP checks (`Some(None)`: no answer).
+    active_health: Option<Option<bool>>,
+    /// The takeover verdict is in and waits for that answer.
+    takeover_waiting: bool,
+    /// A takeover was already declined because the active answered healthy: alert only once.
+    declined: bool,
+    /// A takeover waits for the fitness probe's answer.
+    fitness_wait: bool,
+    /// The activeips this node's host holds while passive (the last ownership check), for the
+    /// split-brain tie-break ([`split_brain`]); said once.
+    stray: Vec<Address>,
 }
 
 /// A failure waiting for the peer check (`requirepeer`).
@@ -157,30 +218,16 @@ pub struct Node {
     holding: Option<HoldReason>,
     /// The channel whose failure is held, and since when: the hold is lifted once it is healthy again.
     held: Option<(String, Instant)>,
-    pending: Option<PendingFailure>,
     conflict: Option<ConflictInFlight>,
     /// The ownership check in flight (answered at once by the shell).
     ownership: Option<RequestId>,
-    /// The passive's question to the active before taking over, in flight.
-    asking_active: Option<RequestId>,
-    /// Its answer within the current streak of unanswered ARP checks (`Some(None)`: no answer).
-    active_health: Option<Option<bool>>,
-    /// The takeover verdict is in and waits for that answer.
-    takeover_waiting: bool,
-    /// A takeover was already declined because the active answered healthy: alert only once.
-    declined: bool,
     /// The last conflict check found a rival and this node kept the addresses: when the rival is gone,
     /// announce once more, since neighbours may have learned its MAC in between.
     rival_seen: bool,
     /// What this node knows of its own ability to serve (`requirefit`).
     fitness: fitness::Fitness,
-    /// A takeover waits for the fitness probe's answer.
-    fitness_wait: bool,
     /// This node took over knowing its test hosts were down on their own: it holds on that failure.
     hosts_down_at_takeover: bool,
-    /// The addresses this node holds while passive (the last ownership check), for the split-brain
-    /// tie-break; said once.
-    stray: Vec<Address>,
     history: FailoverHistory,
     actions: VecDeque<Action>,
     recent: VecDeque<Decision>,
@@ -235,7 +282,7 @@ impl Node {
         let mut node = Self {
             config: config.clone(),
             scope,
-            mode: Mode::Passive(passive),
+            mode: Mode::passive(passive),
             role: Role::Passive,
             since: now,
             ids,
@@ -244,18 +291,11 @@ impl Node {
             passive_dropped: false,
             holding: None,
             held: None,
-            pending: None,
             conflict: None,
             ownership: None,
-            asking_active: None,
-            active_health: None,
-            takeover_waiting: false,
-            declined: false,
             rival_seen: false,
             fitness: fitness::Fitness::default(),
-            fitness_wait: false,
             hosts_down_at_takeover: false,
-            stray: vec![],
             history: FailoverHistory::new(failovers),
             actions: VecDeque::new(),
             recent: VecDeque::new(),
@@ -264,6 +304,52 @@ impl Node {
         };
         node.start_heartbeats(now);
         node
+    }
+
+    /// The passive's takeover state; `None` in any other mode.
+    fn takeover_mut(&mut self) -> Option<&mut PassiveTakeover> {
+        match &mut self.mode {
+            Mode::Passive { takeover, .. } => Some(takeover),
+            _ => None,
+        }
+    }
+
+    /// The failure waiting for the peer check; `None` in any mode but active.
+    fn pending(&self) -> Option<&PendingFailure> {
+        match &self.mode {
+            Mode::Active { pending, .. } => pending.as_ref(),
+            _ => None,
+        }
+    }
+
+    fn pending_mut(&mut self) -> Option<&mut PendingFailure> {
+        match &mut self.mode {
+            Mode::Active { pending, .. } => pending.as_mut(),
+            _ => None,
+        }
+    }
+
+    /// Forgets the failure waiting for the peer check (a release, a yield, a reload that drops it).
+    fn take_pending(&mut self) -> Option<PendingFailure> {
+        match &mut self.mode {
+            Mode::Active { pending, .. } => pending.take(),
+            _ => None,
+        }
+    }
+
+    /// Counts again from a fresh passive monitor (no takeover before `not_before`), keeping the
+    /// passive's takeover state: a declined takeover stays declined.
+    fn restart_passive(&mut self, now: Instant, not_before: Option<Instant>) {
+        let ids = self.next_ids();
+        let fresh = PassiveMonitor::new(&self.config, now, not_before, ids);
+        match &mut self.mode {
+            Mode::Passive { monitor, .. } => *monitor = fresh,
+            _ => self.mode = Mode::passive(fresh),
+        }
+        if let Mode::Passive { monitor, .. } = &mut self.mode {
+            monitor.handle_timeout(now);
+        }
+        self.after_monitor(now);
     }
 
     pub fn role(&self) -> Role {
@@ -281,8 +367,8 @@ impl Node {
 
     pub fn poll_timeout(&self) -> Option<Instant> {
         let monitor = match &self.mode {
-            Mode::Passive(m) => m.poll_timeout(),
-            Mode::Active(m) => m.poll_timeout(),
+            Mode::Passive { monitor: m, .. } => m.poll_timeout(),
+            Mode::Active { monitor: m, .. } => m.poll_timeout(),
             Mode::Done => None,
         };
         [monitor, self.timers.next()].into_iter().flatten().min()
@@ -294,8 +380,8 @@ impl Node {
 
     pub fn status(&self) -> Status {
         let (channels, passive) = match &self.mode {
-            Mode::Passive(m) => (vec![], Some(m.status())),
-            Mode::Active(m) => (m.status(), None),
+            Mode::Passive { monitor: m, .. } => (vec![], Some(m.status())),
+            Mode::Active { monitor: m, .. } => (m.status(), None),
             Mode::Done => (vec![], None),
         };
         Status {
@@ -335,7 +421,7 @@ impl Node {
         }
         if self.timers.take_expired(NodeTimer::PeerAnswer, now) {
             // The shell lost the answer: the question or the echo went unanswered.
-            match self.pending.as_ref().map(|p| p.check) {
+            match self.pending().map(|p| p.check) {
                 Some(PeerCheck::Asking(_)) => self.on_peer_answer(now, None),
                 Some(PeerCheck::Pinging { .. }) => self.on_peer_echo(now, false),
                 None => {}
@@ -348,7 +434,10 @@ impl Node {
             }
         }
         if self.timers.take_expired(NodeTimer::TakeoverAnswer, now)
-            && self.asking_active.take().is_some()
+            && self
+                .takeover_mut()
+                .and_then(|t| t.asking_active.take())
+                .is_some()
         {
             self.on_active_health(now, None);
         }
@@ -360,8 +449,8 @@ impl Node {
         }
         self.fast_timeout(now);
         match &mut self.mode {
-            Mode::Passive(m) => m.handle_timeout(now),
-            Mode::Active(m) => m.handle_timeout(now),
+            Mode::Passive { monitor: m, .. } => m.handle_timeout(now),
+            Mode::Active { monitor: m, .. } => m.handle_timeout(now),
             Mode::Done => {}
         }
         self.after_monitor(now);
@@ -391,11 +480,12 @@ impl Node {
             Input::ForeignClaim(claim) => self.on_foreign_claim(now, claim),
             Input::PeerYielded { keeper_mac } => self.on_peer_yielded(now, keeper_mac),
             Input::PeerAnswer { id, answer } => {
-                if self.pending.as_ref().map(|p| p.check) == Some(PeerCheck::Asking(id)) {
+                if self.pending().map(|p| p.check) == Some(PeerCheck::Asking(id)) {
                     self.timers.stop(NodeTimer::PeerAnswer);
                     self.on_peer_answer(now, answer);
-                } else if self.asking_active == Some(id) {
-                    self.asking_active = None;
+                } else if let Some(t) = self.takeover_mut().filter(|t| t.asking_active == Some(id))
+                {
+                    t.asking_active = None;
                     let healthy = match answer {
                         Some(a) => Some(self.judge_active(now, &a)),
                         None => {
@@ -412,7 +502,7 @@ impl Node {
             }
             Input::ProbeDone { id, results }
                 if matches!(
-                    self.pending.as_ref().map(|p| p.check),
+                    self.pending().map(|p| p.check),
                     Some(PeerCheck::Pinging { id: want, .. }) if want == id
                 ) =>
             {
@@ -434,8 +524,8 @@ impl Node {
                 }
             }
             other => match &mut self.mode {
-                Mode::Passive(m) => m.handle(now, other),
-                Mode::Active(m) => m.handle(now, other),
+                Mode::Passive { monitor: m, .. } => m.handle(now, other),
+                Mode::Active { monitor: m, .. } => m.handle(now, other),
                 Mode::Done => {}
             },
         }
@@ -470,11 +560,11 @@ impl Node {
     fn after_monitor(&mut self, now: Instant) {
         let mut drained = Vec::new();
         let verdict = match &mut self.mode {
-            Mode::Passive(m) => {
+            Mode::Passive { monitor: m, .. } => {
                 drained.extend(std::iter::from_fn(|| m.poll_action()));
                 m.poll_takeover().map(|_| None)
             }
-            Mode::Active(m) => {
+            Mode::Active { monitor: m, .. } => {
                 drained.extend(std::iter::from_fn(|| m.poll_action()));
                 m.poll_failure().map(Some)
             }
@@ -503,8 +593,8 @@ impl Node {
 
     fn next_ids(&self) -> RequestIds {
         let monitor = match &self.mode {
-            Mode::Passive(m) => m.ids().peek(),
-            Mode::Active(m) => m.ids().peek(),
+            Mode::Passive { monitor: m, .. } => m.ids().peek(),
+            Mode::Active { monitor: m, .. } => m.ids().peek(),
             Mode::Done => 0,
         };
         RequestIds::starting_at(monitor.max(self.ids.peek()))
@@ -547,14 +637,8 @@ impl Node {
 
     fn take_over(&mut self, now: Instant, reason: TakeoverReason, why: &str) {
         self.tally.takeover(reason);
-        self.declined = false;
-        self.fitness_wait = false;
         self.fitness.probe = None;
-        self.stray.clear();
         self.timers.stop(NodeTimer::FitnessAnswer);
-        self.asking_active = None;
-        self.active_health = None;
-        self.takeover_waiting = false;
         self.timers.stop(NodeTimer::TakeoverAnswer);
         self.role = Role::Active;
         self.since = now;
@@ -565,7 +649,7 @@ impl Node {
             // run-passive's work ends with the takeover; only the announcement burst remains.
             Mode::Done
         } else {
-            Mode::Active(ActiveMonitor::new(&self.config, now, ids))
+            Mode::active(ActiveMonitor::new(&self.config, now, ids))
         };
         self.log(now, None, why.to_owned());
         let remove = if self.config.policy.releasepassiveip {
@@ -583,7 +667,7 @@ impl Node {
         self.hooks(Hook::Up);
         self.after_takeover_fast(now);
         // The active monitor's first round is due now; the first look for a rival one checktime on.
-        if let Mode::Active(m) = &mut self.mode {
+        if let Mode::Active { monitor: m, .. } = &mut self.mode {
             m.handle_timeout(now);
             self.timers
                 .set(NodeTimer::Conflict, now + self.config.network.checktime);
@@ -661,7 +745,7 @@ impl Node {
             self.log(now, None, "passive; run-active is done".to_owned());
             return;
         }
-        self.mode = Mode::Passive(PassiveMonitor::new(
+        self.mode = Mode::passive(PassiveMonitor::new(
             &self.config,
             now,
             Some(not_before),
@@ -676,7 +760,7 @@ impl Node {
             ),
         );
         self.send_heartbeat(now);
-        if let Mode::Passive(m) = &mut self.mode {
+        if let Mode::Passive { monitor: m, .. } = &mut self.mode {
             m.handle_timeout(now);
         }
         self.after_monitor(now);
@@ -692,7 +776,6 @@ impl Node {
         self.role = Role::Stopped;
         self.since = now;
         self.mode = Mode::Done;
-        self.pending = None;
         self.timers.stop_all();
         self.log(now, None, "stopped".to_owned());
     }

@@ -66,8 +66,8 @@ impl Node {
             ),
         );
         match &mut self.mode {
-            Mode::Passive(m) => m.reconfigure(config, now),
-            Mode::Active(m) => m.reconfigure(config, now),
+            Mode::Passive { monitor: m, .. } => m.reconfigure(config, now),
+            Mode::Active { monitor: m, .. } => m.reconfigure(config, now),
             Mode::Done => return,
         }
         if self.role != Role::Active {
@@ -78,14 +78,10 @@ impl Node {
         let gone = |ident: &str| {
             !config.channels.iter().any(|c| c.ident == ident) || changed.iter().any(|c| c == ident)
         };
-        if self
-            .pending
-            .as_ref()
-            .is_some_and(|p| gone(&p.failure.channel))
-        {
-            self.pending = None;
+        if self.pending().is_some_and(|p| gone(&p.failure.channel)) {
+            self.take_pending();
             self.timers.stop(NodeTimer::PeerAnswer);
-            if let Mode::Active(m) = &mut self.mode {
+            if let Mode::Active { monitor: m, .. } = &mut self.mode {
                 m.resume(now);
             }
         }

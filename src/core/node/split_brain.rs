@@ -24,7 +24,7 @@ impl Node {
 
     /// Asks whether anybody else answers for our activeips.
     pub(super) fn conflict_check(&mut self, now: Instant) {
-        let Mode::Active(m) = &mut self.mode else {
+        let Mode::Active { monitor: m, .. } = &mut self.mode else {
             return;
         };
         let id = m.issue_id();
@@ -39,7 +39,7 @@ impl Node {
             timeout,
         });
         // On the same beat: are the activeips still here at all?
-        if let Mode::Active(m) = &mut self.mode {
+        if let Mode::Active { monitor: m, .. } = &mut self.mode {
             let id = m.issue_id();
             self.ownership = Some(id);
             self.push(Action::CheckOwnership {
@@ -84,7 +84,7 @@ impl Node {
     /// within the source document's bound, counted from this announcement.
     pub(super) fn reannounce(&mut self, now: Instant) {
         self.start_burst(now);
-        if let Mode::Active(m) = &mut self.mode {
+        if let Mode::Active { monitor: m, .. } = &mut self.mode {
             m.forgive();
         }
     }
@@ -152,7 +152,7 @@ impl Node {
             );
             // Not a failure: no failure action, nothing recorded; any failure in hand is moot.
             self.holding = None;
-            self.pending = None;
+            self.take_pending();
             self.timers.stop(NodeTimer::PeerAnswer);
             self.release(
                 now,
@@ -185,7 +185,7 @@ impl Node {
         if self.role != Role::Passive || self.ownership.is_some() {
             return;
         }
-        let Mode::Passive(m) = &mut self.mode else {
+        let Mode::Passive { monitor: m, .. } = &mut self.mode else {
             return;
         };
         let id = m.issue_id();
@@ -203,10 +203,16 @@ impl Node {
             .filter(|a| !missing.contains(a))
             .collect();
         if held.is_empty() {
-            self.stray.clear();
+            if let Some(t) = self.takeover_mut() {
+                t.stray.clear();
+            }
             return;
         }
-        if held != self.stray {
+        let known = match &self.mode {
+            Mode::Passive { takeover, .. } => takeover.stray.as_slice(),
+            _ => &[],
+        };
+        if held != known {
             let list: Vec<String> = held
                 .iter()
                 .map(|a| format!("{} on {}", a.address, a.device))
@@ -219,12 +225,14 @@ impl Node {
                     list.join(", ")
                 ),
             );
-            self.stray = held.clone();
+            if let Some(t) = self.takeover_mut() {
+                t.stray = held.clone();
+            }
         }
         if self.conflict.is_some() {
             return;
         }
-        let Mode::Passive(m) = &mut self.mode else {
+        let Mode::Passive { monitor: m, .. } = &mut self.mode else {
             return;
         };
         let id = m.issue_id();
@@ -247,7 +255,10 @@ impl Node {
     }
 
     fn on_passive_conflict(&mut self, now: Instant, rivals: &[Rival]) {
-        let held = self.stray.clone();
+        let held = match &self.mode {
+            Mode::Passive { takeover, .. } => takeover.stray.clone(),
+            _ => vec![],
+        };
         let decider = self.config.channels.iter().find_map(|c| {
             rivals
                 .iter()
@@ -287,7 +298,9 @@ impl Node {
                 Some(&ident),
                 format!("{seen}; the lower MAC keeps the activeips: releasing them here"),
             );
-            self.stray.clear();
+            if let Some(t) = self.takeover_mut() {
+                t.stray.clear();
+            }
             self.push(Action::ReleaseAddresses {
                 remove: held,
                 restore: vec![],

@@ -36,23 +36,25 @@ impl Node {
     /// starts, beside the re-checks, so its answer is in by the time the counter reaches
     /// activeretries and the takeover is not delayed; a streak that ends forgets it.
     pub(super) fn track_streak(&mut self, now: Instant) {
-        let Mode::Passive(m) = &self.mode else {
+        let asks = self.asks_active();
+        let Mode::Passive {
+            monitor: m,
+            takeover: t,
+        } = &mut self.mode
+        else {
             return;
         };
         if m.status().failures == 0 {
-            if !self.takeover_waiting {
-                self.asking_active = None;
-                self.active_health = None;
+            if !t.takeover_waiting {
+                t.asking_active = None;
+                t.active_health = None;
                 self.timers.stop(NodeTimer::TakeoverAnswer);
             }
             return;
         }
-        if self.asking_active.is_some() || self.active_health.is_some() || !self.asks_active() {
+        if t.asking_active.is_some() || t.active_health.is_some() || !asks {
             return;
         }
-        let Mode::Passive(m) = &mut self.mode else {
-            return;
-        };
         let id = m.issue_id();
         self.ask_active(now, id);
     }
@@ -61,7 +63,9 @@ impl Node {
         let first = &self.config.channels[0];
         let (channel, testips) = (first.ident.clone(), first.testips.clone());
         let timeout = peer_check_timeout(&self.config);
-        self.asking_active = Some(id);
+        if let Some(t) = self.takeover_mut() {
+            t.asking_active = Some(id);
+        }
         self.timers
             .set(NodeTimer::TakeoverAnswer, now + timeout + ANSWER_GRACE);
         self.push(Action::AskPeer {
@@ -94,28 +98,35 @@ impl Node {
             self.take_over(now, TakeoverReason::ActiveGone, "claiming the activeips");
             return;
         }
-        if let Some(healthy) = self.active_health.take() {
+        if let Some(healthy) = self.takeover_mut().and_then(|t| t.active_health.take()) {
             self.decide_takeover(now, healthy);
             return;
         }
-        self.takeover_waiting = true;
-        if self.asking_active.is_none() {
-            let id = match &mut self.mode {
-                Mode::Passive(m) => m.issue_id(),
-                _ => return,
-            };
+        let Mode::Passive {
+            monitor: m,
+            takeover: t,
+        } = &mut self.mode
+        else {
+            return;
+        };
+        t.takeover_waiting = true;
+        if t.asking_active.is_none() {
+            let id = m.issue_id();
             self.ask_active(now, id);
         }
     }
 
     /// The active's answer (or its absence, `None`).
     pub(super) fn on_active_health(&mut self, now: Instant, healthy: Option<bool>) {
-        self.asking_active = None;
         self.timers.stop(NodeTimer::TakeoverAnswer);
-        if std::mem::take(&mut self.takeover_waiting) {
+        let Some(t) = self.takeover_mut() else {
+            return;
+        };
+        t.asking_active = None;
+        if std::mem::take(&mut t.takeover_waiting) {
             self.decide_takeover(now, healthy);
         } else {
-            self.active_health = Some(healthy);
+            t.active_health = Some(healthy);
         }
     }
 
@@ -123,7 +134,9 @@ impl Node {
     /// counting again; anything else (no answer, a passive peer, one that cannot reach its test
     /// hosts) and it takes over.
     pub(super) fn decide_takeover(&mut self, now: Instant, healthy: Option<bool>) {
-        self.active_health = None;
+        if let Some(t) = self.takeover_mut() {
+            t.active_health = None;
+        }
         if healthy != Some(true) {
             let (reason, why) = match healthy {
                 None => (
@@ -148,18 +161,15 @@ impl Node {
     /// Stays passive (alerting the first time in a row) and starts counting again.
     fn decline(&mut self, now: Instant, text: &str) {
         let d = self.decision(now, None, text.to_owned());
-        let again = std::mem::replace(&mut self.declined, true);
+        let again = self
+            .takeover_mut()
+            .is_some_and(|t| std::mem::replace(&mut t.declined, true));
         self.push(if again {
             Action::Log(d)
         } else {
             Action::Alert(d)
         });
-        let ids = self.next_ids();
-        self.mode = Mode::Passive(PassiveMonitor::new(&self.config, now, None, ids));
-        if let Mode::Passive(m) = &mut self.mode {
-            m.handle_timeout(now);
-        }
-        self.after_monitor(now);
+        self.restart_passive(now, None);
     }
 
     /// The peer's last heartbeat said "active, fit, every channel healthy", came after the last
@@ -172,7 +182,7 @@ impl Node {
             && p.beat.fit
             && p.beat.channels.iter().all(|&c| c);
         let streak_started_at = match &self.mode {
-            Mode::Passive(m) => m.status().last_seen_at.unwrap_or(Instant::ZERO),
+            Mode::Passive { monitor: m, .. } => m.status().last_seen_at.unwrap_or(Instant::ZERO),
             _ => return false,
         };
         healthy

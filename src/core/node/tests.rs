@@ -1438,3 +1438,55 @@ fn a_look_answered_before_the_peers_yield_does_not_make_the_keeper_yield_too() {
         "looks again from the notice: {after:?}"
     );
 }
+
+/// Regression: a late answer to the passive's question made a stopped node take over. While the
+/// takeover state lived beside the mode, a stop left the question and the waiting verdict in place,
+/// and an answer fed after the stop claimed the activeips. The daemon feeds no input once stopping,
+/// so only the core's own guarantee was missing; the state now goes with the passive mode.
+#[test]
+fn a_stopped_node_does_not_take_over_on_a_late_answer_from_the_active() {
+    let mut cfg = keyed(config(PolicyMode::Improved));
+    // The first unanswered check is the verdict: it comes while the question is out.
+    cfg.network.activeretries = 1;
+    cfg.policy.priority = Some(0);
+    // Nobody answers the ARP checks; the question to the active stays unanswered.
+    let world = |now: Instant, a: &Action| match a {
+        Action::AskPeer { .. } => None,
+        other => silent_world(now, other),
+    };
+    let mut dry = Node::new(&cfg, Instant::ZERO, vec![]);
+    let asked = drive(&mut dry, Instant::ZERO, at_ms(60_000), world)
+        .into_iter()
+        .find_map(|(t, a)| matches!(a, Action::AskPeer { .. }).then_some(t))
+        .expect("the passive asks the active");
+
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let seen = drive(&mut node, Instant::ZERO, asked, world);
+    let id = seen
+        .iter()
+        .find_map(|(_, a)| match a {
+            Action::AskPeer { id, .. } => Some(*id),
+            _ => None,
+        })
+        .expect("the question is out");
+    assert!(
+        !seen
+            .iter()
+            .any(|(_, a)| matches!(a, Action::ClaimAddresses { .. })),
+        "the takeover waits for the answer"
+    );
+    node.handle(asked, Input::Stop);
+    while node.poll_action().is_some() {}
+    node.handle(
+        asked + Duration::from_millis(1),
+        Input::PeerAnswer { id, answer: None },
+    );
+    let after: Vec<Action> = std::iter::from_fn(|| node.poll_action()).collect();
+    assert!(
+        !after
+            .iter()
+            .any(|a| matches!(a, Action::ClaimAddresses { .. })),
+        "a stopped node claimed the activeips: {after:?}"
+    );
+    assert_eq!(node.role(), Role::Stopped);
+}
