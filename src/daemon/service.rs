@@ -72,7 +72,7 @@ impl StateWriter {
         if self.path.is_none() {
             return false;
         }
-        let key = (comparable(status), peer);
+        let key = (comparable(status), peer.map(quiet));
         let changed = self.seen.as_ref() != Some(&key);
         if changed {
             self.seen = Some(key);
@@ -102,6 +102,14 @@ impl StateWriter {
         self.written_at = Some(now);
         self.due_at = None;
     }
+}
+
+/// The responder's counters without those that move with every heartbeat from the peer (received,
+/// accepted): `status` shows what was answered and dropped, and a heartbeat on time is no news.
+fn quiet(mut s: ResponderStats) -> ResponderStats {
+    s.datagrams.received = 0;
+    s.datagrams.accepted = 0;
+    s
 }
 
 /// [`shown`] on the core's struct: the same fields left out, without building any JSON.
@@ -145,6 +153,10 @@ fn shown(state: &StateFile) -> serde_json::Value {
     }
     if v["status"]["passive"]["failures"] == 0 {
         v["status"]["passive"]["last_seen_at"] = serde_json::Value::Null;
+    }
+    if let Some(peer) = v["peer"].as_object_mut() {
+        peer.remove("received");
+        peer.remove("accepted");
     }
     // The probe tallies (round-trip histograms, lost probes) move at every check too: they go to
     // the metrics, and into the file whenever something else is written.

@@ -236,6 +236,9 @@ pub struct Node {
     fast: fastpath::FastState,
 }
 
+/// An idle passive probes its own test hosts every this many checks (see `after_monitor`).
+const FITNESS_REFRESH: u32 = 5;
+
 impl Node {
     /// Starts passive at `now`. The first ARP check goes out at once, so a node started next to a live
     /// active stays passive; two nodes started together are kept apart by the start stagger.
@@ -575,9 +578,20 @@ impl Node {
             self.push(a);
         }
         if checked {
-            // Beside every passive check: is this node fit to serve, and does its host hold an
-            // activeip it should not?
-            if self.requires_fit() {
+            // Beside a passive check: is this node fit to serve, and does its host hold an activeip
+            // it should not? The fitness probe goes out at every check while the active is being
+            // missed (the verdict is then fresh when the takeover is decided), otherwise once every
+            // FITNESS_REFRESH checks: enough to learn that the test hosts died on their own (two
+            // rounds), without a dozen echoes per check from an idle passive.
+            let missing =
+                matches!(&self.mode, Mode::Passive { monitor: m, .. } if m.status().failures > 0);
+            let refresh = self.config.network.checktime * FITNESS_REFRESH;
+            let stale = self
+                .fitness
+                .last
+                .as_ref()
+                .is_none_or(|(at, _)| now.saturating_since(*at) >= refresh);
+            if self.requires_fit() && (missing || stale) {
                 self.probe_fitness(now);
             }
             self.passive_ownership_check();
