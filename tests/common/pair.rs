@@ -187,3 +187,40 @@ pub fn throughout(window: Duration, mut ok: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// The lab config with heartbeats every 100 ms and `policy` lines; `key: false` drops the peer key
+/// (the fast-path and matrix lab tests).
+pub fn config_with_heartbeats(node: &str, policy: &str, key: bool) -> String {
+    let text = config(node, policy).replace(
+        "channelretries= 3\n",
+        "channelretries= 3\nsynctime= 100ms\n",
+    );
+    if key {
+        text
+    } else {
+        text.lines()
+            .filter(|l| !l.starts_with("key="))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    }
+}
+
+/// Starts a with `text_a` until it owns the activeip, then b with `text_b`, which must stay
+/// passive (watched for 800 ms, several checks).
+pub fn start_pair(
+    lab: &crate::common::lab::Lab,
+    dir: &std::path::Path,
+    text_a: &str,
+    text_b: &str,
+) -> (Daemon, Daemon) {
+    let a = Daemon::start(lab, dir, "a", "run", text_a, &[]);
+    let took = wait_for(Duration::from_secs(5), || holds(lab, "a", ACTIVEIP));
+    assert!(took.is_some(), "a never took over alone:\n{}", a.log());
+    let b = Daemon::start(lab, dir, "b", "run", text_b, &[]);
+    assert!(
+        throughout(Duration::from_millis(800), || !holds(lab, "b", ACTIVEIP)),
+        "b took over beside a live active:\n{}",
+        b.log()
+    );
+    (a, b)
+}

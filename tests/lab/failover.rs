@@ -15,17 +15,7 @@ const MARGIN: Duration = Duration::from_millis(500);
 
 /// Starts a on its own until it owns the activeip, then b, which stays passive.
 fn pair(lab: &Lab, dir: &std::path::Path, policy: &str) -> (Daemon, Daemon) {
-    let a = Daemon::start(lab, dir, "a", "run", &config("a", policy), &[]);
-    let took = wait_for(Duration::from_secs(5), || holds(lab, "a", ACTIVEIP));
-    assert!(took.is_some(), "a never took over alone:\n{}", a.log());
-    let b = Daemon::start(lab, dir, "b", "run", &config("b", policy), &[]);
-    // b's first checks see a: it stays passive.
-    assert!(
-        crate::common::pair::throughout(Duration::from_millis(800), || !holds(lab, "b", ACTIVEIP)),
-        "b took over beside a live active:\n{}",
-        b.log()
-    );
-    (a, b)
+    crate::common::pair::start_pair(lab, dir, &config("a", policy), &config("b", policy))
 }
 
 /// Fails a with `fail`, then measures the client's gap until b owns the activeip.

@@ -7,7 +7,7 @@
 use crate::common;
 use common::gap::GapMeter;
 use common::lab::{root_or_skip, Lab};
-use common::pair::{config, holds, outage_bound, wait_for, Daemon, ACTIVEIP};
+use common::pair::{holds, outage_bound, wait_for, Daemon, ACTIVEIP};
 use failoverctl::peer::{seal, Body, Heartbeat, Key, Message, Notice, NoticeReason, Role};
 use std::net::{Ipv4Addr, UdpSocket};
 use std::time::Duration;
@@ -16,20 +16,8 @@ use std::time::Duration;
 const MARGIN: Duration = Duration::from_millis(500);
 const LAB_KEY: &str = "6c61622d6f6e6c792d6b65792d6e6f742d666f722d70726f64756374696f6e21";
 
-/// The lab config with heartbeats every 100 ms and `policy` lines; `key: false` drops the key.
 fn cfg(node: &str, policy: &str, key: bool) -> String {
-    let text = config(node, policy).replace(
-        "channelretries= 3\n",
-        "channelretries= 3\nsynctime= 100ms\n",
-    );
-    if key {
-        text
-    } else {
-        text.lines()
-            .filter(|l| !l.starts_with("key="))
-            .map(|l| format!("{l}\n"))
-            .collect()
-    }
+    crate::common::pair::config_with_heartbeats(node, policy, key)
 }
 
 /// a active, b passive, both running.
@@ -37,18 +25,8 @@ fn pair(lab: &Lab, dir: &std::path::Path, policy: &str, key: bool) -> (Daemon, D
     pair_of(lab, dir, &cfg("a", policy, key), &cfg("b", policy, key))
 }
 
-/// a active, b passive, both running, with these configs.
 fn pair_of(lab: &Lab, dir: &std::path::Path, text_a: &str, text_b: &str) -> (Daemon, Daemon) {
-    let a = Daemon::start(lab, dir, "a", "run", text_a, &[]);
-    let took = wait_for(Duration::from_secs(5), || holds(lab, "a", ACTIVEIP));
-    assert!(took.is_some(), "a never took over alone:\n{}", a.log());
-    let b = Daemon::start(lab, dir, "b", "run", text_b, &[]);
-    assert!(
-        crate::common::pair::throughout(Duration::from_millis(800), || !holds(lab, "b", ACTIVEIP)),
-        "b took over beside a:\n{}",
-        b.log()
-    );
-    (a, b)
+    crate::common::pair::start_pair(lab, dir, text_a, text_b)
 }
 
 /// Runs `failoverctl handover` on `node`; its exit code and output.

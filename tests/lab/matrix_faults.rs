@@ -8,7 +8,7 @@
 use crate::common;
 use common::gap::GapMeter;
 use common::lab::{root_or_skip, Lab};
-use common::pair::{config, holds, outage_bound, wait_for, Daemon, ACTIVEIP};
+use common::pair::{holds, outage_bound, wait_for, Daemon, ACTIVEIP};
 use failoverctl::peer::{open, seal, Body, Key, Message, NoticeReason, Query, ReplayGuard, Role};
 use std::net::{Ipv4Addr, UdpSocket};
 use std::time::{Duration, Instant};
@@ -100,20 +100,8 @@ fn owned_by(lab: &Lab, keeper: &str) -> bool {
     CHANNELS.iter().all(|(ip, _)| k.holds(ip) && !o.holds(ip))
 }
 
-/// The lab config, heartbeats every 100 ms, `policy` lines; `key: false` drops the peer key.
 fn cfg(node: &str, policy: &str, key: bool) -> String {
-    let text = config(node, policy).replace(
-        "channelretries= 3\n",
-        "channelretries= 3\nsynctime= 100ms\n",
-    );
-    if key {
-        text
-    } else {
-        text.lines()
-            .filter(|l| !l.starts_with("key="))
-            .map(|l| format!("{l}\n"))
-            .collect()
-    }
+    crate::common::pair::config_with_heartbeats(node, policy, key)
 }
 
 /// a active, b passive, both running.
@@ -122,8 +110,11 @@ fn pair(lab: &Lab, dir: &std::path::Path, policy: &str, key: bool) -> (Daemon, D
     let took = wait_for(Duration::from_secs(5), || owned_by(lab, "a"));
     assert!(took.is_some(), "a never took over alone:\n{}", a.log());
     let b = Daemon::start(lab, dir, "b", "run", &cfg("b", policy, key), &[]);
-    std::thread::sleep(Duration::from_millis(800));
-    assert!(owned_by(lab, "a"), "b took over beside a:\n{}", b.log());
+    assert!(
+        crate::common::pair::throughout(Duration::from_millis(800), || owned_by(lab, "a")),
+        "b took over beside a:\n{}",
+        b.log()
+    );
     (a, b)
 }
 
