@@ -92,6 +92,11 @@ struct ArpInFlight {
 struct TableInFlight {
     id: RequestId,
     targets: Vec<ArpTarget>,
+    /// A reply to one of the solicitations was seen on the device's ARP socket: that address needs
+    /// no further request, and once all have one the table is read at once.
+    answered: Vec<bool>,
+    /// The table was read once all had answered, and was not complete yet: wait for the timeout.
+    early_read: bool,
     rounds: Rounds,
     deadline: Instant,
 }
@@ -191,6 +196,27 @@ impl Shell {
     pub fn set_config(&mut self, config: &Config) {
         self.config = config.clone();
         self.history_file = config.policy.historyfile.clone();
+        for s in &self.arp {
+            self.watch(s);
+        }
+    }
+
+    /// Narrows an ARP socket to the frames a check or the claim watcher can use (its device's
+    /// activeips); a socket left unfiltered only costs wake-ups.
+    fn watch(&self, s: &ArpSocket) {
+        let watched: Vec<Ipv4Addr> = self
+            .config
+            .channels
+            .iter()
+            .filter(|c| c.device == s.device)
+            .map(|c| c.activeip)
+            .collect();
+        if let Err(e) = s.watch_only(&watched) {
+            self.log.warn(&format!(
+                "ARP socket on {}: no kernel filter: {e}",
+                s.device
+            ));
+        }
     }
 
     /// Puts the peer protocol's sockets in the poll set (replacing earlier ones).
@@ -292,11 +318,19 @@ impl Shell {
                 }
             }
         }
-        // Table method: the solicitation again, for every address (the table is read at the end).
+        // Table method: the solicitation again, for the addresses no reply was seen for (the table
+        // is read at the end).
         for i in 0..self.tables.len() {
             if self.tables[i].rounds.take_due(now) {
-                let targets = self.tables[i].targets.clone();
-                self.send_arp(&targets, false);
+                let t = &self.tables[i];
+                let pending: Vec<ArpTarget> = t
+                    .targets
+                    .iter()
+                    .zip(&t.answered)
+                    .filter(|(_, a)| !**a)
+                    .map(|(t, _)| t.clone())
+                    .collect();
+                self.send_arp(&pending, false);
             }
         }
         // Raw ARP: a lost frame gets another request at each round.
@@ -319,14 +353,7 @@ impl Shell {
         let (done, left): (Vec<_>, Vec<_>) = self.tables.drain(..).partition(|t| now >= t.deadline);
         self.tables = left;
         for TableInFlight { id, targets, .. } in done {
-            let results = match self.table.as_mut().map(|t| t.read(&targets)) {
-                Some(Ok(r)) => r,
-                Some(Err(e)) => {
-                    self.log.warn(&format!("arp check: {e}"));
-                    Vec::new()
-                }
-                None => Vec::new(),
-            };
+            let results = self.read_table(&targets);
             out.push(Input::ArpDone { id, results });
         }
         let (done, left): (Vec<_>, Vec<_>) =
@@ -340,8 +367,45 @@ impl Shell {
         out
     }
 
+    /// The table method's second half: who is in the kernel's table now with a complete entry.
+    fn read_table(&mut self, targets: &[ArpTarget]) -> Vec<ArpResult> {
+        match self.table.as_mut().map(|t| t.read(targets)) {
+            Some(Ok(r)) => r,
+            Some(Err(e)) => {
+                self.log.warn(&format!("arp check: {e}"));
+                Vec::new()
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// The table checks whose every address was seen answering: the table is read now rather than
+    /// at the timeout. Only an answer with every entry complete ends the check early (the kernel
+    /// may not have taken the reply in yet); otherwise the check waits for its timeout as before.
+    fn tables_answered(&mut self) -> Answers {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < self.tables.len() {
+            let t = &self.tables[i];
+            if t.early_read || !t.answered.iter().all(|a| *a) {
+                i += 1;
+                continue;
+            }
+            let targets = t.targets.clone();
+            let results = self.read_table(&targets);
+            if !results.is_empty() && results.iter().all(|r| r.mac.is_some()) {
+                let t = self.tables.remove(i);
+                out.push(Input::ArpDone { id: t.id, results });
+            } else {
+                self.tables[i].early_read = true;
+                i += 1;
+            }
+        }
+        out
+    }
+
     /// The carrier of each device a check goes out of, for the core's fitness judgement (read at
-    /// each check; a link event source can feed the same input).
+    /// each check while no link events are subscribed; with them, events feed the same input).
     fn carrier_of<'a>(&mut self, devices: impl IntoIterator<Item = &'a str>) -> Answers {
         let mut seen: Vec<&str> = Vec::new();
         let mut out = Vec::new();
@@ -363,7 +427,11 @@ impl Shell {
 
     /// Carries out one action; requests answered at once come back here, the rest later.
     pub fn execute(&mut self, registry: &Registry, action: Action) -> Result<Answers, NetError> {
+        // With the kernel's link notifications subscribed, carrier changes arrive as events (and a
+        // dropped burst asks for a dump): reading it again at every check was two netlink round
+        // trips per channel per checktime on an idle node.
         let carrier = match &action {
+            _ if self.link_events.is_some() => vec![],
             Action::ArpCheck { targets, .. } => {
                 self.carrier_of(targets.iter().map(|t| t.device.as_str()))
             }
@@ -437,6 +505,8 @@ impl Shell {
                     }
                     self.tables.push(TableInFlight {
                         id,
+                        answered: vec![false; targets.len()],
+                        early_read: false,
                         targets,
                         rounds: Rounds::first_sent(now, timeout, probes),
                         deadline: now + timeout,
@@ -452,8 +522,10 @@ impl Shell {
                 targets,
                 timeout,
             } => {
-                // Only reads (probes that teach nobody anything): a dry run checks too.
-                self.arp_request(registry, id, true, targets, timeout, 2, now)?;
+                // Only reads (probes that teach nobody anything): a dry run checks too. One probe
+                // per check: it runs every checktime, so a lost one costs one checktime, and a
+                // second probe doubled the broadcasts every station on the LAN must look at.
+                self.arp_request(registry, id, true, targets, timeout, 1, now)?;
                 vec![]
             }
             Action::CheckOwnership { id, addresses } => {
@@ -710,6 +782,7 @@ impl Shell {
             return Ok(i);
         }
         let s = ArpSocket::open(device)?;
+        self.watch(&s);
         let i = self.arp.len();
         let _ = registry.register(
             &mut SourceFd(&s.as_raw_fd()),
@@ -727,6 +800,7 @@ impl Shell {
             return;
         };
         if let Ok(fresh) = ArpSocket::open(device) {
+            self.watch(&fresh);
             let _ = registry.deregister(&mut SourceFd(&self.arp[i].as_raw_fd()));
             let _ = registry.register(
                 &mut SourceFd(&fresh.as_raw_fd()),
@@ -822,6 +896,13 @@ impl Shell {
                         .or_insert(m.sender_mac);
                 }
             }
+            for t in &mut self.tables {
+                for (target, answered) in t.targets.iter().zip(t.answered.iter_mut()) {
+                    if target.device == device && target.address == m.sender_ip {
+                        *answered = true;
+                    }
+                }
+            }
         }
         let (done, left): (Vec<_>, Vec<_>) = self
             .arps
@@ -829,6 +910,7 @@ impl Shell {
             .partition(|a| a.found.len() >= a.targets.len());
         self.arps = left;
         let mut out: Answers = done.into_iter().map(|a| self.arp_done(a)).collect();
+        out.extend(self.tables_answered());
         out.extend(claims);
         out
     }

@@ -98,6 +98,14 @@ impl ArpSocket {
         })
     }
 
+    /// Lets the kernel hand this socket only the frames a check can use: replies (to a check or a
+    /// conflict probe) and any frame whose sender is one of `watched` (a claim on an activeip).
+    /// Everyone's ordinary requests (the peer's checks, clients resolving the gateway) are dropped
+    /// in the kernel: on an idle pair they were most of the wake-ups.
+    pub fn watch_only(&self, watched: &[Ipv4Addr]) -> std::io::Result<()> {
+        attach_filter(self.fd.as_raw_fd(), &filter_program(watched))
+    }
+
     pub fn as_raw_fd(&self) -> RawFd {
         self.fd.as_raw_fd()
     }
@@ -168,6 +176,57 @@ impl ArpSocket {
     }
 }
 
+/// Offsets in an Ethernet frame carrying ARP: the operation and the sender's protocol address.
+const ARP_OP_AT: u32 = 14 + 6;
+const ARP_SENDER_IP_AT: u32 = 14 + 14;
+
+/// The classic BPF program of [`ArpSocket::watch_only`]: accept a reply, or a sender in `watched`;
+/// drop the rest. More addresses than one jump can skip (255) accept every frame: too much is only
+/// extra work for user space, too little would hide a claim.
+fn attach_filter(fd: RawFd, program: &[libc::sock_filter]) -> std::io::Result<()> {
+    let prog = libc::sock_fprog {
+        len: program.len() as u16,
+        filter: program.as_ptr() as *mut libc::sock_filter,
+    };
+    // SAFETY: `prog` points at `program`, alive for the call; the kernel copies it.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            (&prog as *const libc::sock_fprog).cast(),
+            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn filter_program(watched: &[Ipv4Addr]) -> Vec<libc::sock_filter> {
+    const LD_H_ABS: u16 = (libc::BPF_LD | libc::BPF_H | libc::BPF_ABS) as u16;
+    const LD_W_ABS: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
+    const JEQ_K: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
+    const RET_K: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+    let op = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
+    if watched.len() > 250 {
+        return vec![op(RET_K, 0, 0, 0xffff)];
+    }
+    let n = watched.len() as u8;
+    let mut p = Vec::with_capacity(watched.len() + 5);
+    // The accept instruction is the last one; jumps count from the next instruction.
+    p.push(op(LD_H_ABS, 0, 0, ARP_OP_AT));
+    p.push(op(JEQ_K, n + 2, 0, 2));
+    p.push(op(LD_W_ABS, 0, 0, ARP_SENDER_IP_AT));
+    for (i, ip) in watched.iter().enumerate() {
+        p.push(op(JEQ_K, n - i as u8, 0, u32::from(*ip)));
+    }
+    p.push(op(RET_K, 0, 0, 0));
+    p.push(op(RET_K, 0, 0, 0xffff));
+    p
+}
+
 fn sockaddr(ifindex: i32, dest: [u8; 6]) -> libc::sockaddr_ll {
     // SAFETY: sockaddr_ll is plain data; zero is a valid start.
     let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
@@ -177,4 +236,69 @@ fn sockaddr(ifindex: i32, dest: [u8; 6]) -> libc::sockaddr_ll {
     addr.sll_halen = 6;
     addr.sll_addr[..6].copy_from_slice(&dest);
     addr
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(op: u16, sender: Ipv4Addr, target: Ipv4Addr) -> Vec<u8> {
+        let mut m = ArpMessage::request([2, 0, 0, 0, 0, 1], sender, target)
+            .to_frame()
+            .to_vec();
+        m[20..22].copy_from_slice(&op.to_be_bytes());
+        m
+    }
+
+    /// The filter runs in the kernel on any socket: a datagram socket pair carries the frames.
+    fn kept_by(watched: &[Ipv4Addr], frames: &[Vec<u8>]) -> Vec<Vec<u8>> {
+        let mut fds = [0; 2];
+        // SAFETY: socketpair(2) fills two descriptors this test owns.
+        let rc = unsafe {
+            libc::socketpair(
+                libc::AF_UNIX,
+                libc::SOCK_DGRAM | libc::SOCK_NONBLOCK,
+                0,
+                fds.as_mut_ptr(),
+            )
+        };
+        assert_eq!(rc, 0);
+        // SAFETY: both are fresh descriptors owned from here on.
+        let (a, b) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        attach_filter(b.as_raw_fd(), &filter_program(watched)).unwrap();
+        for f in frames {
+            // SAFETY: valid buffer.
+            unsafe { libc::send(a.as_raw_fd(), f.as_ptr().cast(), f.len(), 0) };
+        }
+        let mut out = Vec::new();
+        let mut buf = [0u8; 128];
+        loop {
+            // SAFETY: valid buffer.
+            let n = unsafe { libc::recv(b.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+            if n <= 0 {
+                break;
+            }
+            out.push(buf[..n as usize].to_vec());
+        }
+        out
+    }
+
+    #[test]
+    fn the_filter_keeps_replies_and_claims_and_drops_everyone_elses_requests() {
+        let vip = Ipv4Addr::new(192, 0, 2, 10);
+        let peer = Ipv4Addr::new(192, 0, 2, 12);
+        let reply = frame(2, peer, Ipv4Addr::new(192, 0, 2, 11));
+        let peers_check = frame(1, peer, vip);
+        let claim = frame(1, vip, vip);
+        let probe = frame(1, Ipv4Addr::UNSPECIFIED, vip);
+        let frames = [reply.clone(), peers_check, claim.clone(), probe];
+        assert_eq!(kept_by(&[vip], &frames), vec![reply.clone(), claim]);
+        // Nothing watched: replies only.
+        assert_eq!(kept_by(&[], &frames), vec![reply]);
+        // Past what one jump can skip: everything, rather than a blind spot.
+        let many: Vec<Ipv4Addr> = (0..300u32)
+            .map(|i| Ipv4Addr::from(0xc633_6400 + i))
+            .collect();
+        assert_eq!(kept_by(&many, &frames).len(), 4);
+    }
 }
