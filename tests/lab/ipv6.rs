@@ -345,3 +345,268 @@ fn nd_socket_wakes_a_poll_for_advertisements_only() {
     assert!(answer.solicited && answer.override_ && !answer.router);
     assert_eq!(answer.hop_limit, 255);
 }
+
+/// The client's neighbour entry for `address` as `ip -6 neigh` shows it (empty when none).
+fn client_entry(lab: &Lab, address: &str) -> String {
+    lab.ok("cl", &["ip", "-6", "neigh", "show", address, "dev", "eth1"])
+        .to_lowercase()
+}
+
+#[test]
+fn unsolicited_advertisement_moves_the_clients_entry_without_a_solicitation() {
+    if !root_or_skip("unsolicited_advertisement_moves_the_clients_entry_without_a_solicitation") {
+        return;
+    }
+    let lab = Lab::up_ipv6();
+    in_ns(&lab, "a", || {
+        Addresses6::new()
+            .add("eth1", ip(ACTIVE), Some(64))
+            .expect("add the activeip");
+    });
+    let mac_a = mac(&lab, "a", "eth1");
+    let mac_b = mac(&lab, "b", "eth1");
+    lab.ok("cl", &["ping", "-6", "-c1", "-W1", ACTIVE]);
+    assert!(client_entry(&lab, ACTIVE).contains(&mac_a));
+
+    // The takeover: the address moves from a to b, which forwards and announces it.
+    in_ns(&lab, "a", || {
+        Addresses6::new()
+            .remove("eth1", ip(ACTIVE))
+            .expect("remove the activeip");
+    });
+    in_ns(&lab, "b", || {
+        Addresses6::new()
+            .add("eth1", ip(ACTIVE), Some(64))
+            .expect("add the activeip");
+    });
+    lab.ok("b", &["sysctl", "-qw", "net.ipv6.conf.eth1.forwarding=1"]);
+    let capture = Capture::start(&lab, "cl", "eth1", "icmp6");
+    let mut announcer = NaAnnouncer::new();
+    in_ns(&lab, "b", || {
+        announcer.announce("eth1", ip(ACTIVE)).expect("announce")
+    });
+    let deadline = Instant::now() + MARGIN;
+    while !client_entry(&lab, ACTIVE).contains(&mac_b) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let entry = client_entry(&lab, ACTIVE);
+    assert!(entry.contains(&mac_b), "the client still has {entry}");
+    // A host that stops forwarding announces itself without the Router flag (the same socket).
+    lab.ok("b", &["sysctl", "-qw", "net.ipv6.conf.eth1.forwarding=0"]);
+    in_ns(&lab, "b", || {
+        announcer.announce("eth1", ip(ACTIVE)).expect("announce")
+    });
+    let decoded = capture.stop();
+
+    let solicitations = decoded.rows(
+        &format!("icmpv6.type == 135 && icmpv6.nd.ns.target_address == {ACTIVE}"),
+        &["ipv6.src"],
+    );
+    assert_eq!(
+        solicitations,
+        Vec::<Vec<String>>::new(),
+        "the client solicited again:\n{}",
+        decoded.summary()
+    );
+    let adverts = decoded.rows(
+        &format!("icmpv6.type == 136 && icmpv6.nd.na.target_address == {ACTIVE}"),
+        &[
+            "eth.src",
+            "eth.dst",
+            "ipv6.src",
+            "ipv6.dst",
+            "ipv6.hlim",
+            "icmpv6.nd.na.flag.r",
+            "icmpv6.nd.na.flag.s",
+            "icmpv6.nd.na.flag.o",
+            "icmpv6.opt.type",
+            "icmpv6.opt.linkaddr",
+            "icmpv6.checksum.status",
+        ],
+    );
+    let expected = |router: &str| -> Vec<String> {
+        [
+            &mac_b,
+            "33:33:00:00:00:01",
+            ACTIVE,
+            "ff02::1",
+            "255",
+            router,
+            "0",
+            "1",
+            "2",
+            &mac_b,
+            "1",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    assert_eq!(
+        adverts,
+        vec![expected("1"), expected("0")],
+        "{}",
+        decoded.summary()
+    );
+    assert_eq!(decoded.problems(), Vec::<String>::new());
+    // And the client reaches the address at its new owner.
+    lab.ok("cl", &["ping", "-6", "-c1", "-W1", ACTIVE]);
+}
+
+#[test]
+fn dad_style_solicitation_finds_a_rival_holder_and_not_ourselves() {
+    if !root_or_skip("dad_style_solicitation_finds_a_rival_holder_and_not_ourselves") {
+        return;
+    }
+    let lab = Lab::up_ipv6();
+    for node in ["a", "b"] {
+        in_ns(&lab, node, || {
+            Addresses6::new()
+                .add("eth1", ip(ACTIVE), Some(64))
+                .expect("add the activeip");
+        });
+    }
+    let mac_a = mac(&lab, "a", "eth1");
+    let mac_b = mac(&lab, "b", "eth1");
+    let targets = [target("eth1", ACTIVE)];
+    let capture = Capture::start(&lab, "a", "eth1", "icmp6");
+    let (rivals, elapsed) = in_ns(&lab, "a", || {
+        let started = Instant::now();
+        let r = RawNdChecker::new()
+            .rivals(&targets, TIMEOUT)
+            .expect("rival look");
+        (r, started.elapsed())
+    });
+    assert_eq!(rivals.len(), 1, "{rivals:?}");
+    assert_eq!(format_mac(&rivals[0].rival_mac), mac_b);
+    assert_eq!(format_mac(&rivals[0].own_mac), mac_a);
+    assert_eq!(rivals[0].address, ip(ACTIVE));
+    // Found: no need to wait for the deadline.
+    assert!(elapsed < TIMEOUT, "took {elapsed:?}");
+    let decoded = capture.stop();
+
+    // The rival gone: a's own address is no rival of itself.
+    in_ns(&lab, "b", || {
+        Addresses6::new()
+            .remove("eth1", ip(ACTIVE))
+            .expect("remove");
+    });
+    let rivals = in_ns(&lab, "a", || {
+        RawNdChecker::new()
+            .rivals(&targets, TIMEOUT)
+            .expect("rival look")
+    });
+    assert_eq!(rivals, vec![]);
+
+    // The solicitation: from ::, no source link-layer option, to the solicited-node group.
+    let asked = decoded.rows(
+        &format!("icmpv6.type == 135 && icmpv6.nd.ns.target_address == {ACTIVE}"),
+        &[
+            "eth.src",
+            "ipv6.src",
+            "ipv6.dst",
+            "ipv6.hlim",
+            "icmpv6.opt.type",
+            "icmpv6.checksum.status",
+        ],
+    );
+    assert!(!asked.is_empty(), "{}", decoded.summary());
+    for row in &asked {
+        assert_eq!(
+            row,
+            &[&mac_a, "::", "ff02::1:ff00:10", "255", "", "1"],
+            "{row:?}"
+        );
+    }
+    // The rival's answer: to all nodes, not solicited, override, its MAC.
+    let answers = decoded.rows(
+        &format!("icmpv6.type == 136 && icmpv6.nd.na.target_address == {ACTIVE}"),
+        &[
+            "eth.src",
+            "ipv6.dst",
+            "ipv6.hlim",
+            "icmpv6.nd.na.flag.s",
+            "icmpv6.nd.na.flag.o",
+            "icmpv6.opt.linkaddr",
+            "icmpv6.checksum.status",
+        ],
+    );
+    assert!(!answers.is_empty(), "{}", decoded.summary());
+    for row in &answers {
+        assert_eq!(
+            row,
+            &[&mac_b, "ff02::1", "255", "0", "1", &mac_b, "1"],
+            "{row:?}"
+        );
+    }
+    assert_eq!(decoded.problems(), Vec::<String>::new());
+}
+
+#[test]
+fn an_address_added_without_dad_is_usable_at_once_and_tracked() {
+    if !root_or_skip("an_address_added_without_dad_is_usable_at_once_and_tracked") {
+        return;
+    }
+    let lab = Lab::up_ipv6();
+    // Duplicate address detection on, as on a real host: what NODAD has to get around.
+    lab.ok("a", &["sysctl", "-qw", "net.ipv6.conf.eth1.accept_dad=1"]);
+    let bind = |address: &str| std::net::UdpSocket::bind((ip(address), 0)).map(|_| ());
+    let (nodad_bind, dad_bind, prefix, held, released) = in_ns(&lab, "a", || {
+        let mut addresses = Addresses6::new();
+        let mut book = AddressBook6::new();
+        assert!(!book.holds("eth1", ip(ACTIVE)).expect("read"));
+        addresses
+            .add("eth1", ip(ACTIVE), Some(64))
+            .expect("add the activeip");
+        // At once: bound to, not tentative, seen by the address book.
+        let nodad_bind = bind(ACTIVE);
+        let listed = addresses.addresses("eth1").expect("list");
+        let own = listed
+            .iter()
+            .find(|a| a.address == ip(ACTIVE))
+            .expect("listed");
+        assert!(own.usable() && own.prefix == 64, "{own:?}");
+        let held = book.holds("eth1", ip(ACTIVE)).expect("read");
+        // Adding again and removing twice are no errors (a repeated takeover or release).
+        addresses
+            .add("eth1", ip(ACTIVE), Some(64))
+            .expect("add again");
+        // The same through `ip`, with DAD: tentative, unusable.
+        let out = std::process::Command::new("ip")
+            .args(["addr", "add", "2001:db8:1::20/64", "dev", "eth1"])
+            .status()
+            .expect("ip");
+        assert!(out.success());
+        let dad_bind = bind("2001:db8:1::20");
+        let tentative = addresses
+            .addresses("eth1")
+            .expect("list")
+            .into_iter()
+            .find(|a| a.address == ip("2001:db8:1::20"))
+            .expect("listed");
+        assert!(tentative.tentative, "{tentative:?}");
+        // No prefix given: the one of the device's address in the same network.
+        let prefix = addresses
+            .add("eth1", ip("2001:db8:1::30"), None)
+            .expect("add without prefix");
+        addresses.remove("eth1", ip(ACTIVE)).expect("remove");
+        addresses.remove("eth1", ip(ACTIVE)).expect("remove again");
+        let released = !book.holds("eth1", ip(ACTIVE)).expect("read");
+        assert!(matches!(
+            addresses.add("nosuchdev0", ip(ACTIVE), Some(64)),
+            Err(failoverctl::net::NetError::NoDevice(d)) if d == "nosuchdev0"
+        ));
+        (nodad_bind, dad_bind, prefix, held, released)
+    });
+    assert!(
+        nodad_bind.is_ok(),
+        "bind to the NODAD address: {nodad_bind:?}"
+    );
+    assert!(dad_bind.is_err(), "a tentative address was usable at once");
+    assert_eq!(prefix, 64);
+    assert!(held, "the address book missed the new address");
+    assert!(released, "the address book still holds the removed address");
+    let shown = lab.ok("a", &["ip", "-6", "addr", "show", "dev", "eth1"]);
+    assert!(!shown.contains(ACTIVE), "{shown}");
+    assert!(shown.contains("2001:db8:1::30/64"), "{shown}");
+}

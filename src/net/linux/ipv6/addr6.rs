@@ -120,14 +120,17 @@ impl Addresses6 {
     }
 
     /// Removes `address` (with any prefix) from `device`; an absent address is success. IPv6 has no
-    /// primary and secondary addresses: nothing else goes with it.
+    /// primary and secondary addresses: nothing else goes with it. Unlike IPv4 the kernel deletes an
+    /// IPv6 address only when the prefix length matches too, so each copy is deleted with its own.
     pub fn remove(&mut self, device: &str, address: Ipv6Addr) -> Result<(), NetError> {
         self.on(|n| {
             let what = format!("remove {address} from {device}");
             let index = ifindex(device)?;
-            // Bounded: the kernel answers EADDRNOTAVAIL once none is left.
-            for _ in 0..16 {
-                let msg = address_message(index, address, 0);
+            for copy in list_index(n, index, device, &what)?
+                .into_iter()
+                .filter(|a| a.address == address)
+            {
+                let msg = address_message(index, address, copy.prefix);
                 match exchange(
                     n,
                     RouteNetlinkMessage::DelAddress(msg),
@@ -135,9 +138,9 @@ impl Addresses6 {
                     device,
                     &what,
                 ) {
-                    Ok(_) => continue,
-                    Err(e) if e.os_error() == Some(libc::EADDRNOTAVAIL) => break,
-                    Err(e) => return Err(e),
+                    // Gone meanwhile: the state wanted.
+                    Err(e) if e.os_error() != Some(libc::EADDRNOTAVAIL) => return Err(e),
+                    _ => {}
                 }
             }
             Ok(())
