@@ -10,6 +10,8 @@
 #   scripts/netlab.sh loss      NAME PERMYRIAD   drop each frame at every switch port, in and out,
 #                                                with this chance in 10,000 (0: no loss)
 #   scripts/netlab.sh exec  NAME NODE CMD...   run CMD inside NODE's namespace
+#   scripts/netlab.sh ipv6  NAME     add IPv6 to a lab made by `up`: the LANs' 2001:db8 addresses
+#                                    below, no duplicate address detection, quiet switches
 #   scripts/netlab.sh config NODE DIR [POLICY-LINE...]   print node a's or b's failover.ini for the
 #                                    lab (sub-second timing; state and history files under DIR)
 #   scripts/netlab.sh up-scale NAME N          a lab of N channels (1 to 64), one segment each, below
@@ -19,6 +21,8 @@
 #   LAN 1 (192.0.2.0/24, switch s1):      a eth1 .11, b eth1 .12, th eth1 .1, cl eth1 .100; activeip .10
 #   LAN 2 (198.51.100.0/24, switch s2):   a eth2 .11, b eth2 .12, th eth2 .1, cl eth2 .100; activeip .10
 #   sync  (203.0.113.0/30, direct veth):  a sync0 .1, b sync0 .2
+# With `ipv6`, also (same host numbers, activeip ::10 by convention):
+#   LAN 1 2001:db8:1::/64: a ::11, b ::12, th ::1, cl ::100;  LAN 2 2001:db8:2::/64 likewise
 #
 # The scale lab (up-scale): a, b and th; channel k (1..N) is device cK on each, plugged into its
 # own bridge brK in switch s1 (no VLAN module needed), a /29 of 198.51.100.0/24 (k <= 32) or 203.0.113.0/24 (k > 32): th .1,
@@ -92,6 +96,26 @@ NS_CL=$(ns "$name" cl)
 LAN1_ACTIVE=$LAN1.10
 LAN2_ACTIVE=$LAN2.10
 OUT
+}
+
+# IPv6 on a lab made by `up` (its default stays IPv4-only): addresses without duplicate address
+# detection (a tentative address is unusable for a second: sub-second tests would race it), and
+# switches without IPv6 of their own or multicast snooping, so captures hold only the nodes' frames
+# and every solicitation reaches every node.
+ipv6() {
+  local name=$1 n sw dev
+  for sw in s1 s2; do
+    ip netns exec "$(ns "$name" "$sw")" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+    ip -n "$(ns "$name" "$sw")" link set br0 type bridge mcast_snooping 0
+  done
+  for n in "${NODES[@]}"; do
+    for dev in eth1 eth2; do
+      ip netns exec "$(ns "$name" "$n")" sysctl -qw "net.ipv6.conf.$dev.disable_ipv6=0" \
+        "net.ipv6.conf.$dev.accept_dad=0" "net.ipv6.conf.$dev.accept_ra=0"
+    done
+    ip -n "$(ns "$name" "$n")" addr add "2001:db8:1::$(host_octet "$n")/64" dev eth1 nodad
+    ip -n "$(ns "$name" "$n")" addr add "2001:db8:2::$(host_octet "$n")/64" dev eth2 nodad
+  done
 }
 
 # Drops every frame to and from NODE's switch ports: the node looks hung, its carrier stays up.
@@ -272,6 +296,7 @@ case "$cmd" in
   config) config "${2:?NODE}" "${3:?DIR}" "${@:4}" ;;
   up-scale) up_scale "${2:?NAME}" "${3:?N}" ;;
   config-scale) config_scale "${2:?NODE}" "${3:?DIR}" "${4:?N}" "${@:5}" ;;
+  ipv6) ipv6 "${2:?NAME}" ;;
   exec) name=${2:?NAME}; node=${3:?NODE}; shift 3; exec ip netns exec "$(ns "$name" "$node")" "$@" ;;
   *) sed -n '2,/^set -euo/p' "$0" | sed '$d' >&2; exit 2 ;;
 esac

@@ -51,6 +51,15 @@ impl Lab {
         lab
     }
 
+    /// A new lab with IPv6 too (`netlab.sh ipv6`): 2001:db8:1::/64 on LAN 1 and 2001:db8:2::/64 on
+    /// LAN 2, same host numbers as IPv4 (a ::11, b ::12, th ::1, cl ::100), no duplicate address
+    /// detection.
+    pub fn up_ipv6() -> Lab {
+        let lab = Lab::up();
+        lab.script(&["ipv6", &lab.name]);
+        lab
+    }
+
     /// The namespace of `node` (a, b, th, cl, s1, s2).
     pub fn ns(&self, node: &str) -> String {
         format!("{}-{node}", self.name)

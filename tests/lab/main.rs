@@ -12,6 +12,7 @@ mod event_loop;
 mod failover;
 mod failure_reboot_pidns;
 mod fastpath;
+mod ipv6;
 mod loss;
 mod matrix_faults;
 mod metrics;

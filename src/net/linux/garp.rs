@@ -158,7 +158,7 @@ impl Announcer {
 }
 
 /// The index and Ethernet address of `device` now (SIOCGIFINDEX, SIOCGIFHWADDR on `fd`).
-fn device_link(fd: i32, device: &str) -> Result<(i32, [u8; 6]), NetError> {
+pub fn device_link(fd: i32, device: &str) -> Result<(i32, [u8; 6]), NetError> {
     let name = device.as_bytes();
     if name.is_empty() || name.len() >= libc::IFNAMSIZ || name.contains(&0) {
         return Err(NetError::NoDevice(device.to_string()));

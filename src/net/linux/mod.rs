@@ -12,6 +12,7 @@ pub mod carrier;
 pub mod counters;
 pub mod garp;
 pub mod icmp;
+pub mod ipv6;
 pub mod link_events;
 pub mod neigh;
 pub mod netlink;
