@@ -21,7 +21,7 @@ use crate::daemon::failure::FailureExecutor;
 use crate::daemon::log::Log;
 use crate::daemon::notify::{self, Notifier};
 use crate::daemon::shell::{
-    self, Shell, ARP_BASE, CONTROL, ICMP, LINK_EVENTS, PEER_LINK, RESPONDER,
+    self, Shell, ARP_BASE, CONTROL, ICMP, ICMP6, LINK_EVENTS, ND_BASE, PEER_LINK, RESPONDER,
 };
 use crate::daemon::signals::{self, SignalEvent};
 use crate::daemon::state::StateFile;
@@ -360,6 +360,7 @@ pub fn run_with(
                     reaped
                 }
                 ICMP => shell.icmp_readable(),
+                ICMP6 => shell.icmp6_readable(),
                 PEER_LINK => shell.peer_link_readable(),
                 RESPONDER => shell.responder_readable(poll.registry()),
                 LINK_EVENTS => shell.link_events_readable(),
@@ -368,6 +369,7 @@ pub fn run_with(
                     shell.children.readable(poll.registry(), Token(t));
                     vec![]
                 }
+                Token(t) if t >= ND_BASE => shell.nd_readable(Token(t)),
                 Token(t) if t >= ARP_BASE => shell.arp_readable(Token(t)),
                 _ => vec![],
             };
@@ -447,7 +449,7 @@ mod tests {
                 target: ProbeTarget {
                     device,
                     source: None,
-                    target: std::net::Ipv4Addr::new(192, 0, 2, 1),
+                    target: std::net::Ipv4Addr::new(192, 0, 2, 1).into(),
                 },
                 rtt: Some(Duration::from_micros(80)),
             }],
