@@ -1298,6 +1298,42 @@ mod tests {
         ]
     }
 
+    /// Issue 12: an IPv6 address goes to the IPv6 primitives, never to the IPv4 address control
+    /// (which here refuses everything, as without CAP_NET_ADMIN); while those are not wired the
+    /// change is a warning, not a stop. The IPv4 address of the same action still goes to it.
+    #[test]
+    fn ipv6_addresses_are_routed_to_the_ipv6_primitives() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let poll = mio::Poll::new().expect("poll");
+        let mut refused = shell(&dir.path().join("failovers"), false);
+        let v6 = crate::core::action::Address {
+            device: "eth1".into(),
+            address: "2001:db8:1::50".parse().expect("v6"),
+            prefix: Some(64),
+        };
+        let claim = |add: Vec<crate::core::action::Address>| Action::ClaimAddresses {
+            add,
+            remove: vec![],
+        };
+        let routed = refused.execute(poll.registry(), claim(vec![v6.clone()]));
+        assert!(matches!(routed, Ok(ref a) if a.is_empty()), "{routed:?}");
+        let announced = refused.execute(
+            poll.registry(),
+            Action::Announce {
+                addresses: vec![v6.clone()],
+            },
+        );
+        assert!(announced.is_ok(), "{announced:?}");
+        let v4 = crate::core::action::Address {
+            address: Ipv4Addr::new(192, 0, 2, 50).into(),
+            ..v6
+        };
+        let err = refused
+            .execute(poll.registry(), claim(vec![v4]))
+            .expect_err("the IPv4 address control was asked");
+        assert!(err.to_string().contains("CAP_NET_ADMIN"), "{err}");
+    }
+
     /// Bug: without CAP_NET_ADMIN the daemon recorded failure actions whose release never happened;
     /// they then held back real failure actions for an hour, across restarts.
     #[test]

@@ -108,8 +108,14 @@ fn simulate_timing_times_an_ipv6_pair_as_its_formulas_say() {
         assert_ne!(s["compared"]["within"], false, "{s}");
         assert_eq!(s["gap_within_worst_case"], true, "{s}");
     }
-    let takeovers = simulated.iter().filter(|s| !s["takeover_after_ms"].is_null());
-    assert_eq!(takeovers.count(), 3, "every fault but the shared dead test host fails over");
+    let takeovers = simulated
+        .iter()
+        .filter(|s| !s["takeover_after_ms"].is_null());
+    assert_eq!(
+        takeovers.count(),
+        3,
+        "every fault but the shared dead test host fails over"
+    );
     // The dual-stack pair simulates too, every scenario within its bound.
     let (code, v) = json(&["simulate-timing"], "dual-stack.ini");
     assert_eq!(code, Some(0), "{v}");

@@ -43,7 +43,14 @@ pub fn now_micros() -> u64 {
 /// This node's address on the sync device: the one in `peer`'s subnet when there are several.
 pub fn sync_address(device: &str, peer: Option<IpAddr>) -> Result<IpAddr, NetError> {
     super::ifindex(device)?;
-    let addrs = super::addresses(device);
+    // Of the peer's family (a dual-stack sync link has both), IPv4 first without a peer, and no
+    // link-local one: a socket bound to it would need the link's scope.
+    let mut addrs: Vec<_> = super::addresses(device)
+        .into_iter()
+        .filter(|(a, _)| peer.is_none_or(|p| p.is_ipv4() == a.is_ipv4()))
+        .filter(|(a, _)| !crate::config::value::is_link_local(*a))
+        .collect();
+    addrs.sort_by_key(|(a, _)| a.is_ipv6());
     let in_subnet = |(a, p): &(IpAddr, u8)| {
         peer.is_some_and(|peer| crate::config::value::same_subnet(*a, peer, *p))
     };
