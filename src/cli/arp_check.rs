@@ -1,7 +1,7 @@
 //! `failoverctl arp-check`: the passive node's check: does the active answer ARP for each activeip on
 //! its channel? Table method (the source document's flush, UDP, read-the-table) or raw ARP.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -32,7 +32,7 @@ pub struct Args {
     pub device: Option<String>,
     /// Addresses (the active's) to check on `--device`.
     #[arg(value_name = "ADDRESS", requires = "device")]
-    pub addresses: Vec<Ipv4Addr>,
+    pub addresses: Vec<IpAddr>,
     /// table: the source document's neighbour-table check; raw: ARP request and reply directly.
     #[arg(long, value_enum, default_value_t = Method::Table)]
     pub method: Method,
@@ -57,7 +57,7 @@ struct Report {
 struct ResultRow {
     channel: String,
     device: String,
-    address: Ipv4Addr,
+    address: IpAddr,
     answered: bool,
     mac: Option<String>,
 }
@@ -102,6 +102,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         .or(config_timeout)
         .unwrap_or(Duration::from_secs(1));
     common::require_devices(channels.iter().map(|(_, t)| t.device.as_str()))?;
+    common::ipv4_only("arp-check", channels.iter().map(|(_, t)| t.address))?;
 
     let targets: Vec<ArpTarget> = channels.iter().map(|(_, t)| t.clone()).collect();
     let mut checker: Box<dyn ArpChecker> = match args.method {

@@ -1,7 +1,7 @@
 //! Helpers shared by the diagnostics (probe, arp-check, watch-counters): loading a config, durations,
 //! the node's own address on a device, and mapping `NetError` to the documented exit codes.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -87,6 +87,15 @@ pub fn net_error(err: NetError) -> anyhow::Error {
     }
 }
 
+/// Refuses IPv6 addresses in the one-shot diagnostics (exit 2, before any packet is sent) while
+/// their IPv6 primitives (`net::linux::v6`) are not wired in.
+pub fn ipv4_only(what: &str, addresses: impl IntoIterator<Item = IpAddr>) -> anyhow::Result<()> {
+    match addresses.into_iter().find(IpAddr::is_ipv6) {
+        Some(a) => Err(ExitError::usage(format!("{what} {a}: IPv6 is not yet wired here")).into()),
+        None => Ok(()),
+    }
+}
+
 /// Checks that every device exists before any packet is sent: an unknown one is exit 1.
 pub fn require_devices<'a>(devices: impl IntoIterator<Item = &'a str>) -> anyhow::Result<()> {
     for d in devices {
@@ -97,7 +106,7 @@ pub fn require_devices<'a>(devices: impl IntoIterator<Item = &'a str>) -> anyhow
 
 /// The first of `candidates` that is assigned to `device` right now: the node's own address on a
 /// channel is the activeip while it is active, the passiveip while passive.
-pub fn own_address(device: &str, candidates: &[Ipv4Addr]) -> Option<Ipv4Addr> {
+pub fn own_address(device: &str, candidates: &[IpAddr]) -> Option<IpAddr> {
     crate::net::linux::own_address(device, candidates)
 }
 

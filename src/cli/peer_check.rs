@@ -1,7 +1,7 @@
 //! `failoverctl peer-check`: asks the peer over the sync link, with the authenticated peer protocol,
 //! whether IT reaches each channel's test hosts; prints channel, target, reached by the peer.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -33,10 +33,10 @@ pub struct Args {
 
 #[derive(Debug, Serialize)]
 struct Report {
-    peer: Ipv4Addr,
+    peer: IpAddr,
     port: u16,
     /// This node's sync address the questions came from.
-    node: Ipv4Addr,
+    node: IpAddr,
     timeout_ms: f64,
     /// The peer answered every question and reaches every test host.
     healthy: bool,
@@ -58,7 +58,7 @@ struct ChannelReport {
 
 #[derive(Debug, Serialize)]
 struct TargetReport {
-    target: Ipv4Addr,
+    target: IpAddr,
     /// `null` when the peer did not answer.
     reached_by_peer: Option<bool>,
 }
@@ -135,7 +135,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
 }
 
 /// The sync device, peer address, port and key, or exit 2 saying which is missing.
-fn settings(config: &Config) -> anyhow::Result<(String, Ipv4Addr, u16, crate::peer::Key)> {
+fn settings(config: &Config) -> anyhow::Result<(String, IpAddr, u16, crate::peer::Key)> {
     let source = config.source.display();
     let Some(send) = &config.sendconfig else {
         return Err(ExitError::usage(format!(

@@ -1,7 +1,7 @@
 //! `failoverctl probe`: ICMP echo to each channel's test hosts out of the channel's device, all at
 //! once, one timeout per round; per channel and target: reached or not, and the round-trip time.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -23,10 +23,10 @@ pub struct Args {
     pub device: Option<String>,
     /// Test hosts to probe out of `--device`.
     #[arg(value_name = "TARGET", requires = "device")]
-    pub targets: Vec<Ipv4Addr>,
+    pub targets: Vec<IpAddr>,
     /// Source address (with `--device`); default: the kernel's choice for the device.
     #[arg(long, value_name = "ADDR", requires = "device")]
-    pub source: Option<Ipv4Addr>,
+    pub source: Option<IpAddr>,
     /// How long to wait for the replies of one round, 1ms to 1m (seconds or a value like `300ms`)
     /// [default: the config's timeout, or 1s].
     #[arg(long, value_name = "DUR", value_parser = common::parse_timeout)]
@@ -46,8 +46,8 @@ pub struct Args {
 struct ChannelPlan {
     ident: String,
     device: String,
-    source: Option<Ipv4Addr>,
-    targets: Vec<Ipv4Addr>,
+    source: Option<IpAddr>,
+    targets: Vec<IpAddr>,
     rule: TestHosts,
 }
 
@@ -63,7 +63,7 @@ struct Report {
 struct ChannelReport {
     channel: String,
     device: String,
-    source: Option<Ipv4Addr>,
+    source: Option<IpAddr>,
     /// `any` or `all`: how the targets combine into the channel's health.
     rule: &'static str,
     healthy: bool,
@@ -72,7 +72,7 @@ struct ChannelReport {
 
 #[derive(Debug, Serialize)]
 struct TargetReport {
-    target: Ipv4Addr,
+    target: IpAddr,
     reached: bool,
     replies: u32,
     /// One entry per round: the round-trip time in ms, `null` when no reply came in time.
@@ -113,6 +113,10 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         .or(config_timeout)
         .unwrap_or(Duration::from_secs(1));
     common::require_devices(plans.iter().map(|p| p.device.as_str()))?;
+    common::ipv4_only(
+        "probe",
+        plans.iter().flat_map(|p| p.targets.iter().copied()),
+    )?;
 
     let targets: Vec<ProbeTarget> = plans
         .iter()

@@ -13,12 +13,14 @@ pub const EXAMPLE: &str = r#"; failover.ini for failoverctl: an annotated exampl
 [channel]
 ; interface name; required; source document
 device= eth1
-; IPv4 address, owned by the active node; required; source document.
+; IPv4 or IPv6 (extension) address, owned by the active node; required; source document.
 ; An optional /prefix (extension) is checked: activeip, passiveip and testip in one subnet.
+; A channel's addresses are of one family: for a dual-stack interface, a second [channel]
+; with the same device and IPv6 addresses (say activeip= 2001:db8:1::50/64).
 activeip= 192.0.2.50/24
-; IPv4 address, this node's own while passive (differs between the two nodes); required; source document
+; IPv4 or IPv6 address, this node's own while passive (differs between the two nodes); required; source document
 passiveip= 192.0.2.51/24
-; IPv4 address of a test host, the nearest router; required; source document.
+; IPv4 or IPv6 address of a test host, the nearest router; required; source document.
 ; Several test hosts (extension): repeat the key, or list them separated by commas or spaces.
 testip= 192.0.2.1
 testip= 192.0.2.2
@@ -62,7 +64,7 @@ fastdown= yes
 [sendconfig]
 ; interface name; required in this section; source document
 device= eth0
-; IPv4 address of the peer on the sync link; default: none; extension
+; IPv4 or IPv6 address of the peer on the sync link; default: none; extension
 peerip= 203.0.113.2
 ; UDP port of the peer protocol on the sync link, the same on both nodes; default: 7411; extension
 ;port= 7411

@@ -4,14 +4,14 @@
 use super::diagnostic::{Diagnostic, Severity};
 use super::model::Config;
 use super::validate::display_name;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 /// What this host has: its interfaces and their IPv4 addresses.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostFacts {
     pub devices: Vec<String>,
     /// (device, address) pairs.
-    pub addresses: Vec<(String, Ipv4Addr)>,
+    pub addresses: Vec<(String, IpAddr)>,
 }
 
 impl HostFacts {
@@ -25,14 +25,17 @@ impl HostFacts {
         devices.sort();
         let mut addresses = Vec::new();
         for ifa in nix::ifaddrs::getifaddrs().map_err(std::io::Error::from)? {
-            if let Some(sin) = ifa.address.as_ref().and_then(|a| a.as_sockaddr_in()) {
-                addresses.push((ifa.interface_name.clone(), sin.ip()));
+            let address = ifa.address.as_ref();
+            if let Some(sin) = address.and_then(|a| a.as_sockaddr_in()) {
+                addresses.push((ifa.interface_name.clone(), sin.ip().into()));
+            } else if let Some(sin6) = address.and_then(|a| a.as_sockaddr_in6()) {
+                addresses.push((ifa.interface_name.clone(), sin6.ip().into()));
             }
         }
         Ok(HostFacts { devices, addresses })
     }
 
-    fn has(&self, device: &str, ip: Ipv4Addr) -> bool {
+    fn has(&self, device: &str, ip: IpAddr) -> bool {
         self.addresses.iter().any(|(d, a)| d == device && *a == ip)
     }
 }
@@ -86,7 +89,7 @@ mod tests {
         let (config, _) = parse_str(EXAMPLE, Path::new("x.ini")).expect("example is valid");
         let facts = HostFacts {
             devices: vec!["eth0".into(), "eth1".into()],
-            addresses: vec![("eth1".into(), Ipv4Addr::new(192, 0, 2, 51))],
+            addresses: vec![("eth1".into(), IpAddr::from([192, 0, 2, 51]))],
         };
         let diags = check_host(&config, &facts);
         assert_eq!(diags.len(), 1, "{diags:#?}");
@@ -95,7 +98,7 @@ mod tests {
 
         let facts = HostFacts {
             devices: vec!["eth0".into(), "eth1".into(), "eth2".into()],
-            addresses: vec![("eth1".into(), Ipv4Addr::new(192, 0, 2, 51))],
+            addresses: vec![("eth1".into(), IpAddr::from([192, 0, 2, 51]))],
         };
         let diags = check_host(&config, &facts);
         assert_eq!(diags.len(), 1, "{diags:#?}");

@@ -72,28 +72,28 @@ pub const KEYS: &[KeySpec] = &[
     k(
         "channel",
         "activeip",
-        "IPv4 address[/prefix]",
+        "IPv4 or IPv6 address[/prefix]",
         "required",
         S,
-        "the address the active node owns on this channel; `/prefix` is an extension",
+        "the address the active node owns on this channel; `/prefix` and IPv6 are extensions. A channel's addresses are all of one family; for a dual-stack interface give each family a channel of its own (same device). A link-local IPv6 activeip (fe80::/10) is warned about",
     ),
     k(
         "channel",
         "passiveip",
-        "IPv4 address[/prefix]",
+        "IPv4 or IPv6 address[/prefix]",
         "required",
         S,
-        "this node's own address on this channel while passive",
+        "this node's own address on this channel while passive (the family of activeip)",
     ),
     KeySpec {
         repeatable: true,
         ..k(
             "channel",
             "testip",
-            "IPv4 address(es)",
+            "IPv4 or IPv6 address(es)",
             "required",
             S,
-            "a test host (the nearest router); repeat the key or list several (extension)",
+            "a test host (the nearest router), of the channel's family; repeat the key or list several (extension)",
         )
     },
     k(
@@ -195,7 +195,7 @@ pub const KEYS: &[KeySpec] = &[
     k(
         "sendconfig",
         "peerip",
-        "IPv4 address",
+        "IPv4 or IPv6 address",
         "none",
         X,
         "the peer's address on the sync link, to ask whether the peer is alive",

@@ -1,7 +1,7 @@
 //! The validated configuration: every value parsed, defaults applied, cross-checks passed.
 //! Everything downstream (core, net, daemon) takes these types, never raw INI.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -27,14 +27,16 @@ pub struct Channel {
     pub ident: String,
     /// `device=`: the interface.
     pub device: String,
-    /// `activeip=`: the address the active node owns on this channel.
-    pub activeip: Ipv4Addr,
+    /// `activeip=`: the address the active node owns on this channel. A channel's addresses are
+    /// all of one family (validated); the core never looks at which.
+    pub activeip: IpAddr,
     /// `passiveip=`: this node's own address while passive.
-    pub passiveip: Ipv4Addr,
-    /// Optional prefix length (`activeip= 192.0.2.50/24`); `None`: use the device's existing one.
+    pub passiveip: IpAddr,
+    /// Optional prefix length (`activeip= 192.0.2.50/24`, `2001:db8::50/64`); `None`: use the
+    /// device's existing one.
     pub prefix: Option<u8>,
     /// `testip=`: test hosts (repeated key or a comma/space list; an extension beyond one).
-    pub testips: Vec<Ipv4Addr>,
+    pub testips: Vec<IpAddr>,
     /// `checkonlyidle=`: probe only when the counters show an idle interval.
     pub checkonlyidle: bool,
     /// `probes=` (extension) of this channel; `None`: the `[network]` value.
@@ -79,7 +81,7 @@ pub struct SendConfig {
     /// `device=`: the sync interface.
     pub device: String,
     /// `peerip=` (extension): the peer's address on the sync link, used to ask "is the peer alive?".
-    pub peerip: Option<Ipv4Addr>,
+    pub peerip: Option<IpAddr>,
     /// `port=`, `key=`/`keyfile=` (extensions): the peer protocol on the sync link.
     pub peerlink: PeerSettings,
 }

@@ -1,7 +1,7 @@
-//! Value syntax shared by all keys: durations, booleans, integers, IPv4 addresses with an optional
-//! prefix, and lists of test hosts. Each parser returns a message fit for a diagnostic.
+//! Value syntax shared by all keys: durations, booleans, integers, IPv4 and IPv6 addresses with an
+//! optional prefix, and lists of test hosts. Each parser returns a message fit for a diagnostic.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::time::Duration;
 
 /// A duration: a plain integer is seconds (the original's syntax); anything else is a humantime
@@ -41,30 +41,56 @@ pub fn integer(s: &str) -> Result<u32, String> {
         .map_err(|_| format!("`{s}` is not a non-negative integer"))
 }
 
-/// An IPv4 address, optionally with a prefix length (`192.0.2.50/24`, an extension).
-pub fn ipv4_prefix(s: &str) -> Result<(Ipv4Addr, Option<u8>), String> {
+/// An IPv4 or IPv6 address, optionally with a prefix length (`192.0.2.50/24`, `2001:db8::50/64`;
+/// the prefix is an extension). The prefix's range is the family's (1 to 32, 1 to 128).
+pub fn ip_prefix(s: &str) -> Result<(IpAddr, Option<u8>), String> {
     let (addr, prefix) = match s.split_once('/') {
         Some((a, p)) => (a.trim(), Some(p.trim())),
         None => (s, None),
     };
-    let ip = ipv4(addr)?;
+    let ip = ip(addr)?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
     let prefix = match prefix {
         None => None,
         Some(p) => match p.parse::<u8>() {
-            Ok(n) if (1..=32).contains(&n) => Some(n),
-            _ => return Err(format!("`{p}` is not a prefix length (1 to 32)")),
+            Ok(n) if (1..=max).contains(&n) => Some(n),
+            _ => return Err(format!("`{p}` is not a prefix length (1 to {max})")),
         },
     };
     Ok((ip, prefix))
 }
 
-/// A plain IPv4 address in dotted-quad form.
-pub fn ipv4(s: &str) -> Result<Ipv4Addr, String> {
+/// A plain address: IPv4 in dotted-quad form or IPv6 in RFC 4291 text form. An IPv4-mapped IPv6
+/// address (`::ffff:192.0.2.1`) is refused: it names an IPv4 host, and the peer protocol uses that
+/// form to carry IPv4 addresses, so allowing it would make two spellings of one address.
+pub fn ip(s: &str) -> Result<IpAddr, String> {
     if s.is_empty() {
-        return Err("empty value, expected an IPv4 address".into());
+        return Err("empty value, expected an IP address".into());
     }
-    s.parse::<Ipv4Addr>()
-        .map_err(|_| format!("`{s}` is not an IPv4 address"))
+    match s.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => Err(format!(
+                "`{s}` is an IPv4-mapped IPv6 address; write the IPv4 address {v4}"
+            )),
+            None => Ok(IpAddr::V6(v6)),
+        },
+        Ok(v4) => Ok(v4),
+        Err(_) => Err(format!("`{s}` is not an IP address (IPv4 or IPv6)")),
+    }
+}
+
+/// The name of an address's family, for messages.
+pub fn family(ip: IpAddr) -> &'static str {
+    if ip.is_ipv4() {
+        "IPv4"
+    } else {
+        "IPv6"
+    }
+}
+
+/// Whether `ip` is an IPv6 link-local address (fe80::/10).
+pub fn is_link_local(ip: IpAddr) -> bool {
+    matches!(ip, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80)
 }
 
 /// Splits a `testip=` value into addresses: one address (the original) or a list separated by commas
@@ -75,29 +101,41 @@ pub fn list(s: &str) -> Vec<&str> {
         .collect()
 }
 
-/// Whether two addresses fall in one subnet of the given prefix length.
-pub fn same_subnet(a: Ipv4Addr, b: Ipv4Addr, prefix: u8) -> bool {
-    let mask = mask(prefix);
-    u32::from(a) & mask == u32::from(b) & mask
+/// An address as a 128-bit number and its family's width, so one mask works for both families.
+fn bits(ip: IpAddr) -> (u128, u8) {
+    match ip {
+        IpAddr::V4(v4) => (u128::from(u32::from(v4)), 32),
+        IpAddr::V6(v6) => (u128::from(v6), 128),
+    }
 }
 
-fn mask(prefix: u8) -> u32 {
-    if prefix == 0 {
+/// The host part's mask of a `prefix` in an address `width` bits wide.
+fn host_mask(prefix: u8, width: u8) -> u128 {
+    let host = u32::from(width.saturating_sub(prefix.min(width)));
+    if host == 0 {
         0
     } else {
-        u32::MAX << (32 - u32::from(prefix.min(32)))
+        u128::MAX >> (128 - host)
     }
 }
 
-/// Whether `a` is the network or broadcast address of its subnet (only for prefixes up to /30,
-/// where both exist).
-pub fn is_network_or_broadcast(a: Ipv4Addr, prefix: u8) -> bool {
-    if prefix > 30 {
-        return false;
+/// Whether two addresses fall in one subnet of the given prefix length (never across families).
+pub fn same_subnet(a: IpAddr, b: IpAddr, prefix: u8) -> bool {
+    let ((x, width), (y, other)) = (bits(a), bits(b));
+    let host = host_mask(prefix, width);
+    width == other && x & !host == y & !host
+}
+
+/// Whether `a` may not be a node's own address in its subnet: the network or broadcast address
+/// of an IPv4 subnet up to /30, where both exist; the subnet-router anycast address (host part
+/// zero) of an IPv6 subnet up to /126 (a /127 link uses both addresses, RFC 6164).
+pub fn is_network_or_broadcast(a: IpAddr, prefix: u8) -> bool {
+    let (v, width) = bits(a);
+    let host = host_mask(prefix, width);
+    match a {
+        IpAddr::V4(_) => prefix <= 30 && (v & host == 0 || v & host == host),
+        IpAddr::V6(_) => prefix <= 126 && v & host == 0,
     }
-    let m = mask(prefix);
-    let v = u32::from(a);
-    v & !m == 0 || v & !m == !m
 }
 
 /// Formats a duration the way the tables print it: `16 s`, `1.5 s`, `500 ms`.
@@ -141,29 +179,50 @@ mod tests {
 
     #[test]
     fn addresses() {
+        let v4 = |a, b, c, d| IpAddr::V4(std::net::Ipv4Addr::new(a, b, c, d));
         assert_eq!(
-            ipv4_prefix("192.0.2.50/24"),
-            Ok((Ipv4Addr::new(192, 0, 2, 50), Some(24)))
+            ip_prefix("192.0.2.50/24"),
+            Ok((v4(192, 0, 2, 50), Some(24)))
         );
+        assert_eq!(ip_prefix("192.0.2.50"), Ok((v4(192, 0, 2, 50), None)));
+        assert!(ip_prefix("192.0.2.50/33").is_err());
+        assert!(ip_prefix("192.0.2.500").is_err());
+        assert!(ip_prefix("192.0.2").is_err());
+        assert!(same_subnet(v4(192, 0, 2, 1), v4(192, 0, 2, 254), 24));
+        assert!(!same_subnet(v4(192, 0, 2, 1), v4(192, 0, 3, 1), 24));
+        assert!(is_network_or_broadcast(v4(192, 0, 2, 255), 24));
+        assert!(is_network_or_broadcast(v4(192, 0, 2, 0), 24));
+        assert!(!is_network_or_broadcast(v4(192, 0, 2, 1), 24));
+        assert!(!is_network_or_broadcast(v4(192, 0, 2, 0), 31));
+    }
+
+    #[test]
+    fn ipv6_addresses() {
+        let v6 = |s: &str| s.parse::<IpAddr>().expect("an IPv6 literal");
         assert_eq!(
-            ipv4_prefix("192.0.2.50"),
-            Ok((Ipv4Addr::new(192, 0, 2, 50), None))
+            ip_prefix("2001:db8::50/64"),
+            Ok((v6("2001:db8::50"), Some(64)))
         );
-        assert!(ipv4_prefix("192.0.2.50/33").is_err());
-        assert!(ipv4_prefix("192.0.2.500").is_err());
-        assert!(ipv4_prefix("192.0.2").is_err());
-        assert!(same_subnet(
-            Ipv4Addr::new(192, 0, 2, 1),
-            Ipv4Addr::new(192, 0, 2, 254),
-            24
-        ));
+        assert_eq!(ip_prefix("2001:db8::50/128").map(|p| p.1), Ok(Some(128)));
+        assert!(ip_prefix("2001:db8::50/129").is_err());
+        assert!(ip_prefix("2001:db8::g").is_err());
+        let mapped = ip("::ffff:192.0.2.1").expect_err("IPv4-mapped is refused");
+        assert!(mapped.contains("192.0.2.1"), "{mapped}");
+        assert!(same_subnet(v6("2001:db8::1"), v6("2001:db8::ffff"), 64));
+        assert!(!same_subnet(v6("2001:db8::1"), v6("2001:db8:1::1"), 64));
+        // Families never share a subnet, whatever the bits.
         assert!(!same_subnet(
-            Ipv4Addr::new(192, 0, 2, 1),
-            Ipv4Addr::new(192, 0, 3, 1),
-            24
+            v6("::c000:201"),
+            "192.0.2.1".parse().unwrap(),
+            1
         ));
-        assert!(is_network_or_broadcast(Ipv4Addr::new(192, 0, 2, 255), 24));
-        assert!(!is_network_or_broadcast(Ipv4Addr::new(192, 0, 2, 1), 24));
+        assert!(is_network_or_broadcast(v6("2001:db8::"), 64));
+        assert!(!is_network_or_broadcast(v6("2001:db8::1"), 64));
+        assert!(!is_network_or_broadcast(v6("2001:db8::"), 127));
+        assert!(is_link_local(v6("fe80::1")));
+        assert!(is_link_local(v6("febf::1")));
+        assert!(!is_link_local(v6("fec0::1")));
+        assert!(!is_link_local("192.0.2.1".parse().unwrap()));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! their answers come back as an `Input` with the same id (a stale id is ignored).
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -73,7 +73,7 @@ impl fmt::Display for Role {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct Address {
     pub device: String,
-    pub address: Ipv4Addr,
+    pub address: IpAddr,
     /// `None`: use the device's existing prefix.
     pub prefix: Option<u8>,
 }
@@ -164,7 +164,7 @@ pub enum Action {
     AskPeer {
         id: RequestId,
         channel: String,
-        testips: Vec<Ipv4Addr>,
+        testips: Vec<IpAddr>,
         timeout: Duration,
     },
     /// One ICMP echo to the peer's host over the sync link; answer with [`Input::ProbeDone`].

@@ -15,7 +15,7 @@
 //! `None`, then check [`ActiveMonitor::poll_failure`].
 
 use std::collections::VecDeque;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -86,8 +86,8 @@ enum Phase {
 struct ChannelState {
     ident: String,
     device: String,
-    activeip: Ipv4Addr,
-    testips: Vec<Ipv4Addr>,
+    activeip: IpAddr,
+    testips: Vec<IpAddr>,
     checkonlyidle: bool,
     /// Echo requests per test host in one check (`probes=`).
     probes: u32,
@@ -471,7 +471,7 @@ impl ActiveMonitor {
         let limit = self.channelretries;
         for &i in channels {
             let c = &self.channels[i];
-            let answered_by = |ip: &Ipv4Addr| {
+            let answered_by = |ip: &IpAddr| {
                 results.iter().any(|r| {
                     r.target.device == c.device && r.target.target == *ip && r.rtt.is_some()
                 })
@@ -598,7 +598,7 @@ mod tests {
     /// Probes that all answer come back at once; otherwise after `timeout`, as a blocking shell does.
     fn world(
         fault_ms: u64,
-        dead: &[Ipv4Addr],
+        dead: &[IpAddr],
     ) -> impl FnMut(Instant, &Action) -> Option<(Duration, Input)> {
         let dead = dead.to_vec();
         move |now, a| {
@@ -825,7 +825,10 @@ mod tests {
 
     #[test]
     fn testhosts_any_tolerates_one_dead_host_and_all_does_not() {
-        let hosts = [Ipv4Addr::new(192, 168, 1, 1), Ipv4Addr::new(192, 168, 1, 2)];
+        let hosts = [
+            IpAddr::from([192, 168, 1, 1]),
+            IpAddr::from([192, 168, 1, 2]),
+        ];
         for (mode, fails) in [(PolicyMode::Improved, false), (PolicyMode::Classic, true)] {
             let mut cfg = config(mode);
             cfg.channels = vec![channel("if-1", 1, &hosts, false)];
@@ -844,11 +847,11 @@ mod tests {
     fn a_channel_with_traffic_is_not_reprobed_while_another_retries() {
         let mut cfg = config(PolicyMode::Classic);
         cfg.channels = vec![
-            channel("if-1", 1, &[Ipv4Addr::new(192, 168, 1, 1)], true),
-            channel("if-2", 2, &[Ipv4Addr::new(192, 168, 2, 1)], false),
+            channel("if-1", 1, &[IpAddr::from([192, 168, 1, 1])], true),
+            channel("if-2", 2, &[IpAddr::from([192, 168, 2, 1])], false),
         ];
         let mut m = mon(&cfg);
-        let dead = [Ipv4Addr::new(192, 168, 2, 1)];
+        let dead = [IpAddr::from([192, 168, 2, 1])];
         let seen = drive(&mut m, Instant::ZERO, at_ms(60_000), world(u64::MAX, &dead));
         let f = m.failure.expect("if-2 fails");
         assert_eq!((f.channel.as_str(), f.at), ("if-2", at_ms(6_000)));

@@ -2,7 +2,7 @@
 //! that turns two counter samples into a verdict (shared by the active monitor and `watch-counters`).
 //! Plain data: nothing here does I/O.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::time::Duration;
 
 /// rx/tx packet counters of one device at one moment.
@@ -64,8 +64,8 @@ impl CounterDelta {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeTarget {
     pub device: String,
-    pub source: Option<Ipv4Addr>,
-    pub target: Ipv4Addr,
+    pub source: Option<IpAddr>,
+    pub target: IpAddr,
 }
 
 /// The answer to one [`ProbeTarget`]: `rtt` is `None` when no reply came within the timeout.
@@ -79,7 +79,7 @@ pub struct ProbeResult {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArpTarget {
     pub device: String,
-    pub address: Ipv4Addr,
+    pub address: IpAddr,
 }
 
 /// The answer: the MAC of whoever answered, `None` when nobody did.
@@ -94,7 +94,7 @@ pub struct ArpResult {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rival {
     pub device: String,
-    pub address: Ipv4Addr,
+    pub address: IpAddr,
     /// Who else answered for `address`.
     pub rival_mac: [u8; 6],
     /// This node's MAC on `device`.

@@ -1,7 +1,7 @@
 //! Test helpers for the core's unit tests: a config builder and a scripted driver that jumps a virtual
 //! clock from deadline to deadline.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -18,12 +18,12 @@ pub(crate) fn at_ms(ms: u64) -> Instant {
     Instant::from_millis(ms)
 }
 
-pub(crate) fn channel(ident: &str, n: u8, testips: &[Ipv4Addr], checkonlyidle: bool) -> Channel {
+pub(crate) fn channel(ident: &str, n: u8, testips: &[IpAddr], checkonlyidle: bool) -> Channel {
     Channel {
         ident: ident.to_owned(),
         device: format!("eth{n}"),
-        activeip: Ipv4Addr::new(192, 168, n, 50),
-        passiveip: Ipv4Addr::new(192, 168, n, 51),
+        activeip: Ipv4Addr::new(192, 168, n, 50).into(),
+        passiveip: Ipv4Addr::new(192, 168, n, 51).into(),
         prefix: Some(24),
         testips: testips.to_vec(),
         checkonlyidle,
@@ -53,7 +53,12 @@ pub(crate) fn policy(mode: PolicyMode) -> Policy {
 pub(crate) fn config(mode: PolicyMode) -> Config {
     Config {
         source: PathBuf::from("test.ini"),
-        channels: vec![channel("if-1", 1, &[Ipv4Addr::new(192, 168, 1, 1)], true)],
+        channels: vec![channel(
+            "if-1",
+            1,
+            &[Ipv4Addr::new(192, 168, 1, 1).into()],
+            true,
+        )],
         network: Network {
             checktime: secs(10),
             timeout: secs(2),
@@ -65,7 +70,7 @@ pub(crate) fn config(mode: PolicyMode) -> Config {
         },
         sendconfig: Some(SendConfig {
             device: "eth0".to_owned(),
-            peerip: Some(Ipv4Addr::new(10, 0, 0, 2)),
+            peerip: Some(Ipv4Addr::new(10, 0, 0, 2).into()),
             peerlink: Default::default(),
         }),
         policy: policy(mode),

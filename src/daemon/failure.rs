@@ -125,10 +125,10 @@ mod tests {
         Channel {
             ident: "if-1".into(),
             device: "eth1".into(),
-            activeip: Ipv4Addr::new(192, 0, 2, 10),
-            passiveip: Ipv4Addr::new(192, 0, 2, 11),
+            activeip: Ipv4Addr::new(192, 0, 2, 10).into(),
+            passiveip: Ipv4Addr::new(192, 0, 2, 11).into(),
             prefix: None,
-            testips: vec![Ipv4Addr::new(192, 0, 2, 1)],
+            testips: vec![Ipv4Addr::new(192, 0, 2, 1).into()],
             checkonlyidle: true,
             probes: None,
             check: None,

@@ -3,7 +3,7 @@
 //! with its output captured for the log. A failing hook is reported, never fatal.
 
 use std::io::Read;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, Stdio};
 use std::thread;
@@ -49,8 +49,8 @@ pub struct HookEnv {
     pub event: HookEvent,
     pub channel: String,
     pub device: String,
-    pub activeip: Ipv4Addr,
-    pub passiveip: Ipv4Addr,
+    pub activeip: IpAddr,
+    pub passiveip: IpAddr,
     /// The prefix actually used (or configured); empty in the environment when unknown.
     pub prefix: Option<u8>,
 }
@@ -226,8 +226,8 @@ mod tests {
             event,
             channel: "if-1".into(),
             device: "eth1".into(),
-            activeip: Ipv4Addr::new(192, 0, 2, 10),
-            passiveip: Ipv4Addr::new(192, 0, 2, 11),
+            activeip: IpAddr::from([192, 0, 2, 10]),
+            passiveip: IpAddr::from([192, 0, 2, 11]),
             prefix: Some(24),
         }
     }

@@ -3,7 +3,7 @@
 //! `[sendconfig] device`, `peerip` and a key; without them there is nothing to open and the core only
 //! pings the peer. Both sockets go into the event loop's poll set ([`super::shell::Shell::set_peer`]).
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use crate::config::Config;
 use crate::daemon::log::Log;
@@ -11,7 +11,7 @@ use crate::net::linux::peer::{sync_address, PeerLink, Responder, ResponderParams
 
 /// The asking link (with the peer's address) and the responder of `config`; failures are logged
 /// (the pair then falls back to pinging).
-pub fn open(config: &Config, log: &Log) -> (Option<(PeerLink, Ipv4Addr)>, Option<Responder>) {
+pub fn open(config: &Config, log: &Log) -> (Option<(PeerLink, IpAddr)>, Option<Responder>) {
     let Some(send) = &config.sendconfig else {
         return (None, None);
     };

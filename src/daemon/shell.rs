@@ -7,7 +7,7 @@
 //! processes ([`Children`]). The shell decides nothing: every rule is in the core.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -28,21 +28,24 @@ use crate::daemon::log::Log;
 use crate::daemon::rounds::Rounds;
 use crate::daemon::state;
 use crate::net::linux::addr_book::AddressBook;
-use crate::net::linux::arp::sender_ip;
 use crate::net::linux::arp_socket::ArpSocket;
 use crate::net::linux::icmp::IcmpSocket;
 use crate::net::linux::peer::{ProbeJob, Responder};
 use crate::net::linux::{IcmpProber, NetlinkCounters, PeerLink, TableArpChecker};
 use crate::net::{AddressControl, CounterSource, NetError};
 
+mod family;
 mod fast;
 pub use fast::{CONTROL, LINK_EVENTS};
 
 pub const ICMP: Token = Token(1);
 pub const PEER_LINK: Token = Token(2);
 pub const RESPONDER: Token = Token(3);
-/// ARP sockets: `ARP_BASE + index`.
+pub const ICMP6: Token = Token(6);
+/// ARP sockets: `ARP_BASE + index` (one per device, so at most a few thousand).
 pub const ARP_BASE: usize = 100;
+/// Neighbour-discovery sockets (IPv6): `ND_BASE + index`, below the children's pipes.
+pub const ND_BASE: usize = 1 << 15;
 
 /// What an ICMP probe in flight is for.
 enum ProbeFor {
@@ -81,7 +84,7 @@ struct ArpInFlight {
     id: RequestId,
     conflict: bool,
     targets: Vec<ArpTarget>,
-    found: BTreeMap<(String, Ipv4Addr), [u8; 6]>,
+    found: BTreeMap<(String, IpAddr), [u8; 6]>,
     rounds: Rounds,
     deadline: Instant,
 }
@@ -99,6 +102,14 @@ struct TableInFlight {
     early_read: bool,
     rounds: Rounds,
     deadline: Instant,
+}
+
+/// One ARP or neighbour-discovery message of another station, either family.
+struct Heard {
+    /// A reply (ARP) or an advertisement (ND): the answer a check waits for.
+    answer: bool,
+    ip: IpAddr,
+    mac: [u8; 6],
 }
 
 /// A question to the peer: one datagram per chunk of test hosts.
@@ -130,13 +141,17 @@ pub struct Shell {
     /// did not happen (its release refused for lack of a capability) must never count.
     pending_failover: Option<crate::core::Instant>,
     icmp: Option<IcmpSocket>,
+    /// The IPv6 twin of `icmp`, opened when an IPv6 channel is first probed.
+    icmp6: Option<crate::net::linux::v6::EchoSocket>,
     identifier: u16,
     sequence: u16,
     probes: Vec<ProbeInFlight>,
     arp: Vec<ArpSocket>,
+    /// The IPv6 twin of `arp`: one neighbour-discovery socket per device.
+    nd: Vec<crate::net::linux::v6::NdSocket>,
     arps: Vec<ArpInFlight>,
     tables: Vec<TableInFlight>,
-    link: Option<(PeerLink, Ipv4Addr)>,
+    link: Option<(PeerLink, IpAddr)>,
     responder: Option<Responder>,
     questions: Vec<QuestionInFlight>,
     /// This node's role, for the responder's answers.
@@ -175,10 +190,12 @@ impl Shell {
             book: AddressBook::new(),
             pending_failover: None,
             icmp: None,
+            icmp6: None,
             identifier: prober.identifier(),
             sequence: 0,
             probes: Vec::new(),
             arp: Vec::new(),
+            nd: Vec::new(),
             arps: Vec::new(),
             tables: Vec::new(),
             link: None,
@@ -204,12 +221,15 @@ impl Shell {
     /// Narrows an ARP socket to the frames a check or the claim watcher can use (its device's
     /// activeips); a socket left unfiltered only costs wake-ups.
     fn watch(&self, s: &ArpSocket) {
-        let watched: Vec<Ipv4Addr> = self
+        let watched: Vec<std::net::Ipv4Addr> = self
             .config
             .channels
             .iter()
             .filter(|c| c.device == s.device)
-            .map(|c| c.activeip)
+            .filter_map(|c| match c.activeip {
+                IpAddr::V4(a) => Some(a),
+                IpAddr::V6(_) => None,
+            })
             .collect();
         if let Err(e) = s.watch_only(&watched) {
             self.log.warn(&format!(
@@ -223,7 +243,7 @@ impl Shell {
     pub fn set_peer(
         &mut self,
         registry: &Registry,
-        link: Option<(PeerLink, Ipv4Addr)>,
+        link: Option<(PeerLink, IpAddr)>,
         responder: Option<Responder>,
     ) {
         if let Some((old, _)) = self.link.take() {
@@ -353,7 +373,7 @@ impl Shell {
         let (done, left): (Vec<_>, Vec<_>) = self.tables.drain(..).partition(|t| now >= t.deadline);
         self.tables = left;
         for TableInFlight { id, targets, .. } in done {
-            let results = self.read_table(&targets);
+            let results = self.table_read(&targets);
             out.push(Input::ArpDone { id, results });
         }
         let (done, left): (Vec<_>, Vec<_>) =
@@ -365,18 +385,6 @@ impl Shell {
         }));
         self.children.expire(now);
         out
-    }
-
-    /// The table method's second half: who is in the kernel's table now with a complete entry.
-    fn read_table(&mut self, targets: &[ArpTarget]) -> Vec<ArpResult> {
-        match self.table.as_mut().map(|t| t.read(targets)) {
-            Some(Ok(r)) => r,
-            Some(Err(e)) => {
-                self.log.warn(&format!("arp check: {e}"));
-                Vec::new()
-            }
-            None => Vec::new(),
-        }
     }
 
     /// The table checks whose every address was seen answering: the table is read now rather than
@@ -392,7 +400,7 @@ impl Shell {
                 continue;
             }
             let targets = t.targets.clone();
-            let results = self.read_table(&targets);
+            let results = self.table_read(&targets);
             if !results.is_empty() && results.iter().all(|r| r.mac.is_some()) {
                 let t = self.tables.remove(i);
                 out.push(Input::ArpDone { id: t.id, results });
@@ -487,16 +495,16 @@ impl Shell {
                 timeout,
                 probes,
             } => {
-                if let Some(table) = self.table.as_mut() {
-                    match table.begin(&targets) {
+                if self.table.is_some() {
+                    match self.table_begin(&targets) {
                         Ok(()) => {}
                         Err(e @ NetError::Privilege { .. }) => return Err(e),
                         Err(e) => self.log.warn(&format!("arp check: {e}")),
                     }
                     if probes > 1 {
-                        // The repeated solicitations go out of the devices' ARP sockets.
+                        // The repeated solicitations go out of the devices' ARP (or ND) sockets.
                         for t in &targets {
-                            match self.arp_socket(registry, &t.device) {
+                            match self.neighbour_socket(registry, t) {
                                 Ok(_) => {}
                                 Err(e @ NetError::Privilege { .. }) => return Err(e),
                                 Err(e) => self.log.warn(&format!("arp check on {}: {e}", t.device)),
@@ -535,7 +543,7 @@ impl Shell {
                 } else {
                     addresses
                         .into_iter()
-                        .filter(|a| match self.book.holds(&a.device, a.address) {
+                        .filter(|a| match self.holds(a) {
                             Ok(held) => !held,
                             Err(e) => {
                                 self.log.warn(&format!("ownership of {}: {e}", a.address));
@@ -554,10 +562,10 @@ impl Shell {
             } => self.ask_peer(id, &channel, &testips, timeout, now),
             Action::ClaimAddresses { add, remove } => {
                 for a in &add {
-                    self.change("add", a, |ctl, a| ctl.add(&a.device, a.address, a.prefix))?;
+                    self.change("add", a, family::add)?;
                 }
                 for a in &remove {
-                    self.change("remove", a, |ctl, a| ctl.remove(&a.device, a.address))?;
+                    self.change("remove", a, family::remove)?;
                 }
                 vec![]
             }
@@ -565,12 +573,10 @@ impl Shell {
                 // The passiveip first: without a configured prefix it then keeps the network's
                 // prefix instead of falling back to /32.
                 for a in &restore {
-                    self.change("restore", a, |ctl, a| {
-                        ctl.add(&a.device, a.address, a.prefix)
-                    })?;
+                    self.change("restore", a, family::add)?;
                 }
                 for a in &remove {
-                    self.change("remove", a, |ctl, a| ctl.remove(&a.device, a.address))?;
+                    self.change("remove", a, family::remove)?;
                 }
                 self.record_pending_failover();
                 vec![]
@@ -678,7 +684,7 @@ impl Shell {
         probes: u32,
         now: Instant,
     ) -> Result<(), NetError> {
-        self.icmp(registry)?;
+        self.open_echo_sockets(registry, &targets)?;
         let sent = self.send_echoes(&targets, &vec![true; targets.len()]);
         let n = targets.len();
         self.probes.push(ProbeInFlight {
@@ -692,8 +698,8 @@ impl Shell {
         Ok(())
     }
 
-    /// One echo to each target where `which` is set, on the open ICMP socket: the sequence and
-    /// send time of each that went out.
+    /// One echo to each target where `which` is set, on the open echo socket of its family: the
+    /// sequence and send time of each that went out.
     fn send_echoes(&mut self, targets: &[ProbeTarget], which: &[bool]) -> Vec<Vec<(u16, Instant)>> {
         // A dry run holds no activeip to send from: the kernel picks the source instead.
         let dry = self.dry_run;
@@ -706,16 +712,13 @@ impl Shell {
             }
             self.sequence = self.sequence.wrapping_add(1);
             let seq = self.sequence;
-            let Some(socket) = self.icmp.as_mut() else {
-                break;
-            };
             let mut out = t.clone();
             if dry {
                 out.source = None;
             }
             // The time is taken before the send: the round trip includes it.
             let before = Instant::now();
-            match socket.send(&out, identifier, seq) {
+            match self.send_echo(&out, identifier, seq) {
                 Ok(()) => sent[i].push((seq, before)),
                 // A device that is down cannot send: its target did not answer.
                 Err(e) => failed.push(format!("probe: {e}")),
@@ -732,8 +735,32 @@ impl Shell {
         let Some(socket) = &self.icmp else {
             return vec![];
         };
+        let replies = socket.receive().into_iter();
+        self.echo_replies(
+            replies
+                .map(|(from, id, seq)| (IpAddr::V4(from), id, seq))
+                .collect(),
+        )
+    }
+
+    /// The ICMPv6 socket is readable.
+    pub fn icmp6_readable(&mut self) -> Answers {
+        let Some(socket) = &self.icmp6 else {
+            return vec![];
+        };
+        let replies = socket.receive().into_iter();
+        self.echo_replies(
+            replies
+                .map(|(from, id, seq)| (IpAddr::V6(from), id, seq))
+                .collect(),
+        )
+    }
+
+    /// Matches echo replies of either family to the probes in flight (by identifier, sequence
+    /// and source); the probes now complete are answered.
+    fn echo_replies(&mut self, replies: Vec<(IpAddr, u16, u16)>) -> Answers {
         let received = Instant::now();
-        for (from, id, seq) in socket.receive() {
+        for (from, id, seq) in replies {
             if id != self.identifier {
                 continue;
             }
@@ -823,7 +850,7 @@ impl Shell {
         now: Instant,
     ) -> Result<(), NetError> {
         for t in &targets {
-            match self.arp_socket(registry, &t.device) {
+            match self.neighbour_socket(registry, t) {
                 Ok(_) => {}
                 Err(e @ NetError::Privilege { .. }) => return Err(e),
                 // A device that is gone cannot answer: reported as unanswered.
@@ -844,17 +871,7 @@ impl Shell {
 
     fn send_arp(&mut self, targets: &[ArpTarget], probe_form: bool) {
         for t in targets {
-            let sources = if probe_form {
-                vec![]
-            } else {
-                self.book.sources(&t.device)
-            };
-            let Some(s) = self.arp.iter().find(|s| s.device == t.device) else {
-                continue;
-            };
-            let from = sender_ip(probe_form, &sources, t.address);
-            // A failed send leaves the address unanswered, which is what gets reported.
-            let _ = s.request(from, t.address);
+            self.solicit(t, probe_form);
         }
     }
 
@@ -863,42 +880,64 @@ impl Shell {
         let Some(s) = self.arp.get(token.0 - ARP_BASE) else {
             return vec![];
         };
-        let device = s.device.clone();
-        let own_mac = s.mac;
+        let (device, own_mac) = (s.device.clone(), s.mac);
+        let heard = s.receive().into_iter().map(|m| Heard {
+            answer: m.op == crate::net::linux::arp_frame::ArpOp::Reply,
+            ip: IpAddr::V4(m.sender_ip),
+            mac: m.sender_mac,
+        });
+        self.neighbours_heard(device, own_mac, heard.collect())
+    }
+
+    /// A neighbour-discovery socket is readable.
+    pub fn nd_readable(&mut self, token: Token) -> Answers {
+        let Some(s) = self.nd.get(token.0 - ND_BASE) else {
+            return vec![];
+        };
+        let (device, own_mac) = (s.device.clone(), s.mac);
+        let heard = s.receive().into_iter().map(|m| Heard {
+            answer: m.advertisement,
+            ip: IpAddr::V6(m.sender_ip),
+            mac: m.sender_mac,
+        });
+        self.neighbours_heard(device, own_mac, heard.collect())
+    }
+
+    /// What other stations said on `device`, ARP or neighbour discovery alike: claims on our
+    /// activeips for the core, answers for the checks in flight.
+    fn neighbours_heard(&mut self, device: String, own_mac: [u8; 6], heard: Vec<Heard>) -> Answers {
         let mut claims = Vec::new();
-        for m in s.receive() {
+        for m in heard {
             // Another MAC announcing or answering for one of the activeips of this device (the
             // socket skips this host's own frames): the core judges it (issue 14).
             if self
                 .config
                 .channels
                 .iter()
-                .any(|c| c.device == device && c.activeip == m.sender_ip)
-                && m.sender_mac != own_mac
+                .any(|c| c.device == device && c.activeip == m.ip)
+                && m.mac != own_mac
             {
                 claims.push(Input::ForeignClaim(Rival {
                     device: device.clone(),
-                    address: m.sender_ip,
-                    rival_mac: m.sender_mac,
+                    address: m.ip,
+                    rival_mac: m.mac,
                     own_mac,
                 }));
             }
-            if m.op != crate::net::linux::arp_frame::ArpOp::Reply {
+            if !m.answer {
                 continue;
             }
             for a in &mut self.arps {
                 if a.targets
                     .iter()
-                    .any(|t| t.device == device && t.address == m.sender_ip)
+                    .any(|t| t.device == device && t.address == m.ip)
                 {
-                    a.found
-                        .entry((device.clone(), m.sender_ip))
-                        .or_insert(m.sender_mac);
+                    a.found.entry((device.clone(), m.ip)).or_insert(m.mac);
                 }
             }
             for t in &mut self.tables {
                 for (target, answered) in t.targets.iter().zip(t.answered.iter_mut()) {
-                    if target.device == device && target.address == m.sender_ip {
+                    if target.device == device && target.address == m.ip {
                         *answered = true;
                     }
                 }
@@ -922,7 +961,7 @@ impl Shell {
                 .iter()
                 .filter_map(|t| {
                     let mac = a.found.get(&(t.device.clone(), t.address))?;
-                    let own = self.arp.iter().find(|s| s.device == t.device)?.mac;
+                    let own = self.own_mac(t)?;
                     Some(Rival {
                         device: t.device.clone(),
                         address: t.address,
@@ -949,7 +988,7 @@ impl Shell {
         &mut self,
         id: RequestId,
         channel: &str,
-        testips: &[Ipv4Addr],
+        testips: &[IpAddr],
         timeout: Duration,
         now: Instant,
     ) -> Answers {
@@ -1075,7 +1114,8 @@ impl Shell {
         }
     }
 
-    /// Both gratuitous ARP forms for `a`, from its device's ARP socket.
+    /// Both gratuitous ARP forms for `a`, from its device's ARP socket (unsolicited Neighbour
+    /// Advertisements for an IPv6 one).
     fn announce(&mut self, registry: &Registry, a: &Address) -> Result<(), NetError> {
         if self.dry_run {
             self.log.info(&format!(
@@ -1084,19 +1124,7 @@ impl Shell {
             ));
             return Ok(());
         }
-        let sent = self.arp_socket(registry, &a.device).and_then(|i| {
-            let s = &self.arp[i];
-            s.send(&crate::net::linux::garp::frame(
-                crate::net::linux::garp::GarpForm::Request,
-                s.mac,
-                a.address,
-            ))?;
-            s.send(&crate::net::linux::garp::frame(
-                crate::net::linux::garp::GarpForm::Reply,
-                s.mac,
-                a.address,
-            ))
-        });
+        let sent = self.announce_once(registry, a);
         match sent {
             Ok(()) => Ok(()),
             // A lost capability stops the daemon, as for the other address changes.
@@ -1284,13 +1312,14 @@ pub fn holds_activeips(config: &Config) -> bool {
     config
         .channels
         .iter()
-        .all(|c| crate::net::linux::addr::holds(&c.device, c.activeip).unwrap_or(false))
+        .all(|c| family::kernel_holds(&c.device, c.activeip))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::core::Instant;
+    use std::net::Ipv4Addr;
 
     /// Address control that refuses (no CAP_NET_ADMIN) or grants every change.
     struct Addresses(bool);
@@ -1335,7 +1364,7 @@ mod tests {
     fn demote() -> [Action; 2] {
         let address = crate::core::action::Address {
             device: "eth1".into(),
-            address: Ipv4Addr::new(192, 0, 2, 50),
+            address: Ipv4Addr::new(192, 0, 2, 50).into(),
             prefix: None,
         };
         [
@@ -1347,6 +1376,42 @@ mod tests {
                 restore: vec![],
             },
         ]
+    }
+
+    /// Issue 12: an IPv6 address goes to the IPv6 primitives, never to the IPv4 address control
+    /// (which here refuses everything, as without CAP_NET_ADMIN); while those are not wired the
+    /// change is a warning, not a stop. The IPv4 address of the same action still goes to it.
+    #[test]
+    fn ipv6_addresses_are_routed_to_the_ipv6_primitives() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let poll = mio::Poll::new().expect("poll");
+        let mut refused = shell(&dir.path().join("failovers"), false);
+        let v6 = crate::core::action::Address {
+            device: "eth1".into(),
+            address: "2001:db8:1::50".parse().expect("v6"),
+            prefix: Some(64),
+        };
+        let claim = |add: Vec<crate::core::action::Address>| Action::ClaimAddresses {
+            add,
+            remove: vec![],
+        };
+        let routed = refused.execute(poll.registry(), claim(vec![v6.clone()]));
+        assert!(matches!(routed, Ok(ref a) if a.is_empty()), "{routed:?}");
+        let announced = refused.execute(
+            poll.registry(),
+            Action::Announce {
+                addresses: vec![v6.clone()],
+            },
+        );
+        assert!(announced.is_ok(), "{announced:?}");
+        let v4 = crate::core::action::Address {
+            address: Ipv4Addr::new(192, 0, 2, 50).into(),
+            ..v6
+        };
+        let err = refused
+            .execute(poll.registry(), claim(vec![v4]))
+            .expect_err("the IPv4 address control was asked");
+        assert!(err.to_string().contains("CAP_NET_ADMIN"), "{err}");
     }
 
     /// Bug: without CAP_NET_ADMIN the daemon recorded failure actions whose release never happened;

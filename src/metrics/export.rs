@@ -236,7 +236,7 @@ mod tests {
                 target: crate::core::observe::ProbeTarget {
                     device: cfg.channels[0].device.clone(),
                     source: None,
-                    target: std::net::Ipv4Addr::new(192, 0, 2, 1),
+                    target: std::net::Ipv4Addr::new(192, 0, 2, 1).into(),
                 },
                 rtt: Some(Duration::from_micros(80)),
             }],

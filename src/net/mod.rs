@@ -152,7 +152,7 @@ pub trait NeighbourTable {
     fn entries_of(&mut self, targets: &[ArpTarget]) -> Result<Vec<NeighbourEntry>, NetError> {
         let mut out = Vec::new();
         for t in targets {
-            out.extend(self.lookup(&t.device, t.address)?);
+            out.extend(self.lookup(&t.device, linux::ipv4(t.address)?)?);
         }
         Ok(out)
     }

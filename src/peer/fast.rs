@@ -264,7 +264,7 @@ mod tests {
     use super::super::message::{open, seal, Body, Message, ReplayGuard};
     use super::super::Key;
     use super::*;
-    use std::net::Ipv4Addr;
+    use std::net::{IpAddr, Ipv4Addr};
 
     fn key() -> Key {
         Key::from_hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
@@ -309,7 +309,7 @@ mod tests {
     fn fast_bodies_round_trip_within_one_datagram() {
         for (i, body) in bodies().into_iter().enumerate() {
             let m = Message {
-                sender: Ipv4Addr::new(203, 0, 113, 1),
+                sender: IpAddr::V4(Ipv4Addr::new(203, 0, 113, 1)),
                 sequence: 100 + i as u64,
                 body,
             };
@@ -327,7 +327,7 @@ mod tests {
     fn a_replayed_or_altered_heartbeat_or_notice_is_rejected() {
         for body in bodies() {
             let m = Message {
-                sender: Ipv4Addr::new(203, 0, 113, 1),
+                sender: IpAddr::V4(Ipv4Addr::new(203, 0, 113, 1)),
                 sequence: 50,
                 body,
             };

@@ -5,7 +5,7 @@
 //! ```text
 //! offset size field
 //!      0    4 magic "FLPR"
-//!      4    1 version (1)
+//!      4    1 version (1: IPv4 addresses, 4 bytes; 2: addresses of 16 bytes, see below)
 //!      5    1 type: 1 query, 2 answer, 8 yielded
 //!      6    2 body length N (big-endian, like every integer here)
 //!      8    4 key id (a fingerprint of the shared key)
@@ -20,8 +20,16 @@
 //! types 3-6: heartbeat, release notice, handover and its reply (see `peer::fast`)
 //! yielded body: keeper MAC (6 bytes): "I gave the activeips up to this MAC after a split brain"
 //! ```
+//!
+//! Version 2 is version 1 with every address 16 bytes wide: the sender node id (so the sequence
+//! is at 28 and the body at 36) and the query's targets. An IPv6 address is itself; an IPv4 one is
+//! written IPv4-mapped (`::ffff:a.b.c.d`), which the config refuses as an IPv6 address, so the
+//! reading is unambiguous. A node seals version 1 whenever every address of the message is IPv4,
+//! byte for byte what it sent before IPv6 was supported, so an IPv4 pair keeps talking to a peer
+//! not yet upgraded; only a message that must carry an IPv6 address is version 2, and an older
+//! peer drops it as another version (counted as malformed). Both versions are read.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -32,10 +40,15 @@ type HmacSha256 = Hmac<Sha256>;
 
 /// "FLPR": failoverctl peer.
 pub const MAGIC: [u8; 4] = *b"FLPR";
-/// The only version spoken; anything else is dropped as [`PeerError::WrongVersion`].
+/// The version with IPv4 addresses (4 bytes each), sealed whenever the message has no IPv6 one.
 pub const VERSION: u8 = 1;
-/// Bytes before the body.
+/// The version with 16-byte addresses (IPv6, or IPv4-mapped); any other version is dropped as
+/// [`PeerError::WrongVersion`].
+pub const VERSION_WIDE: u8 = 2;
+/// Bytes before the body (version 1).
 pub const HEADER_LEN: usize = 24;
+/// Bytes before the body (version 2: a 16-byte sender).
+pub const HEADER_LEN_WIDE: usize = 36;
 /// HMAC-SHA256's full output: no truncation.
 pub const TAG_LEN: usize = 32;
 /// Test hosts in one query (a channel has a handful; this bounds the probe work a query can ask for).
@@ -44,8 +57,9 @@ pub const MAX_TARGETS: usize = 16;
 pub const MAX_CHANNEL_LEN: usize = 64;
 /// The longest probe a query may ask for; the responder caps it lower still.
 pub const MAX_TIMEOUT_MS: u32 = 10_000;
-/// The largest datagram either side sends or accepts (the largest query is 198 bytes).
-pub const MAX_DATAGRAM: usize = 256;
+/// The largest datagram either side sends or accepts (the largest query is 198 bytes in version 1,
+/// 402 in version 2).
+pub const MAX_DATAGRAM: usize = 512;
 
 const TYPE_QUERY: u8 = 1;
 const TYPE_ANSWER: u8 = 2;
@@ -63,7 +77,7 @@ pub enum PeerError {
     #[error("malformed peer message: {0}")]
     Malformed(&'static str),
     /// A peer message of another protocol version.
-    #[error("peer message of version {0}; this node speaks version {VERSION}")]
+    #[error("peer message of version {0}; this node speaks versions {VERSION} and {VERSION_WIDE}")]
     WrongVersion(u8),
     /// Sealed with another key (or a forgery naming none we know).
     #[error("peer message for key id {0:08x}, not ours: is the same key set on both nodes?")]
@@ -118,7 +132,8 @@ pub struct Query {
     pub request: u64,
     /// The channel's ident, as in both nodes' `failover.ini`.
     pub channel: String,
-    pub targets: Vec<Ipv4Addr>,
+    /// Of the channel's family (the query is version 2 when one is IPv6).
+    pub targets: Vec<IpAddr>,
     /// How long the responder may probe.
     pub timeout_ms: u32,
 }
@@ -156,7 +171,7 @@ pub enum Body {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     /// The sender's address on the sync link.
-    pub sender: Ipv4Addr,
+    pub sender: IpAddr,
     pub sequence: u64,
     pub body: Body,
 }
@@ -236,8 +251,10 @@ impl PeerStats {
 /// Encodes and authenticates `message`; refuses one beyond the protocol's bounds, so a node never
 /// sends what its peer must drop.
 pub fn seal(key: &Key, message: &Message) -> Result<Vec<u8>, PeerError> {
+    let wide = message.sender.is_ipv6()
+        || matches!(&message.body, Body::Query(q) if q.targets.iter().any(IpAddr::is_ipv6));
     let (kind, body) = match &message.body {
-        Body::Query(q) => (TYPE_QUERY, query_body(q)?),
+        Body::Query(q) => (TYPE_QUERY, query_body(q, wide)?),
         Body::Answer(a) => (TYPE_ANSWER, answer_body(a)?),
         Body::Heartbeat(h) => (TYPE_HEARTBEAT, super::fast::heartbeat_body(h)?),
         Body::Notice(n) => (TYPE_NOTICE, super::fast::notice_body(n)),
@@ -245,13 +262,13 @@ pub fn seal(key: &Key, message: &Message) -> Result<Vec<u8>, PeerError> {
         Body::HandoverReply(r) => (TYPE_HANDOVER_REPLY, super::fast::reply_body(r)),
         Body::Yielded(y) => (TYPE_YIELDED, y.keeper_mac.to_vec()),
     };
-    let mut out = Vec::with_capacity(HEADER_LEN + body.len() + TAG_LEN);
+    let mut out = Vec::with_capacity(HEADER_LEN_WIDE + body.len() + TAG_LEN);
     out.extend_from_slice(&MAGIC);
-    out.push(VERSION);
+    out.push(if wide { VERSION_WIDE } else { VERSION });
     out.push(kind);
     out.extend_from_slice(&(body.len() as u16).to_be_bytes());
     out.extend_from_slice(&key.id().to_be_bytes());
-    out.extend_from_slice(&message.sender.octets());
+    put_address(&mut out, message.sender, wide);
     out.extend_from_slice(&message.sequence.to_be_bytes());
     out.extend_from_slice(&body);
     let tag = mac(key).chain_update(&out).finalize().into_bytes();
@@ -273,11 +290,13 @@ pub fn open(key: &Key, datagram: &[u8], guard: &mut ReplayGuard) -> Result<Messa
     if d[0..4] != MAGIC {
         return Err(PeerError::Malformed("not a peer message (magic)"));
     }
-    if d[4] != VERSION {
-        return Err(PeerError::WrongVersion(d[4]));
-    }
+    let (wide, header_len) = match d[4] {
+        VERSION => (false, HEADER_LEN),
+        VERSION_WIDE => (true, HEADER_LEN_WIDE),
+        other => return Err(PeerError::WrongVersion(other)),
+    };
     let body_len = usize::from(u16::from_be_bytes([d[6], d[7]]));
-    if HEADER_LEN + body_len + TAG_LEN != d.len() {
+    if header_len + body_len + TAG_LEN != d.len() {
         return Err(PeerError::Malformed(
             "length field does not match the datagram",
         ));
@@ -286,18 +305,19 @@ pub fn open(key: &Key, datagram: &[u8], guard: &mut ReplayGuard) -> Result<Messa
     if key_id != key.id() {
         return Err(PeerError::UnknownKey(key_id));
     }
-    let (signed, tag) = d.split_at(HEADER_LEN + body_len);
+    let (signed, tag) = d.split_at(header_len + body_len);
     mac(key)
         .chain_update(signed)
         .verify_slice(tag)
         .map_err(|_| PeerError::BadTag)?;
 
     // Authentic from here on.
-    let sender = Ipv4Addr::new(d[12], d[13], d[14], d[15]);
-    let sequence = u64::from_be_bytes(d[16..24].try_into().expect("8 bytes"));
-    let body = &signed[HEADER_LEN..];
+    let mut header = Reader(&signed[12..header_len]);
+    let sender = header.address(wide)?;
+    let sequence = header.u64()?;
+    let body = &signed[header_len..];
     let body = match d[5] {
-        TYPE_QUERY => Body::Query(parse_query(body)?),
+        TYPE_QUERY => Body::Query(parse_query(body, wide)?),
         TYPE_ANSWER => Body::Answer(parse_answer(body)?),
         TYPE_HEARTBEAT => Body::Heartbeat(super::fast::parse_heartbeat(body)?),
         TYPE_NOTICE => Body::Notice(super::fast::parse_notice(body)?),
@@ -326,7 +346,19 @@ fn mac(key: &Key) -> HmacSha256 {
     HmacSha256::new_from_slice(key.bytes()).expect("HMAC takes a key of any length")
 }
 
-fn query_body(q: &Query) -> Result<Vec<u8>, PeerError> {
+/// An address in 4 bytes (version 1) or 16 (version 2; an IPv4 one IPv4-mapped).
+fn put_address(out: &mut Vec<u8>, ip: IpAddr, wide: bool) {
+    match (ip, wide) {
+        (IpAddr::V4(a), false) => out.extend_from_slice(&a.octets()),
+        (IpAddr::V4(a), true) => out.extend_from_slice(&a.to_ipv6_mapped().octets()),
+        (IpAddr::V6(a), _) => {
+            debug_assert!(wide, "an IPv6 address makes the message version 2");
+            out.extend_from_slice(&a.octets())
+        }
+    }
+}
+
+fn query_body(q: &Query, wide: bool) -> Result<Vec<u8>, PeerError> {
     if q.channel.is_empty() || q.channel.len() > MAX_CHANNEL_LEN {
         return Err(PeerError::Oversize("channel ident empty or over 64 bytes"));
     }
@@ -336,14 +368,14 @@ fn query_body(q: &Query) -> Result<Vec<u8>, PeerError> {
     if q.timeout_ms == 0 || q.timeout_ms > MAX_TIMEOUT_MS {
         return Err(PeerError::Oversize("timeout zero or over 10 s"));
     }
-    let mut b = Vec::with_capacity(14 + q.channel.len() + 4 * q.targets.len());
+    let mut b = Vec::with_capacity(14 + q.channel.len() + 16 * q.targets.len());
     b.extend_from_slice(&q.request.to_be_bytes());
     b.extend_from_slice(&q.timeout_ms.to_be_bytes());
     b.push(q.channel.len() as u8);
     b.extend_from_slice(q.channel.as_bytes());
     b.push(q.targets.len() as u8);
-    for t in &q.targets {
-        b.extend_from_slice(&t.octets());
+    for &t in &q.targets {
+        put_address(&mut b, t, wide);
     }
     Ok(b)
 }
@@ -384,6 +416,16 @@ impl<'a> Reader<'a> {
     fn u64(&mut self) -> Result<u64, PeerError> {
         Ok(u64::from_be_bytes(self.take(8)?.try_into().expect("8")))
     }
+    /// An address of the message's width; in version 2 an IPv4-mapped one is the IPv4 address.
+    fn address(&mut self, wide: bool) -> Result<IpAddr, PeerError> {
+        if !wide {
+            let b: [u8; 4] = self.take(4)?.try_into().expect("4");
+            return Ok(IpAddr::V4(Ipv4Addr::from(b)));
+        }
+        let b: [u8; 16] = self.take(16)?.try_into().expect("16");
+        let v6 = Ipv6Addr::from(b);
+        Ok(v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4))
+    }
     fn end(&self) -> Result<(), PeerError> {
         if self.0.is_empty() {
             Ok(())
@@ -393,7 +435,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn parse_query(body: &[u8]) -> Result<Query, PeerError> {
+fn parse_query(body: &[u8], wide: bool) -> Result<Query, PeerError> {
     let mut r = Reader(body);
     let request = r.u64()?;
     let timeout_ms = r.u32()?;
@@ -412,7 +454,7 @@ fn parse_query(body: &[u8]) -> Result<Query, PeerError> {
         return Err(PeerError::Malformed("target count out of range"));
     }
     let targets = (0..count)
-        .map(|_| r.take(4).map(|b| Ipv4Addr::new(b[0], b[1], b[2], b[3])))
+        .map(|_| r.address(wide))
         .collect::<Result<Vec<_>, _>>()?;
     r.end()?;
     Ok(Query {
@@ -463,13 +505,108 @@ fn parse_answer(body: &[u8]) -> Result<Answer, PeerError> {
 mod tests {
     use super::*;
 
+    fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::new(a, b, c, d))
+    }
+
+    fn v6(s: &str) -> IpAddr {
+        s.parse().expect("an IPv6 literal")
+    }
+
+    /// A query of an IPv6 channel over an IPv6 sync link: the largest the bounds allow.
+    fn v6_query(sequence: u64) -> Message {
+        Message {
+            sender: v6("2001:db8:ffff::1"),
+            sequence,
+            body: Body::Query(Query {
+                request: 9,
+                channel: "x".repeat(MAX_CHANNEL_LEN),
+                targets: (1..=MAX_TARGETS as u16)
+                    .map(|i| IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, i)))
+                    .collect(),
+                timeout_ms: MAX_TIMEOUT_MS,
+            }),
+        }
+    }
+
+    /// Issue 12: an IPv4-only message is still version 1, byte for byte as before (an older peer
+    /// understands it); one with an IPv6 address is version 2 and round-trips, IPv4 addresses in
+    /// it coming back as IPv4.
+    #[test]
+    fn ipv6_addresses_make_version_2_and_ipv4_stays_version_1() {
+        let v1 = seal(&key(), &query(3)).expect("sealed");
+        assert_eq!(v1[4], VERSION);
+        assert_eq!(&v1[12..16], &[203, 0, 113, 1], "the v1 header is unchanged");
+        assert_eq!(v1.len(), HEADER_LEN + 8 + 4 + 1 + 4 + 1 + 2 * 4 + TAG_LEN);
+
+        let m = v6_query(1_700_000_000_000_000);
+        let sealed = seal(&key(), &m).expect("within bounds");
+        assert_eq!(sealed[4], VERSION_WIDE);
+        assert!(sealed.len() <= MAX_DATAGRAM, "{}", sealed.len());
+        assert_eq!(open(&key(), &sealed, &mut ReplayGuard::new()), Ok(m));
+
+        // An IPv6 sync link asking about an IPv4 channel, and the answer over it.
+        let mut mixed = query(4);
+        mixed.sender = v6("2001:db8:ffff::2");
+        let sealed = seal(&key(), &mixed).expect("sealed");
+        assert_eq!(sealed[4], VERSION_WIDE);
+        let sender: Ipv6Addr = "2001:db8:ffff::2".parse().expect("v6");
+        assert_eq!(&sealed[12..28], &sender.octets());
+        assert_eq!(open(&key(), &sealed, &mut ReplayGuard::new()), Ok(mixed));
+        let mut reply = answer(5);
+        reply.sender = v6("2001:db8:ffff::1");
+        let sealed = seal(&key(), &reply).expect("sealed");
+        assert_eq!(open(&key(), &sealed, &mut ReplayGuard::new()), Ok(reply));
+
+        // An IPv4 channel asked over an IPv6 link: its targets are carried IPv4-mapped.
+        let mut q = query(6);
+        q.sender = v6("2001:db8:ffff::1");
+        let sealed = seal(&key(), &q).expect("sealed");
+        let mapped = Ipv4Addr::new(192, 0, 2, 1).to_ipv6_mapped().octets();
+        assert!(sealed.windows(16).any(|w| w == mapped));
+    }
+
+    /// Issue 12: version 2 is sealed and checked exactly as version 1: a flipped bit, a cut, a
+    /// byte more, another key or a replay is dropped, and the replay mark does not move.
+    #[test]
+    fn a_version_2_message_is_authenticated_like_version_1() {
+        let sealed = seal(&key(), &v6_query(42)).expect("sealed");
+        for i in 0..sealed.len() * 8 {
+            let mut bad = sealed.clone();
+            bad[i / 8] ^= 1 << (i % 8);
+            let mut g = ReplayGuard::new();
+            assert!(
+                open(&key(), &bad, &mut g).is_err(),
+                "bit {i} flipped was accepted"
+            );
+            assert_eq!(
+                g.high_water(),
+                None,
+                "bit {i}: a rejected packet moved the mark"
+            );
+        }
+        for n in 0..sealed.len() {
+            assert!(open(&key(), &sealed[..n], &mut ReplayGuard::new()).is_err());
+        }
+        // A version-1 datagram relabelled as version 2 (and the reverse) does not verify.
+        let mut relabelled = seal(&key(), &query(42)).expect("sealed");
+        relabelled[4] = VERSION_WIDE;
+        assert!(open(&key(), &relabelled, &mut ReplayGuard::new()).is_err());
+        let mut g = ReplayGuard::new();
+        assert!(open(&key(), &sealed, &mut g).is_ok());
+        assert!(matches!(
+            open(&key(), &sealed, &mut g),
+            Err(PeerError::Replayed { .. })
+        ));
+    }
+
     /// Issue 14: the yield notice is sealed and checked like every other kind: it round-trips, and
     /// a flipped bit or another key is dropped, never acted on.
     #[test]
     fn a_yield_notice_is_authenticated_like_the_others() {
         let key = Key::from_hex("000102030405060708090a0b0c0d0e0f").expect("key");
         let m = Message {
-            sender: Ipv4Addr::new(203, 0, 113, 2),
+            sender: v4(203, 0, 113, 2),
             sequence: 7,
             body: Body::Yielded(Yielded {
                 keeper_mac: [2, 0, 0, 0, 0, 0xa],
@@ -504,12 +641,12 @@ mod tests {
 
     fn query(sequence: u64) -> Message {
         Message {
-            sender: Ipv4Addr::new(203, 0, 113, 1),
+            sender: v4(203, 0, 113, 1),
             sequence,
             body: Body::Query(Query {
                 request: 7,
                 channel: "lan1".into(),
-                targets: vec![Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(192, 0, 2, 2)],
+                targets: vec![v4(192, 0, 2, 1), v4(192, 0, 2, 2)],
                 timeout_ms: 1500,
             }),
         }
@@ -517,7 +654,7 @@ mod tests {
 
     fn answer(sequence: u64) -> Message {
         Message {
-            sender: Ipv4Addr::new(203, 0, 113, 2),
+            sender: v4(203, 0, 113, 2),
             sequence,
             body: Body::Answer(Answer {
                 request: 7,
@@ -530,12 +667,12 @@ mod tests {
     /// The largest query the bounds allow.
     fn largest_query() -> Message {
         Message {
-            sender: Ipv4Addr::new(203, 0, 113, 1),
+            sender: v4(203, 0, 113, 1),
             sequence: u64::MAX - 1,
             body: Body::Query(Query {
                 request: u64::MAX,
                 channel: "x".repeat(MAX_CHANNEL_LEN),
-                targets: vec![Ipv4Addr::new(198, 51, 100, 1); MAX_TARGETS],
+                targets: vec![v4(198, 51, 100, 1); MAX_TARGETS],
                 timeout_ms: MAX_TIMEOUT_MS,
             }),
         }
@@ -646,10 +783,10 @@ mod tests {
     #[test]
     fn another_version_is_reported_as_such() {
         let mut sealed = seal(&key(), &query(5)).expect("sealed");
-        sealed[4] = 2;
+        sealed[4] = 3;
         assert_eq!(
             open(&key(), &sealed, &mut ReplayGuard::new()),
-            Err(PeerError::WrongVersion(2))
+            Err(PeerError::WrongVersion(3))
         );
     }
 
@@ -659,7 +796,7 @@ mod tests {
         let Body::Query(q) = &mut m.body else {
             unreachable!("a query")
         };
-        q.targets = vec![Ipv4Addr::LOCALHOST; MAX_TARGETS + 1];
+        q.targets = vec![Ipv4Addr::LOCALHOST.into(); MAX_TARGETS + 1];
         assert!(matches!(seal(&key(), &m), Err(PeerError::Oversize(_))));
         let mut m = query(1);
         let Body::Query(q) = &mut m.body else {
@@ -723,6 +860,7 @@ mod tests {
         let valid = [
             seal(&k, &query(77)).expect("sealed"),
             seal(&k, &answer(77)).expect("sealed"),
+            seal(&k, &v6_query(77)).expect("sealed"),
         ];
         for case in 0..20_000 {
             let mut g = ReplayGuard::new();
@@ -730,18 +868,24 @@ mod tests {
                 // Random bytes, sometimes behind a valid-looking header.
                 let n = rng.below(MAX_DATAGRAM + 64);
                 let mut b: Vec<u8> = (0..n).map(|_| rng.next() as u8).collect();
-                if case % 4 == 0 && n >= HEADER_LEN {
+                if case % 4 == 0 && n >= HEADER_LEN_WIDE {
+                    // Either version's valid-looking header.
+                    let (version, header) = if case % 8 == 0 {
+                        (VERSION, HEADER_LEN)
+                    } else {
+                        (VERSION_WIDE, HEADER_LEN_WIDE)
+                    };
                     b[..4].copy_from_slice(&MAGIC);
-                    b[4] = VERSION;
+                    b[4] = version;
                     b[6..8].copy_from_slice(
-                        &((n.saturating_sub(HEADER_LEN + TAG_LEN)) as u16).to_be_bytes(),
+                        &((n.saturating_sub(header + TAG_LEN)) as u16).to_be_bytes(),
                     );
                     b[8..12].copy_from_slice(&k.id().to_be_bytes());
                 }
                 b
             } else {
                 // A valid message with 1 to 4 random bytes changed.
-                let mut b = valid[rng.below(2)].clone();
+                let mut b = valid[rng.below(valid.len())].clone();
                 for _ in 0..1 + rng.below(4) {
                     let i = rng.below(b.len());
                     b[i] ^= 1 + (rng.next() % 255) as u8;

@@ -1,7 +1,7 @@
 //! Ready-made configs for simulations and tests: the source document's own `failover.ini`, and the
 //! peer's copy of a config.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -28,10 +28,10 @@ pub fn document_config(mode: PolicyMode) -> Config {
         channels: vec![Channel {
             ident: "if-1".to_owned(),
             device: "eth1".to_owned(),
-            activeip: Ipv4Addr::new(192, 168, 10, 50),
-            passiveip: Ipv4Addr::new(192, 168, 10, 51),
+            activeip: Ipv4Addr::new(192, 168, 10, 50).into(),
+            passiveip: Ipv4Addr::new(192, 168, 10, 51).into(),
             prefix: None,
-            testips: vec![Ipv4Addr::new(192, 168, 10, 1)],
+            testips: vec![Ipv4Addr::new(192, 168, 10, 1).into()],
             checkonlyidle: true,
             probes: None,
             check: None,
@@ -51,7 +51,7 @@ pub fn document_config(mode: PolicyMode) -> Config {
         // exactly as the daemon does; the simulated world answers with facts only.
         sendconfig: Some(SendConfig {
             device: "eth0".to_owned(),
-            peerip: Some(Ipv4Addr::new(203, 0, 113, 2)),
+            peerip: Some(Ipv4Addr::new(203, 0, 113, 2).into()),
             peerlink: crate::config::PeerSettings {
                 key: Some(crate::config::PeerKey::Inline(
                     crate::peer::Key::from_hex("73696d756c61746564206b6579000000")
@@ -64,17 +64,32 @@ pub fn document_config(mode: PolicyMode) -> Config {
     }
 }
 
+/// `ip` with its last byte moved up by `step` (wrapping), in either family.
+fn with_last_byte(ip: IpAddr, step: u8) -> IpAddr {
+    match ip {
+        IpAddr::V4(a) => {
+            let mut o = a.octets();
+            o[3] = o[3].wrapping_add(step);
+            IpAddr::from(o)
+        }
+        IpAddr::V6(a) => {
+            let mut o = a.octets();
+            o[15] = o[15].wrapping_add(step);
+            IpAddr::from(o)
+        }
+    }
+}
+
 /// The peer's copy of `config`: the same but its own passiveips ("in passive mode each server has its
 /// own address on each of the interfaces; these addresses for the two servers do not match").
 pub fn peer_config(config: &Config) -> Config {
     let mut peer = config.clone();
     for c in &mut peer.channels {
-        let [a, b, n, d] = c.passiveip.octets();
-        let mut next = d.wrapping_add(1);
-        if Ipv4Addr::new(a, b, n, next) == c.activeip {
-            next = next.wrapping_add(1);
+        let mut next = with_last_byte(c.passiveip, 1);
+        if next == c.activeip {
+            next = with_last_byte(next, 1);
         }
-        c.passiveip = Ipv4Addr::new(a, b, n, next);
+        c.passiveip = next;
     }
     peer
 }

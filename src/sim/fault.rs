@@ -1,6 +1,6 @@
 //! Faults scripted at given times, and a seeded loss injector (no randomness without a seed).
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 /// One node of the simulated pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -44,7 +44,7 @@ pub enum Fault {
     /// The node drops every packet on its channels (carrier up; the sync link still works).
     Silent { node: NodeId, silent: bool },
     /// A test host stops or starts answering.
-    TestHost { address: Ipv4Addr, alive: bool },
+    TestHost { address: IpAddr, alive: bool },
     /// The simulated client sends traffic through the active (or stops).
     Client { sending: bool },
     /// The sync link between the nodes (the peer protocol and the peer ping) is cut or restored.

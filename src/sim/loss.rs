@@ -563,10 +563,10 @@ mod tests {
         two.policy.testhosts = TestHosts::Any;
         two.channels[0]
             .testips
-            .push(std::net::Ipv4Addr::new(192, 168, 10, 2));
+            .push(std::net::Ipv4Addr::new(192, 168, 10, 2).into());
         let mut second = two.channels[0].clone();
         second.device = "eth2".into();
-        second.activeip = std::net::Ipv4Addr::new(192, 168, 20, 50);
+        second.activeip = std::net::Ipv4Addr::new(192, 168, 20, 50).into();
         second.testips = vec![];
         two.channels.push(second);
         let link = LinkModel::new(30.0, Duration::ZERO);

@@ -3,7 +3,7 @@
 //! test `Pair` style).
 
 use std::collections::BTreeSet;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::config::Config;
@@ -61,7 +61,7 @@ struct SimNode {
     silent: bool,
     links: Vec<bool>,
     /// activeips this node holds.
-    owned: BTreeSet<Ipv4Addr>,
+    owned: BTreeSet<IpAddr>,
     /// A reboot: the interfaces go down at this time (the policy's shutdown delay).
     off_at: Option<Instant>,
     /// Then it boots again at this time.
@@ -112,7 +112,7 @@ impl SimNode {
 pub struct World {
     now: Instant,
     nodes: [SimNode; 2],
-    dead_hosts: BTreeSet<Ipv4Addr>,
+    dead_hosts: BTreeSet<IpAddr>,
     faults: Vec<(Instant, Fault)>,
     client: bool,
     loss: Option<Loss>,
@@ -639,7 +639,7 @@ impl World {
 
     /// Which of `testips` node `n` reaches out of its link on `channel`: the facts its daemon's
     /// responder reports to the peer's question.
-    fn reached(&self, n: usize, channel: &str, testips: &[Ipv4Addr]) -> Vec<bool> {
+    fn reached(&self, n: usize, channel: &str, testips: &[IpAddr]) -> Vec<bool> {
         let p = &self.nodes[n];
         let index = p.config.channels.iter().position(|c| c.ident == channel);
         let link = index.is_some_and(|c| p.links[c] && !p.silent);

@@ -165,3 +165,28 @@ fn extensions_parse() {
     // classic's testhosts=all with several hosts is worth a warning.
     assert!(warnings.iter().any(|w| w.key.as_deref() == Some("testip")));
 }
+
+/// Issue 12: the IPv6 and dual-stack examples are valid, with no warning at all.
+#[test]
+fn ipv6_and_dual_stack_examples_are_valid() {
+    for (name, families) in [
+        ("ipv6.ini", vec![false]),
+        ("dual-stack.ini", vec![true, false, false]),
+    ] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/configs")
+            .join(name);
+        let (config, warnings) = config::load(&path).expect("valid");
+        assert!(warnings.is_empty(), "{name}: {warnings:#?}");
+        let got: Vec<bool> = config
+            .channels
+            .iter()
+            .map(|c| c.activeip.is_ipv4())
+            .collect();
+        assert_eq!(got, families, "{name}");
+        for c in &config.channels {
+            let v4 = c.activeip.is_ipv4();
+            assert!(c.passiveip.is_ipv4() == v4 && c.testips.iter().all(|t| t.is_ipv4() == v4));
+        }
+    }
+}

@@ -8,6 +8,7 @@ mod config_fuzz;
 mod core_is_sans_io;
 mod diagnostics_errors;
 mod generated_docs;
+mod ipv6;
 mod keyfile;
 mod readme;
 mod simulate_timing;

@@ -365,7 +365,7 @@ fn forged_and_replayed_heartbeats_and_notices_are_dropped_and_counted() {
             (&key, 2, beat),
         ] {
             let m = Message {
-                sender: Ipv4Addr::new(203, 0, 113, 1),
+                sender: Ipv4Addr::new(203, 0, 113, 1).into(),
                 sequence: seq,
                 body,
             };

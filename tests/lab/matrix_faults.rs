@@ -228,12 +228,12 @@ fn the_responder_never_answers_active_once_the_release_began() {
             }
             request += 1;
             let m = Message {
-                sender: Ipv4Addr::new(203, 0, 113, 2),
+                sender: Ipv4Addr::new(203, 0, 113, 2).into(),
                 sequence: seq.next(micros()),
                 body: Body::Query(Query {
                     request,
                     channel: "lan1".into(),
-                    targets: vec![Ipv4Addr::new(192, 0, 2, 1)],
+                    targets: vec![Ipv4Addr::new(192, 0, 2, 1).into()],
                     timeout_ms: 60,
                 }),
             };

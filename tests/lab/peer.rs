@@ -272,12 +272,12 @@ fn a_replayed_query_is_counted_and_answered_once_and_garbage_is_malformed() {
         let key = Key::from_hex(KEY).expect("valid key");
         let socket = UdpSocket::bind("203.0.113.1:0").expect("bind in a");
         let query = Message {
-            sender: Ipv4Addr::new(203, 0, 113, 1),
+            sender: Ipv4Addr::new(203, 0, 113, 1).into(),
             sequence: 1,
             body: Body::Query(Query {
                 request: 99,
                 channel: "lan2".into(),
-                targets: vec![Ipv4Addr::new(198, 51, 100, 1)],
+                targets: vec![Ipv4Addr::new(198, 51, 100, 1).into()],
                 timeout_ms: 300,
             }),
         };

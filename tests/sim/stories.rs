@@ -1,7 +1,7 @@
 //! Scenario tests on the simulated pair: start-up, demote, timing, and one regression test per story of
 //! the source document (each named after it), classic beside improved.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use failoverctl::config::{Config, FailureAction, PolicyMode};
@@ -35,7 +35,7 @@ fn alerts(w: &World, node: NodeId) -> Vec<String> {
         .collect()
 }
 
-const TEST_HOST: Ipv4Addr = Ipv4Addr::new(192, 168, 10, 1);
+const TEST_HOST: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 168, 10, 1));
 
 #[test]
 fn two_nodes_started_at_once_end_with_exactly_one_active() {
@@ -83,9 +83,9 @@ fn a_demote_gives_the_addresses_back_and_the_peer_takes_over() {
     let mut second = cfg.channels[0].clone();
     second.ident = "if-2".into();
     second.device = "eth2".into();
-    second.activeip = Ipv4Addr::new(192, 168, 20, 50);
-    second.passiveip = Ipv4Addr::new(192, 168, 20, 51);
-    second.testips = vec![Ipv4Addr::new(192, 168, 20, 1)];
+    second.activeip = Ipv4Addr::new(192, 168, 20, 50).into();
+    second.passiveip = Ipv4Addr::new(192, 168, 20, 51).into();
+    second.testips = vec![Ipv4Addr::new(192, 168, 20, 1).into()];
     cfg.channels.push(second);
     cfg.policy.onfailure = FailureAction::Demote;
     let (mut w, a) = pair(&cfg);
@@ -157,9 +157,9 @@ fn one_failed_channel_of_two_costs_at_most_the_documents_total() {
     let mut second = cfg.channels[0].clone();
     second.device = "eth2".into();
     second.ident = "if-2".into();
-    second.activeip = Ipv4Addr::new(192, 168, 20, 50);
-    second.passiveip = Ipv4Addr::new(192, 168, 20, 51);
-    second.testips = vec![Ipv4Addr::new(192, 168, 20, 1)];
+    second.activeip = Ipv4Addr::new(192, 168, 20, 50).into();
+    second.passiveip = Ipv4Addr::new(192, 168, 20, 51).into();
+    second.testips = vec![Ipv4Addr::new(192, 168, 20, 1).into()];
     cfg.channels.push(second);
     let r = run_scenario(&cfg, Scenario::ActiveLinkDown, s(0)).expect("runs");
     assert!(r.longest_gap <= s(32) && r.longest_gap > s(16), "{r:?}");
@@ -237,7 +237,7 @@ fn story_1_passive_off_improved_holds_classic_reboots() {
 /// continuous reboot cycle".
 #[test]
 fn story_2_one_of_two_test_hosts_dead_switch_lost_power() {
-    let switch = Ipv4Addr::new(192, 168, 10, 2);
+    let switch: IpAddr = Ipv4Addr::new(192, 168, 10, 2).into();
     for (mode, loops) in [(PolicyMode::Improved, false), (PolicyMode::Classic, true)] {
         let mut cfg = document_config(mode);
         cfg.channels[0].checkonlyidle = false;
@@ -266,7 +266,7 @@ fn story_2_one_of_two_test_hosts_dead_switch_lost_power() {
 /// 60 s, "the filer will also be cut down".
 #[test]
 fn story_3_protected_server_as_test_ip_rebooted_for_maintenance() {
-    let server = Ipv4Addr::new(192, 168, 10, 20);
+    let server: IpAddr = Ipv4Addr::new(192, 168, 10, 20).into();
     let router = TEST_HOST;
     for (mode, testips, fails_over) in [
         (PolicyMode::Improved, vec![server, router], false),

@@ -5,7 +5,7 @@ use crate::config::model::*;
 use crate::config::raw::RawSection;
 use crate::config::{limits, value};
 use std::collections::HashSet;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 impl Validator {
     pub(super) fn channel<'r>(
@@ -82,7 +82,7 @@ impl Validator {
         }
         for key in ["activeip", "passiveip"] {
             if let Some(e) = get(s, key) {
-                if let Some((ip, prefix)) = self.parse(at, e, value::ipv4_prefix) {
+                if let Some((ip, prefix)) = self.parse(at, e, value::ip_prefix) {
                     let slot = Some((ip, prefix, e.line));
                     if key == "activeip" {
                         info.activeip = slot;
@@ -100,12 +100,12 @@ impl Validator {
                     e.line,
                     at,
                     Some("testip"),
-                    "empty value, expected an IPv4 address",
+                    "empty value, expected an IP address",
                 );
                 testip_ok = false;
             }
             for part in parts {
-                match value::ipv4(part) {
+                match value::ip(part) {
                     Ok(ip) => info.testips.push((ip, e.line)),
                     Err(m) => {
                         self.error(e.line, at, Some("testip"), m);
@@ -157,7 +157,7 @@ impl Validator {
                 );
             }
             if let (Some(x), Some(y)) = (ap, pp) {
-                if x != y {
+                if x != y && a.is_ipv4() == p.is_ipv4() {
                     self.error(
                         pl,
                         at,
@@ -167,17 +167,55 @@ impl Validator {
                 }
             }
         }
+        // One family per channel: the checks, the takeover's announcements and the split-brain
+        // look are per family, and a channel is one address moving between two nodes. Reported
+        // once per stray address; the subnet check below skips those.
+        let family = c.activeip.or(c.passiveip).map(|(ip, _, _)| ip.is_ipv4());
+        let base_key = if c.activeip.is_some() {
+            "activeip"
+        } else {
+            "passiveip"
+        };
+        let stray = |ip: IpAddr| family.is_some_and(|v4| ip.is_ipv4() != v4);
+        let mut strays = Vec::new();
+        if let (Some(_), Some((p, _, l))) = (c.activeip, c.passiveip) {
+            strays.push((p, l, "passiveip"));
+        }
+        strays.extend(c.testips.iter().map(|&(t, l)| (t, l, "testip")));
+        for (ip, line, key) in strays.into_iter().filter(|s| stray(s.0)) {
+            let base = c.activeip.or(c.passiveip).map(|b| b.0).expect("a family");
+            let msg = format!(
+                "{ip} is an {} address but {base_key} {base} is {}: a channel's addresses are of one family (give the other family a [channel] of its own, on the same device if need be)",
+                value::family(ip),
+                value::family(base),
+            );
+            self.error(line, at, Some(key), msg);
+        }
+        if let Some((a, _, l)) = c.activeip {
+            if value::is_link_local(a) {
+                let msg = format!(
+                    "{a} is link-local (fe80::/10): it is reachable only on this link and only with a zone index, and every interface has link-local addresses of its own; a gateway's activeip is normally a global or unique-local address"
+                );
+                self.warn(l, at, Some("activeip"), msg);
+            }
+        }
         let prefix = c
             .activeip
             .and_then(|a| a.1)
-            .or(c.passiveip.and_then(|p| p.1));
+            .or(c.passiveip.filter(|p| !stray(p.0)).and_then(|p| p.1));
         if let (Some(prefix), Some((base, _, _))) = (prefix, c.activeip.or(c.passiveip)) {
-            let check = |v: &mut Self, ip: Ipv4Addr, line: usize, key: &str, own: bool| {
-                if !value::same_subnet(base, ip, prefix) {
+            let check = |v: &mut Self, ip: IpAddr, line: usize, key: &str, own: bool| {
+                if stray(ip) {
+                    // Of the other family: reported above.
+                } else if !value::same_subnet(base, ip, prefix) {
                     let msg = format!("{ip} is outside the channel's subnet {base}/{prefix}");
                     v.error(line, at, Some(key), msg);
                 } else if own && value::is_network_or_broadcast(ip, prefix) {
-                    let msg = format!("{ip} is the network or broadcast address of /{prefix}");
+                    let msg = if ip.is_ipv4() {
+                        format!("{ip} is the network or broadcast address of /{prefix}")
+                    } else {
+                        format!("{ip} is the subnet-router anycast address of /{prefix}")
+                    };
                     v.error(line, at, Some(key), msg);
                 }
             };
@@ -191,7 +229,7 @@ impl Validator {
                 check(self, t, l, "testip", false);
             }
         }
-        let mut seen: HashSet<Ipv4Addr> = HashSet::new();
+        let mut seen: HashSet<IpAddr> = HashSet::new();
         for &(t, l) in &c.testips {
             if !seen.insert(t) {
                 self.warn(l, at, Some("testip"), format!("test host {t} listed twice"));

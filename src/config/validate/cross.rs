@@ -5,27 +5,41 @@ use crate::config::diagnostic::Severity;
 use crate::config::model::*;
 use crate::config::raw::RawSection;
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
+
+use crate::config::value;
 
 impl Validator {
     /// Checks across channels: devices, idents and addresses used twice; test hosts that are the
     /// pair's own addresses.
     pub(super) fn cross_channels(&mut self, infos: &[ChannelInfo<'_>]) {
-        let mut devices: HashMap<&str, usize> = HashMap::new();
+        // One channel per device and family: an IPv4 and an IPv6 channel on one device are a
+        // dual-stack interface, two of one family on one device are a mistake. A channel whose
+        // addresses did not parse has no family and is compared with those like it.
+        let mut devices: HashMap<(&str, Option<bool>), usize> = HashMap::new();
         let mut idents: HashMap<&str, usize> = HashMap::new();
-        let mut addrs: HashMap<Ipv4Addr, (String, &str, usize)> = HashMap::new();
+        let mut addrs: HashMap<IpAddr, (String, &str, usize)> = HashMap::new();
         for c in infos {
             let at = At {
                 section: "channel",
                 ident: Some(&c.ident),
             };
             if let Some(d) = c.device {
-                if let Some(first) = devices.insert(&d.value, d.line) {
-                    devices.insert(&d.value, first);
-                    let msg = format!(
-                        "device `{}` already used by the channel at line {first}",
-                        d.value
-                    );
+                let family = c.activeip.or(c.passiveip).map(|a| a.0);
+                let slot = (d.value.as_str(), family.map(|ip| ip.is_ipv4()));
+                if let Some(first) = devices.insert(slot, d.line) {
+                    devices.insert(slot, first);
+                    let msg = match family {
+                        Some(ip) => format!(
+                            "device `{}` already used by the {} channel at line {first} (one channel per device and address family)",
+                            d.value,
+                            value::family(ip)
+                        ),
+                        None => format!(
+                            "device `{}` already used by the channel at line {first}",
+                            d.value
+                        ),
+                    };
                     self.error(d.line, at, Some("device"), msg);
                 }
             }

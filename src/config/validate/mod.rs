@@ -11,7 +11,7 @@ use super::limits;
 use super::model::*;
 use super::raw::{RawEntry, RawFile, RawSection, SyntaxError};
 use std::collections::{HashMap, HashSet};
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::path::Path;
 
 mod channel;
@@ -83,9 +83,9 @@ struct ChannelInfo<'a> {
     header: usize,
     device: Option<&'a RawEntry>,
     ident_entry: Option<&'a RawEntry>,
-    activeip: Option<(Ipv4Addr, Option<u8>, usize)>,
-    passiveip: Option<(Ipv4Addr, Option<u8>, usize)>,
-    testips: Vec<(Ipv4Addr, usize)>,
+    activeip: Option<(IpAddr, Option<u8>, usize)>,
+    passiveip: Option<(IpAddr, Option<u8>, usize)>,
+    testips: Vec<(IpAddr, usize)>,
     checkonlyidle: bool,
     probes: Option<u32>,
     check: Option<String>,

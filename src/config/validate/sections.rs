@@ -129,7 +129,7 @@ impl Validator {
         let peerip = match get(s, "peerip") {
             None => None,
             Some(e) => {
-                let p = self.parse(at, e, value::ipv4);
+                let p = self.parse(at, e, value::ip);
                 ok &= p.is_some();
                 p
             }

@@ -255,3 +255,107 @@ fn too_many_channels_is_an_error_at_the_first_one_over() {
     let fewer = text.lines().take(5 * max).collect::<Vec<_>>().join("\n");
     parse_str(&fewer, Path::new("t.ini")).expect("exactly the limit is valid");
 }
+
+const CHANNEL6: &str = "[channel]\nident= lan6\ndevice= eth1\nactiveip= 2001:db8:1::50/64\n\
+                        passiveip= 2001:db8:1::51/64\ntestip= 2001:db8:1::1, 2001:db8:1::2\n";
+
+/// Issue 12: an IPv6 channel parses like an IPv4 one, and an IPv4 and an IPv6 channel on one
+/// device are two channels (a dual-stack interface), not a device used twice.
+#[test]
+fn ipv6_and_dual_stack_channels_parse() {
+    let text = format!("{CHANNEL}{CHANNEL6}[sendconfig]\ndevice= eth0\npeerip= 2001:db8:ffff::2\n");
+    let (config, warnings) = parse_str(&text, Path::new("t.ini")).expect("valid");
+    assert!(
+        warnings.iter().all(|w| w.key.as_deref() != Some("device")),
+        "{warnings:?}"
+    );
+    let [v4, v6] = &config.channels[..] else {
+        panic!("two channels: {:?}", config.channels)
+    };
+    assert_eq!((v4.device.as_str(), v6.device.as_str()), ("eth1", "eth1"));
+    assert!(v4.activeip.is_ipv4() && v6.activeip.is_ipv6());
+    assert_eq!(v6.prefix, Some(64));
+    assert_eq!(v6.testips.len(), 2);
+    assert_eq!(
+        config.sendconfig.and_then(|s| s.peerip),
+        Some("2001:db8:ffff::2".parse().expect("v6"))
+    );
+}
+
+/// Issue 12: a channel's addresses are of one family; each stray address is one error that says
+/// which family and what to do, and it is not also reported as outside the subnet.
+#[test]
+fn a_channel_of_two_families_is_an_error_at_each_stray_address() {
+    let text = "[channel]\ndevice= eth1\nactiveip= 2001:db8:1::50/64\npassiveip= 2001:db8:1::51\n\
+                testip= 2001:db8:1::1 192.0.2.1\n";
+    let f = findings(text);
+    let errors: Vec<_> = f
+        .iter()
+        .filter(|(_, _, m)| m.contains("one family"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{f:?}");
+    let (line, key, msg) = errors[0];
+    assert_eq!((*line, key.as_deref()), (5, Some("testip")));
+    assert!(
+        msg.contains("192.0.2.1 is an IPv4 address but activeip 2001:db8:1::50 is IPv6"),
+        "{msg}"
+    );
+    assert!(!f.iter().any(|(_, _, m)| m.contains("outside")), "{f:?}");
+    // The IPv4 form is unchanged: a prefix of another family's width is no error of its own.
+    let text = "[channel]\ndevice= eth1\nactiveip= 192.0.2.50/24\npassiveip= 2001:db8::51/64\n\
+                testip= 192.0.2.1 192.0.2.2\n";
+    let f = findings(text);
+    assert!(
+        f.iter()
+            .any(|(l, _, m)| *l == 4 && m.contains("one family")),
+        "{f:?}"
+    );
+    assert!(
+        !f.iter().any(|(_, _, m)| m.contains("prefix /64 differs")),
+        "{f:?}"
+    );
+}
+
+/// Issue 12: two channels of one family on one device are still a device used twice, and the
+/// message names the family so the dual-stack rule is plain.
+#[test]
+fn two_channels_of_one_family_on_one_device_are_still_an_error() {
+    let second = CHANNEL6.replace("lan6", "lan6b").replace(":1::", ":2::");
+    let f = findings(&format!("{CHANNEL}{CHANNEL6}{second}"));
+    let dup: Vec<_> = f
+        .iter()
+        .filter(|(_, k, _)| k.as_deref() == Some("device"))
+        .collect();
+    assert_eq!(dup.len(), 1, "{f:?}");
+    assert!(
+        dup[0]
+            .2
+            .contains("already used by the IPv6 channel at line 8"),
+        "{f:?}"
+    );
+    let f = findings(&format!("{CHANNEL}{}", CHANNEL.replace(".2.", ".3.")));
+    assert!(
+        f.iter()
+            .any(|(_, _, m)| m.contains("already used by the IPv4 channel at line 2")),
+        "{f:?}"
+    );
+}
+
+/// Issue 12: a link-local activeip is valid but warned about; a global one is not.
+#[test]
+fn a_link_local_activeip_is_warned_about() {
+    let text = "[channel]\ndevice= eth1\nactiveip= fe80::50\npassiveip= fe80::51\n\
+                testip= fe80::1 fe80::2\n";
+    let (_, warnings) = parse_str(text, Path::new("t.ini")).expect("valid");
+    let w: Vec<_> = warnings
+        .iter()
+        .filter(|w| w.key.as_deref() == Some("activeip"))
+        .collect();
+    assert_eq!(w.len(), 1, "{warnings:?}");
+    assert_eq!(w[0].line, 3);
+    assert!(w[0].message.contains("link-local"), "{}", w[0].message);
+    let (_, warnings) = parse_str(CHANNEL6, Path::new("t.ini")).expect("valid");
+    assert!(warnings
+        .iter()
+        .all(|w| w.key.as_deref() != Some("activeip")));
+}

@@ -190,7 +190,7 @@ impl Node {
             .channels
             .iter()
             .find(|c| {
-                let answered = |ip: &std::net::Ipv4Addr| {
+                let answered = |ip: &std::net::IpAddr| {
                     results.iter().any(|r| {
                         r.target.device == c.device && r.target.target == *ip && r.rtt.is_some()
                     })

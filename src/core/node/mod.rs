@@ -63,9 +63,18 @@ fn start_stagger(config: &Config) -> Duration {
         None => config
             .channels
             .first()
-            .map_or(0, |c| u32::from(c.passiveip.octets()[3]) % STAGGER_SLOTS),
+            .map_or(0, |c| u32::from(last_byte(c.passiveip)) % STAGGER_SLOTS),
     };
     config.network.timeout * 2 * slot
+}
+
+/// The last byte of an address of either family: an IPv6 pair numbered consecutively gets its
+/// start slots exactly as an IPv4 one does.
+fn last_byte(ip: std::net::IpAddr) -> u8 {
+    match ip {
+        std::net::IpAddr::V4(a) => a.octets()[3],
+        std::net::IpAddr::V6(a) => a.octets()[15],
+    }
 }
 
 /// How long the peer may take to probe the failed channel's test hosts and answer: two timeouts, so

@@ -682,7 +682,7 @@ fn a_reload_keeps_role_holdoff_ids_and_counters_and_reruns_no_hook() {
     let mut new = cfg.clone();
     new.channels
         .push(crate::core::testkit::channel("if-2", 2, &[], true));
-    new.channels[1].testips = vec![std::net::Ipv4Addr::new(192, 168, 2, 1)];
+    new.channels[1].testips = vec![std::net::Ipv4Addr::new(192, 168, 2, 1).into()];
     new.policy.up = Some("echo up".into());
     node.reconfigure(at_ms(2_100), &new);
     let after: Vec<Action> = std::iter::from_fn(|| node.poll_action()).collect();
@@ -743,7 +743,7 @@ fn a_reload_that_changes_only_the_test_hosts_keeps_the_address_and_runs_no_hook(
     node.take_over(Instant::ZERO, TakeoverReason::RunActive, "test");
     let _: Vec<Action> = std::iter::from_fn(|| node.poll_action()).collect();
     let mut new = cfg.clone();
-    new.channels[0].testips = vec![std::net::Ipv4Addr::new(192, 0, 2, 99)];
+    new.channels[0].testips = vec![std::net::Ipv4Addr::new(192, 0, 2, 99).into()];
     node.reconfigure(at_ms(1_000), &new);
     let after: Vec<Action> = std::iter::from_fn(|| node.poll_action()).collect();
     assert_eq!(node.role(), Role::Active);
@@ -758,7 +758,7 @@ fn a_reload_that_changes_only_the_test_hosts_keeps_the_address_and_runs_no_hook(
     );
     // A later round probes the new test host.
     let seen = drive(&mut node, at_ms(1_000), at_ms(60_000), healthy_world);
-    let probed: Vec<std::net::Ipv4Addr> = seen
+    let probed: Vec<std::net::IpAddr> = seen
         .iter()
         .filter_map(|(_, a)| match a {
             Action::Probe { targets, .. } => Some(targets.clone()),
@@ -768,7 +768,7 @@ fn a_reload_that_changes_only_the_test_hosts_keeps_the_address_and_runs_no_hook(
         .map(|t| t.target)
         .collect();
     assert!(
-        probed.contains(&std::net::Ipv4Addr::new(192, 0, 2, 99)),
+        probed.contains(&std::net::Ipv4Addr::new(192, 0, 2, 99).into()),
         "{probed:?}"
     );
 }
@@ -1231,7 +1231,7 @@ fn two_checked_channels() -> Config {
     cfg.channels.push(crate::core::testkit::channel(
         "if-2",
         2,
-        &[std::net::Ipv4Addr::new(192, 168, 2, 1)],
+        &[std::net::Ipv4Addr::new(192, 168, 2, 1).into()],
         true,
     ));
     cfg.channels[1].check = Some("check-if-2".into());
@@ -1302,7 +1302,7 @@ fn a_channels_failing_service_check_is_that_channels_failure_asked_with_its_test
         asked,
         Some((
             "if-2".to_owned(),
-            vec![std::net::Ipv4Addr::new(192, 168, 2, 1)]
+            vec![std::net::Ipv4Addr::new(192, 168, 2, 1).into()]
         ))
     );
 }

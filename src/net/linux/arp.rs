@@ -70,10 +70,10 @@ impl<N: NeighbourTable> TableArpChecker<N> {
     /// The daemon reads the table ([`Self::read`]) when the check's timeout has passed.
     pub fn begin(&mut self, targets: &[ArpTarget]) -> Result<(), NetError> {
         for t in targets {
-            self.table.delete(&t.device, t.address)?;
+            self.table.delete(&t.device, super::ipv4(t.address)?)?;
         }
         for t in targets {
-            (self.send)(&mut self.udp, &t.device, t.address)?;
+            (self.send)(&mut self.udp, &t.device, super::ipv4(t.address)?)?;
         }
         Ok(())
     }
@@ -88,7 +88,7 @@ impl<N: NeighbourTable> TableArpChecker<N> {
                 target: t.clone(),
                 mac: entries
                     .iter()
-                    .find(|e| e.device == t.device && e.address == t.address)
+                    .find(|e| e.device == t.device && t.address == e.address)
                     .filter(|e| e.state.is_complete())
                     .and_then(|e| e.mac),
             })
@@ -98,7 +98,7 @@ impl<N: NeighbourTable> TableArpChecker<N> {
     fn resolved(&mut self, t: &ArpTarget) -> Result<Option<[u8; 6]>, NetError> {
         Ok(self
             .table
-            .lookup(&t.device, t.address)?
+            .lookup(&t.device, super::ipv4(t.address)?)?
             .filter(|e| e.state.is_complete())
             .and_then(|e| e.mac))
     }
@@ -204,7 +204,10 @@ fn raw_check(
     let deadline = Instant::now() + timeout;
     let mut by_device: BTreeMap<&str, Vec<Ipv4Addr>> = BTreeMap::new();
     for t in targets {
-        by_device.entry(&t.device).or_default().push(t.address);
+        by_device
+            .entry(&t.device)
+            .or_default()
+            .push(super::ipv4(t.address)?);
     }
     let interfaces = pnet_datalink::interfaces();
 
@@ -243,7 +246,7 @@ impl ArpChecker for RawArpChecker {
                 mac: answers
                     .iter()
                     .find(|(device, _, _)| *device == t.device)
-                    .and_then(|(_, _, found)| found.get(&t.address).copied()),
+                    .and_then(|(_, _, found)| found.get(&super::ipv4(t.address).ok()?).copied()),
             })
             .collect())
     }
@@ -258,12 +261,14 @@ impl ConflictChecker for RawArpChecker {
             .filter_map(|t| {
                 let (_, own_mac, found) = answers.iter().find(|(d, _, _)| *d == t.device)?;
                 // The reader already drops frames from our own MAC: whoever is left is a rival.
-                found.get(&t.address).map(|rival_mac| Rival {
-                    device: t.device.clone(),
-                    address: t.address,
-                    rival_mac: *rival_mac,
-                    own_mac: *own_mac,
-                })
+                found
+                    .get(&super::ipv4(t.address).ok()?)
+                    .map(|rival_mac| Rival {
+                        device: t.device.clone(),
+                        address: t.address,
+                        rival_mac: *rival_mac,
+                        own_mac: *own_mac,
+                    })
             })
             .collect())
     }
@@ -436,7 +441,7 @@ mod tests {
         checker.send = |_, _, _| Ok(());
         let target = ArpTarget {
             device: "eth1".into(),
-            address,
+            address: address.into(),
         };
         let results = checker
             .check(std::slice::from_ref(&target), Duration::from_millis(50))

@@ -113,15 +113,16 @@ impl IcmpSocket {
                 i
             }
         };
+        let (to, source) = (super::ipv4(target.target)?, target.source.map(super::ipv4));
         let packet = echo_request(identifier, sequence);
         let info = libc::in_pktinfo {
             ipi_ifindex: ifindex as libc::c_int,
             ipi_spec_dst: libc::in_addr {
-                s_addr: u32::from(target.source.unwrap_or(Ipv4Addr::UNSPECIFIED)).to_be(),
+                s_addr: u32::from(source.transpose()?.unwrap_or(Ipv4Addr::UNSPECIFIED)).to_be(),
             },
             ipi_addr: libc::in_addr { s_addr: 0 },
         };
-        let to = SockaddrIn::from(SocketAddrV4::new(target.target, 0));
+        let to = SockaddrIn::from(SocketAddrV4::new(to, 0));
         let iov = [std::io::IoSlice::new(&packet)];
         sendmsg(
             self.socket.as_raw_fd(),

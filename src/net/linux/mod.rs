@@ -18,6 +18,7 @@ pub mod neigh;
 pub mod netlink;
 pub mod peer;
 pub mod raw;
+pub mod v6;
 
 pub use arp::{RawArpChecker, TableArpChecker};
 pub use counters::{NetlinkCounters, SysfsCounters};
@@ -26,6 +27,23 @@ pub use neigh::NetlinkNeighbours;
 pub use peer::{PeerLink, PeerResponder};
 
 use crate::net::NetError;
+use std::net::IpAddr;
+
+/// The IPv4 address handed to an IPv4 primitive (ICMP, ARP, the ARP side of the neighbour table):
+/// the daemon's shell routes IPv6 ones to [`v6`] before they get here, so an IPv6 address is a
+/// caller's mistake, reported as an unsupported operation rather than a panic.
+pub fn ipv4(ip: IpAddr) -> Result<std::net::Ipv4Addr, NetError> {
+    match ip {
+        IpAddr::V4(a) => Ok(a),
+        IpAddr::V6(a) => Err(NetError::Io {
+            context: a.to_string(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "an IPv6 address given to an IPv4 primitive",
+            ),
+        }),
+    }
+}
 
 /// The interface index of `device`, or [`NetError::NoDevice`].
 pub fn ifindex(device: &str) -> Result<u32, NetError> {
@@ -39,29 +57,40 @@ pub fn ifname(index: u32) -> Option<String> {
         .map(|name| name.to_string_lossy().into_owned())
 }
 
-/// The IPv4 addresses assigned to `device` right now, with their prefix lengths.
-pub fn addresses(device: &str) -> Vec<(std::net::Ipv4Addr, u8)> {
+/// The addresses (IPv4 and IPv6) assigned to `device` right now, with their prefix lengths.
+pub fn addresses(device: &str) -> Vec<(IpAddr, u8)> {
     let Ok(all) = nix::ifaddrs::getifaddrs() else {
         return Vec::new();
     };
     all.filter(|i| i.interface_name == device)
         .filter_map(|i| {
-            let ip = i.address?.as_sockaddr_in()?.ip();
-            let prefix = i
-                .netmask
-                .and_then(|m| {
-                    m.as_sockaddr_in()
-                        .map(|s| u32::from(s.ip()).count_ones() as u8)
-                })
-                .unwrap_or(32);
-            Some((ip, prefix))
+            let address = i.address?;
+            let mask = i.netmask;
+            if let Some(sin) = address.as_sockaddr_in() {
+                let prefix = mask
+                    .and_then(|m| {
+                        m.as_sockaddr_in()
+                            .map(|s| u32::from(s.ip()).count_ones() as u8)
+                    })
+                    .unwrap_or(32);
+                Some((IpAddr::V4(sin.ip()), prefix))
+            } else {
+                let sin6 = address.as_sockaddr_in6()?;
+                let prefix = mask
+                    .and_then(|m| {
+                        m.as_sockaddr_in6()
+                            .map(|s| u128::from(s.ip()).count_ones() as u8)
+                    })
+                    .unwrap_or(128);
+                Some((IpAddr::V6(sin6.ip()), prefix))
+            }
         })
         .collect()
 }
 
 /// The first of `candidates` that is assigned to `device` right now: the node's own address on a
 /// channel is the activeip while it is active, the passiveip while passive.
-pub fn own_address(device: &str, candidates: &[std::net::Ipv4Addr]) -> Option<std::net::Ipv4Addr> {
+pub fn own_address(device: &str, candidates: &[IpAddr]) -> Option<IpAddr> {
     let assigned = addresses(device);
     candidates
         .iter()

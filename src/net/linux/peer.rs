@@ -6,7 +6,7 @@
 //! Every datagram goes through `peer::open` first: malformed, forged and replayed ones are counted and
 //! dropped, never acted on.
 
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
@@ -41,10 +41,17 @@ pub fn now_micros() -> u64 {
 }
 
 /// This node's address on the sync device: the one in `peer`'s subnet when there are several.
-pub fn sync_address(device: &str, peer: Option<Ipv4Addr>) -> Result<Ipv4Addr, NetError> {
+pub fn sync_address(device: &str, peer: Option<IpAddr>) -> Result<IpAddr, NetError> {
     super::ifindex(device)?;
-    let addrs = super::addresses(device);
-    let in_subnet = |(a, p): &(Ipv4Addr, u8)| {
+    // Of the peer's family (a dual-stack sync link has both), IPv4 first without a peer, and no
+    // link-local one: a socket bound to it would need the link's scope.
+    let mut addrs: Vec<_> = super::addresses(device)
+        .into_iter()
+        .filter(|(a, _)| peer.is_none_or(|p| p.is_ipv4() == a.is_ipv4()))
+        .filter(|(a, _)| !crate::config::value::is_link_local(*a))
+        .collect();
+    addrs.sort_by_key(|(a, _)| a.is_ipv6());
+    let in_subnet = |(a, p): &(IpAddr, u8)| {
         peer.is_some_and(|peer| crate::config::value::same_subnet(*a, peer, *p))
     };
     addrs
@@ -54,23 +61,24 @@ pub fn sync_address(device: &str, peer: Option<Ipv4Addr>) -> Result<Ipv4Addr, Ne
         .map(|(a, _)| *a)
         .ok_or_else(|| NetError::Io {
             context: format!("sync device {device}"),
-            source: std::io::Error::new(
-                std::io::ErrorKind::AddrNotAvailable,
-                "no IPv4 address on it",
-            ),
+            source: std::io::Error::new(std::io::ErrorKind::AddrNotAvailable, "no address on it"),
         })
 }
 
 /// A UDP socket bound to `device` and `node:port` (port 0: any).
-fn bind(device: &str, node: Ipv4Addr, port: u16) -> Result<UdpSocket, NetError> {
+fn bind(device: &str, node: IpAddr, port: u16) -> Result<UdpSocket, NetError> {
     let what = "peer UDP socket";
-    let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))
-        .map_err(|e| NetError::from_io(what, device, "CAP_NET_RAW", e))?;
+    let socket = Socket::new(
+        Domain::for_address(SocketAddr::new(node, port)),
+        Type::DGRAM,
+        Some(Protocol::UDP),
+    )
+    .map_err(|e| NetError::from_io(what, device, "CAP_NET_RAW", e))?;
     socket
         .bind_device(Some(device.as_bytes()))
         .map_err(|e| NetError::from_io("bind peer socket to device", device, "CAP_NET_RAW", e))?;
     socket
-        .bind(&SockAddr::from(SocketAddrV4::new(node, port)))
+        .bind(&SockAddr::from(SocketAddr::new(node, port)))
         .map_err(|e| NetError::from_io(&format!("bind {node}:{port}"), device, "root", e))?;
     Ok(socket.into())
 }
@@ -81,7 +89,7 @@ fn receive(
     socket: &UdpSocket,
     buf: &mut [u8],
     deadline: Instant,
-) -> Result<Option<(usize, SocketAddrV4)>, NetError> {
+) -> Result<Option<(usize, SocketAddr)>, NetError> {
     let now = Instant::now();
     if now >= deadline {
         return Ok(None);
@@ -90,8 +98,7 @@ fn receive(
         .set_read_timeout(Some((deadline - now).max(Duration::from_millis(1))))
         .map_err(|e| io("set peer socket read timeout", e))?;
     match socket.recv_from(buf) {
-        Ok((n, SocketAddr::V4(from))) => Ok(Some((n, from))),
-        Ok((_, SocketAddr::V6(_))) => Ok(Some((0, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)))),
+        Ok((n, from)) => Ok(Some((n, from))),
         Err(e)
             if matches!(
                 e.kind(),
@@ -101,11 +108,11 @@ fn receive(
             ) =>
         {
             // Time left is checked again by the caller's loop.
-            Ok(Some((0, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))))
+            Ok(Some((0, SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 0))))
         }
         // An ICMP error of an earlier send (port unreachable: no responder yet) is not a datagram.
         Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-            Ok(Some((0, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))))
+            Ok(Some((0, SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 0))))
         }
         Err(e) => Err(io("receive on the peer socket", e)),
     }
@@ -130,7 +137,7 @@ pub fn probe_budget(timeout: Duration) -> Duration {
 pub struct PeerLink {
     socket: UdpSocket,
     key: Key,
-    node: Ipv4Addr,
+    node: IpAddr,
     port: u16,
     sequence: Sequence,
     guard: ReplayGuard,
@@ -140,7 +147,7 @@ pub struct PeerLink {
 impl PeerLink {
     /// Opens the asking socket on `device`, from `node` (this node's sync address, any port); queries
     /// go to the peer's `port`.
-    pub fn open(device: &str, node: Ipv4Addr, port: u16, key: Key) -> Result<PeerLink, NetError> {
+    pub fn open(device: &str, node: IpAddr, port: u16, key: Key) -> Result<PeerLink, NetError> {
         Ok(PeerLink {
             socket: bind(device, node, 0)?,
             key,
@@ -158,9 +165,9 @@ impl PeerLink {
     /// ignored.
     pub fn ask(
         &mut self,
-        peer: Ipv4Addr,
+        peer: IpAddr,
         channel: &str,
-        targets: &[Ipv4Addr],
+        targets: &[IpAddr],
         timeout: Duration,
     ) -> Result<Option<Answer>, NetError> {
         let deadline = Instant::now() + timeout;
@@ -182,7 +189,7 @@ impl PeerLink {
                 std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
             )
         })?;
-        let to = SocketAddrV4::new(peer, self.port);
+        let to = SocketAddr::new(peer, self.port);
         if self.socket.send_to(&datagram, to).is_err() {
             // No route or the link is down: the peer cannot answer, which is the finding.
             return Ok(None);
@@ -198,7 +205,7 @@ impl PeerLink {
             match message.body {
                 Body::Answer(answer)
                     if answer.request == sequence
-                        && *from.ip() == peer
+                        && from.ip() == peer
                         && message.sender == peer
                         && answer.reached.len() == targets.len() =>
                 {
@@ -228,9 +235,9 @@ impl PeerLink {
     /// with the returned request number. `Ok(None)`: it could not be sent (no route, link down).
     pub fn send_query(
         &mut self,
-        peer: Ipv4Addr,
+        peer: IpAddr,
         channel: &str,
-        targets: &[Ipv4Addr],
+        targets: &[IpAddr],
         timeout: Duration,
     ) -> Result<Option<u64>, NetError> {
         let sequence = self.sequence.next(now_micros());
@@ -250,7 +257,7 @@ impl PeerLink {
                 std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
             )
         })?;
-        let to = SocketAddrV4::new(peer, self.port);
+        let to = SocketAddr::new(peer, self.port);
         Ok(self
             .socket
             .send_to(&datagram, to)
@@ -260,13 +267,12 @@ impl PeerLink {
 
     /// Reads every datagram waiting on the (non-blocking) socket; returns the authentic answers from
     /// `peer`, by request number. Everything else is counted and dropped.
-    pub fn receive_answers(&mut self, peer: Ipv4Addr) -> Vec<(u64, Answer)> {
+    pub fn receive_answers(&mut self, peer: IpAddr) -> Vec<(u64, Answer)> {
         let mut found = Vec::new();
         let mut buf = [0u8; 2048];
         loop {
             let (n, from) = match self.socket.recv_from(&mut buf) {
-                Ok((n, SocketAddr::V4(from))) => (n, from),
-                Ok(_) => continue,
+                Ok(received) => received,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 // An ICMP error of an earlier send (no responder yet) is not a datagram.
@@ -277,7 +283,7 @@ impl PeerLink {
             self.stats.record(&outcome);
             let Ok(message) = outcome else { continue };
             if let Body::Answer(answer) = message.body {
-                if *from.ip() == peer && message.sender == peer {
+                if from.ip() == peer && message.sender == peer {
                     found.push((answer.request, answer));
                 }
             }
@@ -292,7 +298,7 @@ impl PeerLink {
 
     /// Sends one fast-path message (heartbeat, notice, handover) to the peer's responder port,
     /// without waiting; false when it could not be sent (no route, link down).
-    pub fn send_body(&mut self, peer: Ipv4Addr, body: Body) -> bool {
+    pub fn send_body(&mut self, peer: IpAddr, body: Body) -> bool {
         let message = Message {
             sender: self.node,
             sequence: self.sequence.next(now_micros()),
@@ -301,14 +307,14 @@ impl PeerLink {
         match seal(&self.key, &message) {
             Ok(d) => self
                 .socket
-                .send_to(&d, SocketAddrV4::new(peer, self.port))
+                .send_to(&d, SocketAddr::new(peer, self.port))
                 .is_ok(),
             Err(_) => false,
         }
     }
 
     /// This node's sync address the queries come from.
-    pub fn node(&self) -> Ipv4Addr {
+    pub fn node(&self) -> IpAddr {
         self.node
     }
 }
@@ -320,7 +326,7 @@ pub struct ResponderChannel {
     pub ident: String,
     pub device: String,
     /// The source address: the first of these held on the device (activeip, passiveip).
-    pub sources: Vec<Ipv4Addr>,
+    pub sources: Vec<IpAddr>,
 }
 
 /// Where and how the responder listens.
@@ -329,11 +335,11 @@ pub struct ResponderParams {
     /// The sync device.
     pub device: String,
     /// This node's sync address.
-    pub node: Ipv4Addr,
+    pub node: IpAddr,
     /// `[sendconfig] port`.
     pub port: u16,
     /// `[sendconfig] peerip`: when set, queries from any other address are dropped.
-    pub peer: Option<Ipv4Addr>,
+    pub peer: Option<IpAddr>,
     pub channels: Vec<ResponderChannel>,
     /// Cap on queries answered per second.
     pub max_per_second: u32,
@@ -344,7 +350,7 @@ pub struct ResponderParams {
 impl ResponderParams {
     /// The responder of `config` on this node (`node`: its sync address); `None` without
     /// `[sendconfig]`.
-    pub fn from_config(config: &Config, node: Ipv4Addr) -> Option<ResponderParams> {
+    pub fn from_config(config: &Config, node: IpAddr) -> Option<ResponderParams> {
         let send = config.sendconfig.as_ref()?;
         Some(ResponderParams {
             device: send.device.clone(),
@@ -388,25 +394,25 @@ pub struct ResponderStats {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResponderEvent {
     Answered {
-        from: SocketAddrV4,
+        from: SocketAddr,
         channel: String,
         role: Role,
-        results: Vec<(Ipv4Addr, bool)>,
+        results: Vec<(IpAddr, bool)>,
     },
     Dropped {
-        from: SocketAddrV4,
+        from: SocketAddr,
         reason: PeerError,
     },
     UnknownChannel {
-        from: SocketAddrV4,
+        from: SocketAddr,
         channel: String,
     },
     RateLimited {
-        from: SocketAddrV4,
+        from: SocketAddr,
     },
     WrongSender {
-        from: SocketAddrV4,
-        claimed: Ipv4Addr,
+        from: SocketAddr,
+        claimed: IpAddr,
     },
     ProbeFailed {
         channel: String,
@@ -582,7 +588,7 @@ const MAX_FAST: usize = 64;
 /// An authentic, admitted query: probe `targets` within `timeout`, then [`Responder::reply`].
 #[derive(Debug, Clone)]
 pub struct ProbeJob {
-    pub from: SocketAddrV4,
+    pub from: SocketAddr,
     pub channel: String,
     pub request: u64,
     pub targets: Vec<ProbeTarget>,
@@ -657,11 +663,7 @@ impl Responder {
         let mut buf = [0u8; 2048];
         loop {
             match self.socket.recv_from(&mut buf) {
-                Ok((n, SocketAddr::V4(from))) => jobs.extend(self.on_datagram(&buf[..n], from)),
-                Ok((n, SocketAddr::V6(_))) => {
-                    let from = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0);
-                    jobs.extend(self.on_datagram(&buf[..n], from))
-                }
+                Ok((n, from)) => jobs.extend(self.on_datagram(&buf[..n], from)),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => continue,
                 Err(_) => break,
@@ -672,7 +674,7 @@ impl Responder {
 
     /// Checks one datagram (every one is counted, zero-length included); `Some` when it is an
     /// authentic, admitted query to probe for.
-    pub fn on_datagram(&mut self, datagram: &[u8], from: SocketAddrV4) -> Option<ProbeJob> {
+    pub fn on_datagram(&mut self, datagram: &[u8], from: SocketAddr) -> Option<ProbeJob> {
         let outcome = open(&self.key, datagram, &mut self.guard);
         self.stats.datagrams.record(&outcome);
         let message = match outcome {
@@ -687,8 +689,7 @@ impl Responder {
             // An answer sent here is authentic but asks nothing.
             Body::Answer(_) => return None,
             fast => {
-                if message.sender != *from.ip() || self.params.peer.is_some_and(|p| p != *from.ip())
-                {
+                if message.sender != from.ip() || self.params.peer.is_some_and(|p| p != from.ip()) {
                     self.stats.wrong_sender += 1;
                     self.events.push(ResponderEvent::WrongSender {
                         from,
@@ -700,7 +701,7 @@ impl Responder {
                 return None;
             }
         };
-        if message.sender != *from.ip() || self.params.peer.is_some_and(|p| p != *from.ip()) {
+        if message.sender != from.ip() || self.params.peer.is_some_and(|p| p != from.ip()) {
             self.stats.wrong_sender += 1;
             self.events.push(ResponderEvent::WrongSender {
                 from,
