@@ -60,7 +60,11 @@ impl NetlinkAddresses {
         f: impl FnOnce(&mut Netlink) -> Result<T, NetError>,
     ) -> Result<T, NetError> {
         if self.netlink.is_none() {
-            self.netlink = Some(Netlink::open()?);
+            let n = Netlink::open()?;
+            // The kernel then dumps one device's addresses, not the namespace's: a release of 64
+            // channels read every address 64 times.
+            n.strict_dumps();
+            self.netlink = Some(n);
         }
         let r = f(self.netlink.as_mut().expect("opened just above"));
         if r.is_err() {
@@ -134,14 +138,25 @@ pub fn remove_on(netlink: &mut Netlink, device: &str, address: Ipv4Addr) -> Resu
     let what = format!("remove {address} from {device}");
     let index = ifindex(device)?;
     let before = list_index(netlink, index, device, &what)?;
-    // An address may be present more than once with different prefixes; bounded, the kernel answers
-    // EADDRNOTAVAIL when none is left.
-    for _ in 0..16 {
+    let copies: Vec<&DeviceAddress> = before.iter().filter(|b| b.address == address).collect();
+    // An address may be present more than once with different prefixes: one delete per copy (the
+    // kernel matches IFA_LOCAL alone); one gone meanwhile is fine.
+    for _ in &copies {
         match del_index(netlink, index, address, device, &what) {
-            Ok(()) => continue,
+            Ok(()) => {}
             Err(e) if e.os_error() == Some(libc::EADDRNOTAVAIL) => break,
             Err(e) => return Err(e),
         }
+    }
+    // Only a primary with secondaries in its network can take others with it.
+    let collateral = copies.iter().any(|c| {
+        !c.secondary
+            && before
+                .iter()
+                .any(|b| b.address != address && b.secondary && c.contains(b.address))
+    });
+    if !collateral {
+        return Ok(());
     }
     let after = list_index(netlink, index, device, &what)?;
     for lost in before
@@ -244,6 +259,9 @@ fn list_index(
 ) -> Result<Vec<DeviceAddress>, NetError> {
     let mut msg = AddressMessage::default();
     msg.header.family = AddressFamily::Inet;
+    // Honoured by a socket with strict checking (Linux 4.20+), ignored otherwise: the replies are
+    // filtered on the index below either way.
+    msg.header.index = index;
     let replies = exchange(
         netlink,
         RouteNetlinkMessage::GetAddress(msg),
