@@ -21,7 +21,7 @@ use crate::daemon::failure::FailureExecutor;
 use crate::daemon::log::Log;
 use crate::daemon::notify::{self, Notifier};
 use crate::daemon::shell::{
-    self, Shell, ARP_BASE, CONTROL, ICMP, ICMP6, LINK_EVENTS, ND_BASE, PEER_LINK, RESPONDER,
+    self, Shell, ARP_BASE, CONTROL, ICMP, ICMP6_BASE, LINK_EVENTS, ND_BASE, PEER_LINK, RESPONDER,
 };
 use crate::daemon::signals::{self, SignalEvent};
 use crate::daemon::state::StateFile;
@@ -47,9 +47,6 @@ pub struct Options {
 /// Runs until stopped (or, for the one-role commands, until the role's work is done); returns the
 /// exit code: 0 stopped or took over, 1 the run ended with a channel failure.
 pub fn run(opts: Options, config: Config) -> anyhow::Result<i32> {
-    if let Some(why) = unwired_ipv6(&config) {
-        return Err(ExitError::usage(why).into());
-    }
     crate::daemon::caps::check(opts.command, opts.scope, &config, opts.dry_run)?;
     let _instance = crate::daemon::instance::acquire(&opts, &config)?;
     run_with(opts, config, FailureExecutor::from_env())
@@ -363,7 +360,6 @@ pub fn run_with(
                     reaped
                 }
                 ICMP => shell.icmp_readable(),
-                ICMP6 => shell.icmp6_readable(),
                 PEER_LINK => shell.peer_link_readable(),
                 RESPONDER => shell.responder_readable(poll.registry()),
                 LINK_EVENTS => shell.link_events_readable(),
@@ -372,6 +368,7 @@ pub fn run_with(
                     shell.children.readable(poll.registry(), Token(t));
                     vec![]
                 }
+                Token(t) if t >= ICMP6_BASE => shell.icmp6_readable(Token(t)),
                 Token(t) if t >= ND_BASE => shell.nd_readable(Token(t)),
                 Token(t) if t >= ARP_BASE => shell.arp_readable(Token(t)),
                 _ => vec![],
@@ -404,21 +401,6 @@ fn drain(
     Ok(())
 }
 
-/// Why the daemon cannot run `config` yet: until the IPv6 primitives are wired in
-/// (`net::linux::v6::WIRED`), every check of an IPv6 channel fails, so an active would fail over
-/// and a passive take over on that alone (a split brain on the IPv4 channels). Refused before
-/// anything is touched, as a missing capability is.
-fn unwired_ipv6(config: &Config) -> Option<String> {
-    if crate::net::linux::v6::WIRED {
-        return None;
-    }
-    let c = config.channels.iter().find(|c| c.activeip.is_ipv6())?;
-    Some(format!(
-        "channel {} is IPv6 ({}): the daemon's IPv6 probes, neighbour checks and announcements are not yet wired; `validate` and `simulate-timing` take IPv6 configs already",
-        c.ident, c.activeip
-    ))
-}
-
 /// Re-reads and validates the config (SIGHUP). A bad one is reported and changes nothing.
 fn reload(opts: &Options, running: &Config, log: &Log) -> Option<Config> {
     match config::load(&opts.config_path) {
@@ -428,11 +410,6 @@ fn reload(opts: &Options, running: &Config, log: &Log) -> Option<Config> {
             }
             if &new == running {
                 log.info("reload: the config is unchanged");
-                None
-            } else if let Some(why) = unwired_ipv6(&new) {
-                log.warn(&format!(
-                    "reload rejected, keeping the running config: {why}"
-                ));
                 None
             } else {
                 log.info("reload: the new config is valid and now in force");
