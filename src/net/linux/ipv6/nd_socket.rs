@@ -338,10 +338,8 @@ mod tests {
             NdMessage::unsolicited_advertisement(mac, ip("2001:db8:1::1"), false).to_frame();
         let dad = NdMessage::solicitation(mac, Ipv6Addr::UNSPECIFIED, vip).to_frame();
         let frames = [claim.clone(), other.clone(), dad];
-        assert_eq!(
-            kept_by(&filter_program(Some(&[vip])), &frames),
-            [claim.clone()]
-        );
+        assert_eq!(kept_by(&filter_program(Some(&[vip])), &frames).len(), 1);
+        assert_eq!(kept_by(&filter_program(Some(&[vip])), &frames)[0], claim);
         // Nothing watched: nothing wakes the socket.
         assert!(kept_by(&filter_program(Some(&[])), &frames).is_empty());
         // Unwatched (as opened): every advertisement.
