@@ -427,3 +427,238 @@ fn dual_stack_pair_fails_over_both_families_together() {
         a.log()
     );
 }
+
+/// `failoverctl <args> --json` in `node`: the exit code and the JSON.
+fn cli_json(lab: &Lab, node: &str, args: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let out = lab
+        .failoverctl(node)
+        .args(args)
+        .arg("--json")
+        .output()
+        .expect("run failoverctl");
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?}: no JSON ({e}): {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code(), v)
+}
+
+/// `probe` and `arp-check` (both methods) with IPv6 addresses, live and absent, against `ping -6`
+/// and `ndisc6` from the same node: the same verdicts, the same MAC, the protocol in the JSON, and
+/// the exit codes of the IPv4 forms (0 all answered, 1 one did not). A mixed call asks each
+/// address by its own protocol.
+#[test]
+fn ipv6_probe_and_arp_check_agree_with_ping6_and_ndisc6() {
+    let name = "ipv6_probe_and_arp_check_agree_with_ping6_and_ndisc6";
+    if !root_or_skip(name) {
+        return;
+    }
+    let lab = Lab::up_ipv6();
+    lab.ok(
+        "a",
+        &[
+            "ip",
+            "addr",
+            "add",
+            "2001:db8:1::10/64",
+            "dev",
+            "eth1",
+            "nodad",
+        ],
+    );
+    let mac_a = mac(&lab, "a", "eth1");
+    const ABSENT: &str = "2001:db8:1::77";
+
+    let ping6 = |target: &str| {
+        lab.run("b", &["ping", "-6", "-c1", "-W1", "-I", "eth1", target])
+            .status
+            .success()
+    };
+    let (code, v) = cli_json(
+        &lab,
+        "b",
+        &[
+            "probe",
+            "--device",
+            "eth1",
+            "--timeout",
+            "500ms",
+            "2001:db8:1::1",
+            ACTIVEIP6,
+        ],
+    );
+    assert_eq!(code, Some(0), "{v}");
+    for t in v["channels"][0]["targets"].as_array().expect("targets") {
+        assert_eq!(t["protocol"], "icmpv6", "{t}");
+        assert_eq!(t["reached"], true, "{t}");
+        assert!(ping6(t["target"].as_str().expect("target")));
+    }
+    let (code, v) = cli_json(
+        &lab,
+        "b",
+        &[
+            "probe",
+            "--device",
+            "eth1",
+            "--timeout",
+            "300ms",
+            "2001:db8:1::1",
+            ABSENT,
+            "192.0.2.1",
+        ],
+    );
+    assert_eq!(code, Some(1), "an absent target fails the probe: {v}");
+    let targets = &v["channels"][0]["targets"];
+    assert_eq!(targets[0]["reached"], true, "{v}");
+    assert_eq!(targets[1]["reached"], false, "{v}");
+    assert!(!ping6(ABSENT), "ping -6 reached {ABSENT}");
+    assert_eq!(
+        (
+            targets[2]["protocol"].as_str(),
+            targets[2]["reached"].as_bool()
+        ),
+        (Some("icmp"), Some(true)),
+        "{v}"
+    );
+
+    let ndisc6 = |target: &str| {
+        let out = lab.run("b", &["ndisc6", "-1", "-r1", "-w500", target, "eth1"]);
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).to_lowercase())
+    };
+    let seen = ndisc6(ACTIVEIP6).expect("ndisc6 finds the holder");
+    assert!(seen.contains(&mac_a), "ndisc6: {seen}");
+    assert_eq!(ndisc6(ABSENT), None, "ndisc6 found a holder of {ABSENT}");
+    for method in ["table", "raw"] {
+        let (code, v) = cli_json(
+            &lab,
+            "b",
+            &[
+                "arp-check",
+                "--method",
+                method,
+                "--device",
+                "eth1",
+                "--timeout",
+                "500ms",
+                ACTIVEIP6,
+            ],
+        );
+        assert_eq!(code, Some(0), "{method}: {v}");
+        let r = &v["results"][0];
+        assert_eq!(r["protocol"], "ndp", "{method}: {v}");
+        assert_eq!(r["answered"], true, "{method}: {v}");
+        assert_eq!(r["mac"].as_str(), Some(mac_a.as_str()), "{method}: {v}");
+        let (code, v) = cli_json(
+            &lab,
+            "b",
+            &[
+                "arp-check",
+                "--method",
+                method,
+                "--device",
+                "eth1",
+                "--timeout",
+                "300ms",
+                ABSENT,
+                "192.0.2.1",
+            ],
+        );
+        assert_eq!(code, Some(1), "{method}: an absent address fails: {v}");
+        let (r6, r4) = (&v["results"][0], &v["results"][1]);
+        assert_eq!(
+            (r6["protocol"].as_str(), r6["answered"].as_bool()),
+            (Some("ndp"), Some(false))
+        );
+        assert_eq!(
+            (r4["protocol"].as_str(), r4["answered"].as_bool()),
+            (Some("arp"), Some(true))
+        );
+    }
+}
+
+/// Garbage neighbour-discovery frames claiming the active's activeip from a foreign MAC (hop limit
+/// 254 as if routed, a wrong checksum, cut short, an option of length zero, Solicited towards all
+/// nodes) are dropped: no claim is logged and the active keeps its address; a well-formed one from
+/// the same MAC is a claim, which proves the garbage reached the socket's device.
+#[test]
+fn garbage_neighbour_advertisements_are_no_claims() {
+    use failoverctl::net::linux::ipv6::nd_frame::{checksum, NdMessage};
+    use failoverctl::net::linux::ipv6::nd_socket::NdSocket;
+    let name = "garbage_neighbour_advertisements_are_no_claims";
+    if !root_or_skip(name) {
+        return;
+    }
+    let lab = Lab::up_ipv6();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = Daemon::start(&lab, dir.path(), "a", "run", &config6("a", ""), &[]);
+    assert!(
+        wait_for(Duration::from_secs(5), || holds6(&lab, "a", ACTIVEIP6)).is_some(),
+        "{}",
+        a.log()
+    );
+    let foreign = [0x02, 0, 0, 0, 0, 0x99];
+    let target: std::net::Ipv6Addr = ACTIVEIP6.parse().expect("address");
+    let good = NdMessage::unsolicited_advertisement(foreign, target, false).to_frame();
+    // The ICMPv6 message starts after Ethernet (14) and IPv6 (40).
+    let resum = |f: &mut Vec<u8>| {
+        f[56] = 0;
+        f[57] = 0;
+        let (src, dst) = (
+            std::net::Ipv6Addr::from(<[u8; 16]>::try_from(&f[22..38]).expect("16")),
+            std::net::Ipv6Addr::from(<[u8; 16]>::try_from(&f[38..54]).expect("16")),
+        );
+        let sum = checksum(&f[54..], src, dst);
+        f[56..58].copy_from_slice(&sum.to_be_bytes());
+    };
+    let mut routed = good.clone();
+    routed[21] = 254;
+    let mut bad_sum = good.clone();
+    bad_sum[57] ^= 0xff;
+    let short = good[..70].to_vec();
+    let mut zero_option = good.clone();
+    zero_option[54 + 24 + 1] = 0;
+    resum(&mut zero_option);
+    let mut solicited = good.clone();
+    solicited[58] |= 0x40;
+    resum(&mut solicited);
+    let send = |frames: Vec<Vec<u8>>| {
+        let path = format!("/run/netns/{}", lab.ns("th"));
+        std::thread::spawn(move || {
+            let ns = std::fs::File::open(&path).expect("open the namespace");
+            // SAFETY: a valid namespace fd; only this thread moves.
+            let rc =
+                unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&ns), libc::CLONE_NEWNET) };
+            assert_eq!(rc, 0);
+            let s = NdSocket::open("eth1").expect("ND socket");
+            for f in frames {
+                s.send(&f, [0x33, 0x33, 0, 0, 0, 1]).expect("send");
+            }
+        })
+        .join()
+        .expect("sender thread");
+    };
+    send(vec![routed, bad_sum, short, zero_option, solicited]);
+    assert!(
+        throughout(Duration::from_millis(600), || !a
+            .log()
+            .contains("claimed by")
+            && holds6(&lab, "a", ACTIVEIP6)),
+        "garbage counted as a claim:\n{}",
+        a.log()
+    );
+    send(vec![good]);
+    let claimed = wait_for(Duration::from_secs(2), || {
+        a.log().contains("claimed by 02:00:00:00:00:99")
+    });
+    assert!(
+        claimed.is_some(),
+        "the good frame was no claim:\n{}",
+        a.log()
+    );
+    assert!(holds6(&lab, "a", ACTIVEIP6), "{}", a.log());
+}
