@@ -228,6 +228,11 @@ pub fn run_with(
             ""
         }
     ));
+    for w in ipv6_address_warnings(&config, |dev| {
+        std::fs::read_to_string(format!("/proc/sys/net/ipv6/conf/{dev}/keep_addr_on_down")).ok()
+    }) {
+        log.warn(&w);
+    }
     let mut state = StateWriter {
         path: state_path.clone(),
         last: None,
@@ -401,6 +406,30 @@ fn drain(
     Ok(())
 }
 
+/// Linux drops a device's IPv6 addresses when its link goes down (`keep_addr_on_down=0`, the
+/// default) and does not add them back: an IPv6 channel's passiveip and its network's route are gone
+/// after a link flap until something re-adds them, and the node cannot serve that channel meanwhile.
+/// One warning per such device (`read` gives the sysctl's value; unreadable: no warning).
+fn ipv6_address_warnings(config: &Config, read: impl Fn(&str) -> Option<String>) -> Vec<String> {
+    let mut devices: Vec<&str> = config
+        .channels
+        .iter()
+        .filter(|c| c.activeip.is_ipv6())
+        .map(|c| c.device.as_str())
+        .collect();
+    devices.sort_unstable();
+    devices.dedup();
+    devices
+        .into_iter()
+        .filter(|d| read(d).is_some_and(|v| v.trim() == "0"))
+        .map(|d| {
+            format!(
+                "{d}: net.ipv6.conf.{d}.keep_addr_on_down=0: the kernel drops this device's IPv6 addresses (the passiveip too) when its link goes down; re-add them on link up, or set it to 1"
+            )
+        })
+        .collect()
+}
+
 /// Re-reads and validates the config (SIGHUP). A bad one is reported and changes nothing.
 fn reload(opts: &Options, running: &Config, log: &Log) -> Option<Config> {
     match config::load(&opts.config_path) {
@@ -433,6 +462,26 @@ fn reload(opts: &Options, running: &Config, log: &Log) -> Option<Config> {
 mod tests {
     use super::*;
     use crate::core::observe::{ProbeResult, ProbeTarget};
+
+    /// Issue 12: a device whose IPv6 addresses go with its link is named once, IPv4 ones never.
+    #[test]
+    fn a_device_that_drops_ipv6_addresses_on_link_down_is_warned_about() {
+        let (config, _) = crate::config::parse_str(
+            &std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("tests/configs/dual-stack.ini"),
+            )
+            .expect("the example"),
+            std::path::Path::new("dual-stack.ini"),
+        )
+        .expect("valid");
+        let zero = ipv6_address_warnings(&config, |_| Some("0\n".into()));
+        assert_eq!(zero.len(), 2, "{zero:?}");
+        assert!(zero[0].starts_with("eth1: net.ipv6.conf.eth1.keep_addr_on_down=0"));
+        assert!(zero[1].starts_with("eth2:"));
+        assert!(ipv6_address_warnings(&config, |_| Some("1\n".into())).is_empty());
+        assert!(ipv6_address_warnings(&config, |_| None).is_empty());
+    }
 
     /// Bug: an idle active rewrote its state file at every check, since the probe round-trip
     /// histogram in the status changed with each answer.

@@ -239,7 +239,9 @@ fn ipv6_planned_stop_moves_the_clients_entry_by_advertisements_alone() {
 }
 
 /// The passive loses its own LANs: it asks the active over the sync link, hears it is healthy, and
-/// stays passive; nothing moves when its LANs come back.
+/// stays passive; nothing moves when its LANs come back. With `keep_addr_on_down=1` (b warned at
+/// start that it was 0) its passiveips survive the flap, so it still judges itself fit and takes
+/// over when the active is then powered off.
 #[test]
 fn ipv6_passive_that_loses_its_own_lans_stays_passive() {
     let name = "ipv6_passive_that_loses_its_own_lans_stays_passive";
@@ -249,6 +251,15 @@ fn ipv6_passive_that_loses_its_own_lans_stays_passive() {
     let lab = Lab::up_ipv6();
     let dir = tempfile::tempdir().expect("tempdir");
     let (a, b) = start_pair6(&lab, dir.path(), &config6("a", ""), &config6("b", ""));
+    assert!(
+        b.log().contains("net.ipv6.conf.eth1.keep_addr_on_down=0"),
+        "no warning:\n{}",
+        b.log()
+    );
+    for dev in ["eth1", "eth2"] {
+        let key = format!("net.ipv6.conf.{dev}.keep_addr_on_down=1");
+        lab.ok("b", &["sysctl", "-qw", &key]);
+    }
     lab.link("b", "eth1", false);
     lab.link("b", "eth2", false);
     let declined = wait_for(Duration::from_secs(5), || {
@@ -271,6 +282,17 @@ fn ipv6_passive_that_loses_its_own_lans_stays_passive() {
         "ownership changed:\nb:\n{}\na:\n{}",
         b.log(),
         a.log()
+    );
+    let mut a = a;
+    a.kill();
+    for dev in ["eth1", "eth2", "sync0"] {
+        lab.link("a", dev, false);
+    }
+    let took = wait_for(Duration::from_secs(5), || holds6(&lab, "b", ACTIVEIP6));
+    assert!(
+        took.is_some(),
+        "b did not take over after its LANs came back:\nb:\n{}",
+        b.log()
     );
 }
 
@@ -661,4 +683,44 @@ fn garbage_neighbour_advertisements_are_no_claims() {
         a.log()
     );
     assert!(holds6(&lab, "a", ACTIVEIP6), "{}", a.log());
+}
+
+/// The active's daemon killed alone: its kernel keeps the IPv6 activeips and answers neighbour
+/// discovery, so b rightly stays passive (never both); restarted, a finds them (asking the kernel)
+/// and resumes as active without a gap.
+#[test]
+fn ipv6_killed_daemon_keeps_the_addresses_and_resumes() {
+    let name = "ipv6_killed_daemon_keeps_the_addresses_and_resumes";
+    if !root_or_skip(name) {
+        return;
+    }
+    let lab = Lab::up_ipv6();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut a, b) = start_pair6(&lab, dir.path(), &config6("a", ""), &config6("b", ""));
+    let meter = GapMeter::start(&lab, "cl", ACTIVEIP6, Duration::from_secs(5));
+    a.kill();
+    assert!(
+        throughout(Duration::from_millis(1_500), || holds6(
+            &lab, "a", ACTIVEIP6
+        ) && !holds6(
+            &lab, "b", ACTIVEIP6
+        )),
+        "ownership changed with a's daemon dead:\n{}",
+        b.log()
+    );
+    a.spawn(&lab, "run", &[]);
+    let resumed = wait_for(Duration::from_secs(3), || {
+        a.log().contains("resuming as active")
+    });
+    assert!(resumed.is_some(), "a did not resume:\n{}", a.log());
+    assert!(throughout(Duration::from_millis(600), || holds6(
+        &lab, "a", ACTIVEIP6
+    ) && !holds6(
+        &lab, "b", ACTIVEIP6
+    )));
+    let report = meter.finish();
+    assert!(
+        report.longest_gap < Duration::from_millis(300),
+        "the client saw a gap: {report:?}"
+    );
 }

@@ -86,13 +86,21 @@ impl Shell {
                 .as_mut()
                 .ok_or_else(not_open)?
                 .send(t, identifier, sequence),
-            IpAddr::V6(target) => self
-                .v6
-                .echo
-                .iter()
-                .find(|s| s.device == t.device)
-                .ok_or_else(not_open)?
-                .send(t.source.and_then(as_v6), target, identifier, sequence),
+            IpAddr::V6(target) => {
+                // A source the device no longer holds (Linux drops IPv6 addresses with the link,
+                // or someone removed it) cannot be sent from: the kernel's choice probes the LAN,
+                // where it still has a route.
+                let source = t
+                    .source
+                    .and_then(as_v6)
+                    .filter(|s| self.v6.holds(&t.device, *s).unwrap_or(true));
+                self.v6
+                    .echo
+                    .iter()
+                    .find(|s| s.device == t.device)
+                    .ok_or_else(not_open)?
+                    .send(source, target, identifier, sequence)
+            }
         }
     }
 
