@@ -125,3 +125,36 @@ fn simulate_timing_times_an_ipv6_pair_as_its_formulas_say() {
         assert_eq!(s["gap_within_worst_case"], true, "{s}");
     }
 }
+
+/// `probe` and `arp-check` take IPv6 addresses now (they were refused with exit 2): the address
+/// parses, and an unknown device is the same exit 1 as for IPv4, before any packet is sent. A
+/// malformed address is still a usage error (exit 2).
+#[test]
+fn probe_and_arp_check_take_ipv6_addresses() {
+    for args in [
+        &["probe", "--device", "fo-nodev6", "2001:db8:1::1"][..],
+        &["arp-check", "--device", "fo-nodev6", "2001:db8:1::10"],
+        &[
+            "arp-check",
+            "--method",
+            "raw",
+            "--device",
+            "fo-nodev6",
+            "2001:db8:1::10",
+            "192.0.2.10",
+        ],
+    ] {
+        let out = cmd().args(args).output().expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("no such device: fo-nodev6"),
+            "{args:?}: {stderr}"
+        );
+    }
+    let out = cmd()
+        .args(["arp-check", "--device", "fo-nodev6", "2001:db8::1::2"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+}
