@@ -2,7 +2,8 @@
 //! [`Action`]. Kernel-local requests (counters, addresses, the ownership check, the neighbour table)
 //! are netlink round trips of microseconds and are answered at once. Everything that waits on the
 //! network is sent from a non-blocking socket in the loop's poll set (one raw ICMP socket, one ARP
-//! socket per device, the peer protocol's UDP sockets) and answered when the replies arrive or the
+//! socket per device, for IPv6 one ICMPv6 and one neighbour-discovery socket per device, the peer
+//! protocol's UDP sockets) and answered when the replies arrive or the
 //! request's own timeout passes ([`Shell::next_deadline`]). Hooks and the failure command are child
 //! processes ([`Children`]). The shell decides nothing: every rule is in the core.
 
