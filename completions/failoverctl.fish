@@ -57,8 +57,8 @@ complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -s h -l h
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand probe" -s V -l version -d 'Print version'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -s c -l config -d 'Configuration file (`-` reads standard input): checks every channel\'s activeip' -r -F
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -l device -d 'Check out of this device instead of a config\'s channels' -r
-complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -l method -d 'table: the source document\'s neighbour-table check; raw: ARP request and reply directly' -r -f -a "table\t'Delete the neighbour entry, send a UDP datagram, read the kernel\'s table (needs CAP_NET_ADMIN)'
-raw\t'Send an ARP request and read the reply directly, touching no kernel table (needs CAP_NET_RAW)'"
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -l method -d 'table: the source document\'s neighbour-table check; raw: ARP request and reply (Neighbour Solicitation and Advertisement for IPv6) directly' -r -f -a "table\t'Delete the neighbour entry, send a UDP datagram, read the kernel\'s table (needs CAP_NET_ADMIN)'
+raw\t'Send an ARP request (a Neighbour Solicitation for IPv6) and read the reply directly, touching no kernel table (needs CAP_NET_RAW)'"
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -l timeout -d 'How long to wait for the answers, 1ms to 1m (seconds or a value like `300ms`) [default: the config\'s timeout, or 1s]' -r
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -l json -d 'Machine-readable JSON output'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand arp-check" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -77,21 +77,21 @@ complete -c failoverctl -n "__fish_failoverctl_using_subcommand peer-check" -s h
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand peer-check" -s V -l version -d 'Print version'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-active" -s c -l config -d 'Configuration file' -r -F
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-active" -l arp-method -d 'How the passive checks the active: the source document\'s neighbour-table method, or raw ARP' -r -f -a "table\t'Delete the neighbour entry, send a UDP datagram, read the kernel\'s table (needs CAP_NET_ADMIN)'
-raw\t'Send an ARP request and read the reply directly, touching no kernel table (needs CAP_NET_RAW)'"
+raw\t'Send an ARP request (a Neighbour Solicitation for IPv6) and read the reply directly, touching no kernel table (needs CAP_NET_RAW)'"
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-active" -l state-file -d 'Write the state for `failoverctl status` here instead of `[policy] statefile`' -r -F
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-active" -l dry-run -d 'Log what would be done and change nothing: no address, hook, history or kernel table is touched (the ARP check uses raw frames)'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-active" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-active" -s V -l version -d 'Print version'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-passive" -s c -l config -d 'Configuration file' -r -F
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-passive" -l arp-method -d 'How the passive checks the active: the source document\'s neighbour-table method, or raw ARP' -r -f -a "table\t'Delete the neighbour entry, send a UDP datagram, read the kernel\'s table (needs CAP_NET_ADMIN)'
-raw\t'Send an ARP request and read the reply directly, touching no kernel table (needs CAP_NET_RAW)'"
+raw\t'Send an ARP request (a Neighbour Solicitation for IPv6) and read the reply directly, touching no kernel table (needs CAP_NET_RAW)'"
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-passive" -l state-file -d 'Write the state for `failoverctl status` here instead of `[policy] statefile`' -r -F
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-passive" -l dry-run -d 'Log what would be done and change nothing: no address, hook, history or kernel table is touched (the ARP check uses raw frames)'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-passive" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-passive" -s V -l version -d 'Print version'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run" -s c -l config -d 'Configuration file' -r -F
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run" -l arp-method -d 'How the passive checks the active: the source document\'s neighbour-table method, or raw ARP' -r -f -a "table\t'Delete the neighbour entry, send a UDP datagram, read the kernel\'s table (needs CAP_NET_ADMIN)'
-raw\t'Send an ARP request and read the reply directly, touching no kernel table (needs CAP_NET_RAW)'"
+raw\t'Send an ARP request (a Neighbour Solicitation for IPv6) and read the reply directly, touching no kernel table (needs CAP_NET_RAW)'"
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run" -l state-file -d 'Write the state for `failoverctl status` here instead of `[policy] statefile`' -r -F
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run" -l dry-run -d 'Log what would be done and change nothing: no address, hook, history or kernel table is touched (the ARP check uses raw frames)'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -18,6 +18,8 @@
 #   8. per failure (planned stop, handover, link down, power off, silent, daemon killed) the client's
 #      gap against keepalived in the same lab at the same rate: scripts/bench_failover.sh.
 #   9. loss at every switch port (0%, 1%, 5%) against keepalived in the same run: scripts/bench-loss.sh.
+#  10. IPv6: the client's gap (planned stop, link down) and the pair's idle CPU over 30 s, an IPv6
+#      pair against keepalived's IPv6 VRRP (VRRPv3, advert 0.1 s) in the same lab: scripts/bench_ipv6.sh.
 #
 #   sudo scripts/bench.sh [ROUNDS]        (default 3 rounds each)
 #   BENCH_SECTIONS="6 7" sudo scripts/bench.sh 1    only those sections
@@ -333,3 +335,5 @@ fi
 if want 8; then bash scripts/bench_failover.sh "$rounds"; fi
 # 9. the loss comparison with keepalived (a lab of its own; LOSS_SECS per level, default 60).
 if want 9; then bash scripts/bench-loss.sh; fi
+# 10. IPv6 against keepalived's IPv6 VRRP (a lab of its own).
+if want 10; then bash scripts/bench_ipv6.sh "$rounds"; fi

@@ -7,7 +7,8 @@ Sends COUNT echo requests to ADDRESS exactly INTERVAL_S apart (whatever is lost)
 per reply, `[UNIX_TIME] reply from ADDRESS seq=N`, like `ping -D`. iputils ping cannot be used for
 this below a 10 ms interval: after an unanswered echo it waits about 10 ms before the next one, so a
 single lost echo reads as an 11 ms gap. Bounded: it stops after COUNT requests plus 0.5 s (or on
-SIGINT/SIGTERM). Needs root (a raw ICMP socket); run it inside the lab's client namespace.
+SIGINT/SIGTERM). Needs root (a raw ICMP socket); run it inside the lab's client namespace. An IPv6
+ADDRESS is sent ICMPv6 echo (the kernel fills in the ICMPv6 checksum and strips the IPv6 header).
 """
 import os
 import select
@@ -32,7 +33,12 @@ def main():
     if not (0.0005 <= interval <= 1.0 and 0 < count <= 100000):
         sys.exit("gap_client.py: interval 0.0005..1 s, count 1..100000")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    v6 = ":" in dst
+    if v6:
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    else:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    request, reply = (128, 129) if v6 else (8, 0)
     sock.setblocking(False)
     ident = os.getpid() & 0xFFFF
     payload = b"failoverctl-gap" + bytes(41)
@@ -44,8 +50,9 @@ def main():
             now = time.monotonic()
             due = start + sent * interval
             if sent < count and now >= due:
-                head = struct.pack("!BBHHH", 8, 0, 0, ident, sent & 0xFFFF)
-                packet = struct.pack("!BBHHH", 8, 0, checksum(head + payload), ident, sent & 0xFFFF)
+                head = struct.pack("!BBHHH", request, 0, 0, ident, sent & 0xFFFF)
+                summed = 0 if v6 else checksum(head + payload)
+                packet = struct.pack("!BBHHH", request, 0, summed, ident, sent & 0xFFFF)
                 try:
                     sock.sendto(packet + payload, (dst, 0))
                 except OSError:
@@ -58,14 +65,15 @@ def main():
             ready, _, _ = select.select([sock], [], [], wait)
             while ready:
                 try:
-                    data, (src, _) = sock.recvfrom(2048)
+                    data, addr = sock.recvfrom(2048)
+                    src = addr[0]
                 except BlockingIOError:
                     break
-                hl = (data[0] & 0x0F) * 4
+                hl = 0 if v6 else (data[0] & 0x0F) * 4
                 if len(data) < hl + 8 or src != dst:
                     continue
                 typ, _, _, rid, seq = struct.unpack("!BBHHH", data[hl:hl + 8])
-                if typ == 0 and rid == ident:
+                if typ == reply and rid == ident:
                     out.write("[%.6f] reply from %s seq=%d\n" % (time.time(), src, seq))
             out.flush()
     except KeyboardInterrupt:

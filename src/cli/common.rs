@@ -87,15 +87,6 @@ pub fn net_error(err: NetError) -> anyhow::Error {
     }
 }
 
-/// Refuses IPv6 addresses in the one-shot diagnostics (exit 2, before any packet is sent) while
-/// their IPv6 primitives (`net::linux::v6`) are not wired in.
-pub fn ipv4_only(what: &str, addresses: impl IntoIterator<Item = IpAddr>) -> anyhow::Result<()> {
-    match addresses.into_iter().find(IpAddr::is_ipv6) {
-        Some(a) => Err(ExitError::usage(format!("{what} {a}: IPv6 is not yet wired here")).into()),
-        None => Ok(()),
-    }
-}
-
 /// Checks that every device exists before any packet is sent: an unknown one is exit 1.
 pub fn require_devices<'a>(devices: impl IntoIterator<Item = &'a str>) -> anyhow::Result<()> {
     for d in devices {

@@ -1,5 +1,6 @@
-//! `failoverctl probe`: ICMP echo to each channel's test hosts out of the channel's device, all at
-//! once, one timeout per round; per channel and target: reached or not, and the round-trip time.
+//! `failoverctl probe`: ICMP echo (ICMPv6 echo for IPv6 targets) to each channel's test hosts out of
+//! the channel's device, all at once, one timeout per round; per channel and target: reached or not,
+//! and the round-trip time.
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -9,8 +10,9 @@ use serde::Serialize;
 use super::common::{self, millis};
 use crate::config::TestHosts;
 use crate::exit;
+use crate::net::linux::ipv6::icmp6::{Echo6Target, Icmp6Prober};
 use crate::net::linux::IcmpProber;
-use crate::net::{ProbeTarget, Prober};
+use crate::net::{NetError, ProbeTarget, Prober};
 
 /// Arguments of `failoverctl probe`.
 #[derive(Debug, clap::Args)]
@@ -73,6 +75,8 @@ struct ChannelReport {
 #[derive(Debug, Serialize)]
 struct TargetReport {
     target: IpAddr,
+    /// `icmp` or `icmpv6`: the echo sent.
+    protocol: &'static str,
     reached: bool,
     replies: u32,
     /// One entry per round: the round-trip time in ms, `null` when no reply came in time.
@@ -113,10 +117,6 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         .or(config_timeout)
         .unwrap_or(Duration::from_secs(1));
     common::require_devices(plans.iter().map(|p| p.device.as_str()))?;
-    common::ipv4_only(
-        "probe",
-        plans.iter().flat_map(|p| p.targets.iter().copied()),
-    )?;
 
     let targets: Vec<ProbeTarget> = plans
         .iter()
@@ -130,12 +130,14 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         .collect();
 
     let mut prober = IcmpProber::new();
+    let mut prober6 = Icmp6Prober::new();
     let mut rtts: Vec<Vec<Option<Duration>>> = vec![Vec::new(); targets.len()];
     for round in 0..args.count {
         let started = Instant::now();
-        let results = prober.probe(&targets, timeout).map_err(common::net_error)?;
+        let results =
+            probe_round(&mut prober, &mut prober6, &targets, timeout).map_err(common::net_error)?;
         for (slot, r) in rtts.iter_mut().zip(results) {
-            slot.push(r.rtt);
+            slot.push(r);
         }
         if round + 1 < args.count {
             std::thread::sleep(args.interval.saturating_sub(started.elapsed()));
@@ -154,6 +156,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                     let replies = rtts.iter().filter(|r| r.is_some()).count() as u32;
                     TargetReport {
                         target,
+                        protocol: if target.is_ipv4() { "icmp" } else { "icmpv6" },
                         reached: replies > 0,
                         replies,
                         rtt_ms: rtts.iter().map(|r| r.map(millis)).collect(),
@@ -191,6 +194,61 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     } else {
         exit::FAILED
     })
+}
+
+/// One round: the IPv4 echoes from the ICMP prober and the IPv6 ones from the ICMPv6 prober, at the
+/// same time (one timeout for the round); the round trips in the targets' order.
+fn probe_round(
+    prober: &mut IcmpProber,
+    prober6: &mut Icmp6Prober,
+    targets: &[ProbeTarget],
+    timeout: Duration,
+) -> Result<Vec<Option<Duration>>, NetError> {
+    let v4: Vec<ProbeTarget> = targets
+        .iter()
+        .filter(|t| t.target.is_ipv4())
+        .cloned()
+        .collect();
+    let v6: Vec<Echo6Target> = targets
+        .iter()
+        .filter_map(|t| match (t.target, t.source) {
+            (IpAddr::V6(target), source) => Some(Echo6Target {
+                device: t.device.clone(),
+                source: match source {
+                    Some(IpAddr::V6(s)) => Some(s),
+                    _ => None,
+                },
+                target,
+            }),
+            _ => None,
+        })
+        .collect();
+    let (r4, r6) = std::thread::scope(|s| {
+        let six = s.spawn(|| {
+            if v6.is_empty() {
+                Ok(Vec::new())
+            } else {
+                prober6.probe(&v6, timeout)
+            }
+        });
+        let four = if v4.is_empty() {
+            Ok(Vec::new())
+        } else {
+            prober.probe(&v4, timeout)
+        };
+        (four, six.join().expect("the ICMPv6 prober does not panic"))
+    });
+    let (mut r4, mut r6) = (r4?.into_iter(), r6?.into_iter());
+    Ok(targets
+        .iter()
+        .map(|t| {
+            if t.target.is_ipv4() {
+                r4.next().and_then(|r| r.rtt)
+            } else {
+                r6.next().flatten()
+            }
+        })
+        .collect())
 }
 
 fn print_table(report: &Report) {

@@ -283,10 +283,19 @@ impl PassiveMonitor {
             ),
             _ => String::new(),
         };
+        // An IPv6 activeip is asked by neighbour discovery, not ARP: the log says which.
+        let asked = match (
+            self.targets.iter().any(|t| t.address.is_ipv4()),
+            self.targets.iter().any(|t| t.address.is_ipv6()),
+        ) {
+            (true, true) => "ARP/NDP",
+            (false, true) => "NDP",
+            _ => "ARP",
+        };
         self.log(
             now,
             format!(
-                "no ARP answer for {} ({n}/{limit}{waiting})",
+                "no {asked} answer for {} ({n}/{limit}{waiting})",
                 addresses.join(", ")
             ),
         );

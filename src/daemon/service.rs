@@ -21,7 +21,7 @@ use crate::daemon::failure::FailureExecutor;
 use crate::daemon::log::Log;
 use crate::daemon::notify::{self, Notifier};
 use crate::daemon::shell::{
-    self, Shell, ARP_BASE, CONTROL, ICMP, ICMP6, LINK_EVENTS, ND_BASE, PEER_LINK, RESPONDER,
+    self, Shell, ARP_BASE, CONTROL, ICMP, ICMP6_BASE, LINK_EVENTS, ND_BASE, PEER_LINK, RESPONDER,
 };
 use crate::daemon::signals::{self, SignalEvent};
 use crate::daemon::state::StateFile;
@@ -47,9 +47,6 @@ pub struct Options {
 /// Runs until stopped (or, for the one-role commands, until the role's work is done); returns the
 /// exit code: 0 stopped or took over, 1 the run ended with a channel failure.
 pub fn run(opts: Options, config: Config) -> anyhow::Result<i32> {
-    if let Some(why) = unwired_ipv6(&config) {
-        return Err(ExitError::usage(why).into());
-    }
     crate::daemon::caps::check(opts.command, opts.scope, &config, opts.dry_run)?;
     let _instance = crate::daemon::instance::acquire(&opts, &config)?;
     run_with(opts, config, FailureExecutor::from_env())
@@ -231,6 +228,11 @@ pub fn run_with(
             ""
         }
     ));
+    for w in ipv6_address_warnings(&config, |dev| {
+        std::fs::read_to_string(format!("/proc/sys/net/ipv6/conf/{dev}/keep_addr_on_down")).ok()
+    }) {
+        log.warn(&w);
+    }
     let mut state = StateWriter {
         path: state_path.clone(),
         last: None,
@@ -363,7 +365,6 @@ pub fn run_with(
                     reaped
                 }
                 ICMP => shell.icmp_readable(),
-                ICMP6 => shell.icmp6_readable(),
                 PEER_LINK => shell.peer_link_readable(),
                 RESPONDER => shell.responder_readable(poll.registry()),
                 LINK_EVENTS => shell.link_events_readable(),
@@ -372,6 +373,7 @@ pub fn run_with(
                     shell.children.readable(poll.registry(), Token(t));
                     vec![]
                 }
+                Token(t) if t >= ICMP6_BASE => shell.icmp6_readable(Token(t)),
                 Token(t) if t >= ND_BASE => shell.nd_readable(Token(t)),
                 Token(t) if t >= ARP_BASE => shell.arp_readable(Token(t)),
                 _ => vec![],
@@ -404,19 +406,28 @@ fn drain(
     Ok(())
 }
 
-/// Why the daemon cannot run `config` yet: until the IPv6 primitives are wired in
-/// (`net::linux::v6::WIRED`), every check of an IPv6 channel fails, so an active would fail over
-/// and a passive take over on that alone (a split brain on the IPv4 channels). Refused before
-/// anything is touched, as a missing capability is.
-fn unwired_ipv6(config: &Config) -> Option<String> {
-    if crate::net::linux::v6::WIRED {
-        return None;
-    }
-    let c = config.channels.iter().find(|c| c.activeip.is_ipv6())?;
-    Some(format!(
-        "channel {} is IPv6 ({}): the daemon's IPv6 probes, neighbour checks and announcements are not yet wired; `validate` and `simulate-timing` take IPv6 configs already",
-        c.ident, c.activeip
-    ))
+/// Linux drops a device's IPv6 addresses when its link goes down (`keep_addr_on_down=0`, the
+/// default) and does not add them back: an IPv6 channel's passiveip and its network's route are gone
+/// after a link flap until something re-adds them, and the node cannot serve that channel meanwhile.
+/// One warning per such device (`read` gives the sysctl's value; unreadable: no warning).
+fn ipv6_address_warnings(config: &Config, read: impl Fn(&str) -> Option<String>) -> Vec<String> {
+    let mut devices: Vec<&str> = config
+        .channels
+        .iter()
+        .filter(|c| c.activeip.is_ipv6())
+        .map(|c| c.device.as_str())
+        .collect();
+    devices.sort_unstable();
+    devices.dedup();
+    devices
+        .into_iter()
+        .filter(|d| read(d).is_some_and(|v| v.trim() == "0"))
+        .map(|d| {
+            format!(
+                "{d}: net.ipv6.conf.{d}.keep_addr_on_down=0: the kernel drops this device's IPv6 addresses (the passiveip too) when its link goes down; re-add them on link up, or set it to 1"
+            )
+        })
+        .collect()
 }
 
 /// Re-reads and validates the config (SIGHUP). A bad one is reported and changes nothing.
@@ -428,11 +439,6 @@ fn reload(opts: &Options, running: &Config, log: &Log) -> Option<Config> {
             }
             if &new == running {
                 log.info("reload: the config is unchanged");
-                None
-            } else if let Some(why) = unwired_ipv6(&new) {
-                log.warn(&format!(
-                    "reload rejected, keeping the running config: {why}"
-                ));
                 None
             } else {
                 log.info("reload: the new config is valid and now in force");
@@ -456,6 +462,26 @@ fn reload(opts: &Options, running: &Config, log: &Log) -> Option<Config> {
 mod tests {
     use super::*;
     use crate::core::observe::{ProbeResult, ProbeTarget};
+
+    /// Issue 12: a device whose IPv6 addresses go with its link is named once, IPv4 ones never.
+    #[test]
+    fn a_device_that_drops_ipv6_addresses_on_link_down_is_warned_about() {
+        let (config, _) = crate::config::parse_str(
+            &std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("tests/configs/dual-stack.ini"),
+            )
+            .expect("the example"),
+            std::path::Path::new("dual-stack.ini"),
+        )
+        .expect("valid");
+        let zero = ipv6_address_warnings(&config, |_| Some("0\n".into()));
+        assert_eq!(zero.len(), 2, "{zero:?}");
+        assert!(zero[0].starts_with("eth1: net.ipv6.conf.eth1.keep_addr_on_down=0"));
+        assert!(zero[1].starts_with("eth2:"));
+        assert!(ipv6_address_warnings(&config, |_| Some("1\n".into())).is_empty());
+        assert!(ipv6_address_warnings(&config, |_| None).is_empty());
+    }
 
     /// Bug: an idle active rewrote its state file at every check, since the probe round-trip
     /// histogram in the status changed with each answer.

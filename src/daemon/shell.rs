@@ -2,7 +2,8 @@
 //! [`Action`]. Kernel-local requests (counters, addresses, the ownership check, the neighbour table)
 //! are netlink round trips of microseconds and are answered at once. Everything that waits on the
 //! network is sent from a non-blocking socket in the loop's poll set (one raw ICMP socket, one ARP
-//! socket per device, the peer protocol's UDP sockets) and answered when the replies arrive or the
+//! socket per device, for IPv6 one ICMPv6 and one neighbour-discovery socket per device, the peer
+//! protocol's UDP sockets) and answered when the replies arrive or the
 //! request's own timeout passes ([`Shell::next_deadline`]). Hooks and the failure command are child
 //! processes ([`Children`]). The shell decides nothing: every rule is in the core.
 
@@ -41,11 +42,12 @@ pub use fast::{CONTROL, LINK_EVENTS};
 pub const ICMP: Token = Token(1);
 pub const PEER_LINK: Token = Token(2);
 pub const RESPONDER: Token = Token(3);
-pub const ICMP6: Token = Token(6);
 /// ARP sockets: `ARP_BASE + index` (one per device, so at most a few thousand).
 pub const ARP_BASE: usize = 100;
-/// Neighbour-discovery sockets (IPv6): `ND_BASE + index`, below the children's pipes.
+/// Neighbour-discovery sockets (IPv6): `ND_BASE + index`, below the ICMPv6 sockets.
 pub const ND_BASE: usize = 1 << 15;
+/// ICMPv6 echo sockets, one per device: `ICMP6_BASE + index`, below the children's pipes.
+pub const ICMP6_BASE: usize = ND_BASE + (1 << 14);
 
 /// What an ICMP probe in flight is for.
 enum ProbeFor {
@@ -141,14 +143,13 @@ pub struct Shell {
     /// did not happen (its release refused for lack of a capability) must never count.
     pending_failover: Option<crate::core::Instant>,
     icmp: Option<IcmpSocket>,
-    /// The IPv6 twin of `icmp`, opened when an IPv6 channel is first probed.
-    icmp6: Option<crate::net::linux::v6::EchoSocket>,
+    /// IPv6: the address book and control, the announcer, the table check, and the per-device
+    /// echo and neighbour-discovery sockets (the twins of `icmp` and `arp`).
+    v6: crate::net::linux::v6::V6,
     identifier: u16,
     sequence: u16,
     probes: Vec<ProbeInFlight>,
     arp: Vec<ArpSocket>,
-    /// The IPv6 twin of `arp`: one neighbour-discovery socket per device.
-    nd: Vec<crate::net::linux::v6::NdSocket>,
     arps: Vec<ArpInFlight>,
     tables: Vec<TableInFlight>,
     link: Option<(PeerLink, IpAddr)>,
@@ -190,12 +191,11 @@ impl Shell {
             book: AddressBook::new(),
             pending_failover: None,
             icmp: None,
-            icmp6: None,
+            v6: crate::net::linux::v6::V6::new(),
             identifier: prober.identifier(),
             sequence: 0,
             probes: Vec::new(),
             arp: Vec::new(),
-            nd: Vec::new(),
             arps: Vec::new(),
             tables: Vec::new(),
             link: None,
@@ -216,6 +216,7 @@ impl Shell {
         for s in &self.arp {
             self.watch(s);
         }
+        self.rewatch_v6();
     }
 
     /// Narrows an ARP socket to the frames a check or the claim watcher can use (its device's
@@ -743,9 +744,9 @@ impl Shell {
         )
     }
 
-    /// The ICMPv6 socket is readable.
-    pub fn icmp6_readable(&mut self) -> Answers {
-        let Some(socket) = &self.icmp6 else {
+    /// A device's ICMPv6 socket is readable.
+    pub fn icmp6_readable(&mut self, token: Token) -> Answers {
+        let Some(socket) = self.v6.echo.get(token.0 - ICMP6_BASE) else {
             return vec![];
         };
         let replies = socket.receive().into_iter();
@@ -891,14 +892,15 @@ impl Shell {
 
     /// A neighbour-discovery socket is readable.
     pub fn nd_readable(&mut self, token: Token) -> Answers {
-        let Some(s) = self.nd.get(token.0 - ND_BASE) else {
+        let Some(s) = self.v6.nd.get(token.0 - ND_BASE) else {
             return vec![];
         };
         let (device, own_mac) = (s.device.clone(), s.mac);
+        // Advertisements only (the socket's filter): the answer to a check, or a claim.
         let heard = s.receive().into_iter().map(|m| Heard {
-            answer: m.advertisement,
-            ip: IpAddr::V6(m.sender_ip),
-            mac: m.sender_mac,
+            answer: true,
+            ip: IpAddr::V6(m.target),
+            mac: m.mac(),
         });
         self.neighbours_heard(device, own_mac, heard.collect())
     }
@@ -1143,7 +1145,11 @@ impl Shell {
         &mut self,
         what: &str,
         a: &Address,
-        f: impl FnOnce(&mut dyn AddressControl, &Address) -> Result<(), NetError>,
+        f: impl FnOnce(
+            &mut dyn AddressControl,
+            &mut crate::net::linux::v6::V6,
+            &Address,
+        ) -> Result<(), NetError>,
     ) -> Result<(), NetError> {
         if self.dry_run {
             self.log.info(&format!(
@@ -1152,7 +1158,7 @@ impl Shell {
             ));
             return Ok(());
         }
-        let result = f(self.addresses.as_mut(), a);
+        let result = f(self.addresses.as_mut(), &mut self.v6, a);
         if what != "announce" {
             // Our own change: the next ownership check reads the kernel again.
             self.book.invalidate();
@@ -1378,16 +1384,18 @@ mod tests {
         ]
     }
 
-    /// Issue 12: an IPv6 address goes to the IPv6 primitives, never to the IPv4 address control
-    /// (which here refuses everything, as without CAP_NET_ADMIN); while those are not wired the
-    /// change is a warning, not a stop. The IPv4 address of the same action still goes to it.
+    /// Issue 12: an IPv6 address goes to the IPv6 primitives (netlink IPv6 address control, the
+    /// NA announcer), never to the IPv4 address control (which here refuses everything, as without
+    /// CAP_NET_ADMIN). The device does not exist (nothing of the host is touched): the IPv6 change
+    /// fails as "no such device", a warning, not a stop. The IPv4 address of the same action still
+    /// goes to the IPv4 control.
     #[test]
     fn ipv6_addresses_are_routed_to_the_ipv6_primitives() {
         let dir = tempfile::tempdir().expect("tempdir");
         let poll = mio::Poll::new().expect("poll");
         let mut refused = shell(&dir.path().join("failovers"), false);
         let v6 = crate::core::action::Address {
-            device: "eth1".into(),
+            device: "fo-nodev6".into(),
             address: "2001:db8:1::50".parse().expect("v6"),
             prefix: Some(64),
         };
@@ -1404,6 +1412,7 @@ mod tests {
             },
         );
         assert!(announced.is_ok(), "{announced:?}");
+        assert!(!refused.holds(&v6).unwrap_or(false));
         let v4 = crate::core::action::Address {
             address: Ipv4Addr::new(192, 0, 2, 50).into(),
             ..v6

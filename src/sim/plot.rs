@@ -202,7 +202,10 @@ fn timeline(config: &Config, scenario: Scenario) -> Result<Timeline, RunError> {
 /// The counter a decision states: "no answer ... (2/3)" gives (2, 3), "counter reset (2/3 -> 0)"
 /// gives (0, 3).
 fn counter_of(reason: &str) -> Option<(u32, u32)> {
-    let counting = reason.contains("no answer") || reason.contains("no ARP answer");
+    let counting = reason.contains("no answer")
+        || reason.contains("no ARP answer")
+        || reason.contains("no NDP answer")
+        || reason.contains("no ARP/NDP answer");
     let reset = reason.contains("counter reset");
     if !counting && !reset {
         return None;

@@ -126,32 +126,35 @@ fn simulate_timing_times_an_ipv6_pair_as_its_formulas_say() {
     }
 }
 
-/// Issue 12: until the IPv6 primitives are wired, every check of an IPv6 channel would fail, so
-/// the daemon refuses such a config (exit 2) before it touches anything, naming the channel.
+/// `probe` and `arp-check` take IPv6 addresses now (they were refused with exit 2): the address
+/// parses, and an unknown device is the same exit 1 as for IPv4, before any packet is sent. A
+/// malformed address is still a usage error (exit 2).
 #[test]
-fn the_daemon_refuses_an_ipv6_channel_until_its_primitives_are_wired() {
-    if failoverctl::net::linux::v6::WIRED {
-        return;
+fn probe_and_arp_check_take_ipv6_addresses() {
+    for args in [
+        &["probe", "--device", "fo-nodev6", "2001:db8:1::1"][..],
+        &["arp-check", "--device", "fo-nodev6", "2001:db8:1::10"],
+        &[
+            "arp-check",
+            "--method",
+            "raw",
+            "--device",
+            "fo-nodev6",
+            "2001:db8:1::10",
+            "192.0.2.10",
+        ],
+    ] {
+        let out = cmd().args(args).output().expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("no such device: fo-nodev6"),
+            "{args:?}: {stderr}"
+        );
     }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("lo6.ini");
-    // `lo` exists everywhere; the refusal comes before any socket or address.
-    std::fs::write(
-        &config,
-        "[channel]\ndevice= lo\nactiveip= 2001:db8:1::50/64\npassiveip= 2001:db8:1::51/64\n\
-         testip= 2001:db8:1::1 2001:db8:1::2\n[network]\nchecktime= 1\ntimeout= 200ms\n",
-    )
-    .expect("written");
     let out = cmd()
-        .args(["run-passive", "--dry-run", "-c"])
-        .arg(&config)
-        .timeout(std::time::Duration::from_secs(20))
+        .args(["arp-check", "--device", "fo-nodev6", "2001:db8::1::2"])
         .output()
         .expect("runs");
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("channel lo is IPv6 (2001:db8:1::50)"),
-        "{stderr}"
-    );
+    assert_eq!(out.status.code(), Some(2));
 }

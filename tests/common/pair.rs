@@ -224,3 +224,52 @@ pub fn start_pair(
     );
     (a, b)
 }
+
+/// LAN 1's activeip in the lab's IPv6 form (`Lab::up_ipv6`).
+pub const ACTIVEIP6: &str = "2001:db8:1::10";
+/// LAN 2's.
+pub const ACTIVEIP6_2: &str = "2001:db8:2::10";
+
+/// The lab config of `node` with both channels in IPv6 (`2001:db8:1::/64` on eth1,
+/// `2001:db8:2::/64` on eth2, the same host numbers); the sync link stays IPv4.
+pub fn config6(node: &str, policy: &str) -> String {
+    lan2_to_ipv6(&config(node, policy))
+        .replace("192.0.2.", "2001:db8:1::")
+        .replace("/24", "/64")
+}
+
+/// The lab config of `node` with LAN 1 in IPv4 and LAN 2 in IPv6: a dual-stack pair.
+pub fn config_dual(node: &str, policy: &str) -> String {
+    lan2_to_ipv6(&config(node, policy))
+}
+
+fn lan2_to_ipv6(text: &str) -> String {
+    text.replace("198.51.100.10/24", "2001:db8:2::10/64")
+        .replace("198.51.100.", "2001:db8:2::")
+}
+
+/// Does `node` hold the IPv6 `address` right now?
+pub fn holds6(lab: &Lab, node: &str, address: &str) -> bool {
+    let out = lab.run(node, &["ip", "-o", "-6", "addr", "show"]);
+    String::from_utf8_lossy(&out.stdout).contains(&format!(" {address}/"))
+}
+
+/// As [`start_pair`], for the IPv6 pair: a alone until it owns LAN 1's IPv6 activeip, then b,
+/// which stays passive.
+pub fn start_pair6(
+    lab: &Lab,
+    dir: &std::path::Path,
+    text_a: &str,
+    text_b: &str,
+) -> (Daemon, Daemon) {
+    let a = Daemon::start(lab, dir, "a", "run", text_a, &[]);
+    let took = wait_for(Duration::from_secs(5), || holds6(lab, "a", ACTIVEIP6));
+    assert!(took.is_some(), "a never took over alone:\n{}", a.log());
+    let b = Daemon::start(lab, dir, "b", "run", text_b, &[]);
+    assert!(
+        throughout(Duration::from_millis(800), || !holds6(lab, "b", ACTIVEIP6)),
+        "b took over beside a live active:\n{}",
+        b.log()
+    );
+    (a, b)
+}

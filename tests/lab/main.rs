@@ -13,6 +13,7 @@ mod failover;
 mod failure_reboot_pidns;
 mod fastpath;
 mod ipv6;
+mod ipv6_pair;
 mod loss;
 mod matrix_faults;
 mod metrics;

@@ -7,18 +7,14 @@ use std::net::{IpAddr, Ipv6Addr};
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
-use super::{Shell, ICMP6, ND_BASE};
+use super::{Shell, ICMP6_BASE, ND_BASE};
 use crate::core::action::Address;
 use crate::core::observe::{ArpResult, ArpTarget, ProbeTarget};
 use crate::net::linux::arp::sender_ip;
 use crate::net::linux::garp::{self, GarpForm};
-use crate::net::linux::v6;
+use crate::net::linux::ipv6::neigh6::NdTarget;
+use crate::net::linux::v6::{self, V6};
 use crate::net::{AddressControl, NetError};
-
-/// An error of an IPv6 primitive, in the shell's error type.
-fn v6_error(what: &str, device: &str, source: std::io::Error) -> NetError {
-    NetError::from_io(what, device, "CAP_NET_RAW/CAP_NET_ADMIN", source)
-}
 
 /// The IPv6 half of an address expected to be IPv6 (a channel's source and target share a
 /// family: the config says so).
@@ -29,14 +25,21 @@ fn as_v6(ip: IpAddr) -> Option<Ipv6Addr> {
     }
 }
 
-/// Whether `device` forwards IPv6 (the Router flag of its Neighbour Advertisements).
-fn forwarding(device: &str) -> bool {
-    std::fs::read_to_string(format!("/proc/sys/net/ipv6/conf/{device}/forwarding"))
-        .is_ok_and(|v| v.trim() == "1")
+fn nd_targets(targets: &[ArpTarget]) -> Vec<NdTarget> {
+    targets
+        .iter()
+        .filter_map(|t| {
+            as_v6(t.address).map(|address| NdTarget {
+                device: t.device.clone(),
+                address,
+            })
+        })
+        .collect()
 }
 
 impl Shell {
-    /// Opens the echo socket of each family `targets` need (once; kept for the next checks).
+    /// Opens the echo sockets `targets` need: the raw ICMP one, and one ICMPv6 socket per device
+    /// of an IPv6 target (once; kept for the next checks).
     pub(super) fn open_echo_sockets(
         &mut self,
         registry: &Registry,
@@ -45,21 +48,28 @@ impl Shell {
         if targets.iter().any(|t| t.target.is_ipv4()) {
             self.icmp(registry)?;
         }
-        if self.icmp6.is_none() && targets.iter().any(|t| t.target.is_ipv6()) {
-            match v6::EchoSocket::open() {
-                Ok(s) => {
-                    let _ =
-                        registry.register(&mut SourceFd(&s.as_raw_fd()), ICMP6, Interest::READABLE);
-                    self.icmp6 = Some(s);
+        for t in targets.iter().filter(|t| t.target.is_ipv6()) {
+            match self.v6.echo_socket(&t.device) {
+                Ok((i, true)) => {
+                    let fd = self.v6.echo[i].as_raw_fd();
+                    let _ = registry.register(
+                        &mut SourceFd(&fd),
+                        Token(ICMP6_BASE + i),
+                        Interest::READABLE,
+                    );
                 }
+                Ok(_) => {}
+                Err(e @ NetError::Privilege { .. }) => return Err(e),
                 // Its targets go unanswered, which is what the core is told.
-                Err(e) => self.log.warn_repeated(&format!("ICMPv6 echo socket: {e}")),
+                Err(e) => self
+                    .log
+                    .warn_repeated(&format!("ICMPv6 echo socket on {}: {e}", t.device)),
             }
         }
         Ok(())
     }
 
-    /// One echo request to `t` from the open socket of its family.
+    /// One echo request to `t` from the open socket of its family (and device).
     pub(super) fn send_echo(
         &mut self,
         t: &ProbeTarget,
@@ -76,18 +86,43 @@ impl Shell {
                 .as_mut()
                 .ok_or_else(not_open)?
                 .send(t, identifier, sequence),
-            IpAddr::V6(target) => self
-                .icmp6
-                .as_mut()
-                .ok_or_else(not_open)?
-                .send(
-                    &t.device,
-                    t.source.and_then(as_v6),
-                    target,
-                    identifier,
-                    sequence,
-                )
-                .map_err(|e| v6_error(&format!("echo to {target}"), &t.device, e)),
+            IpAddr::V6(target) => {
+                // A source the device no longer holds (Linux drops IPv6 addresses with the link,
+                // or someone removed it) cannot be sent from: the kernel's choice probes the LAN,
+                // where it still has a route.
+                let source = t
+                    .source
+                    .and_then(as_v6)
+                    .filter(|s| self.v6.holds(&t.device, *s).unwrap_or(true));
+                self.v6
+                    .echo
+                    .iter()
+                    .find(|s| s.device == t.device)
+                    .ok_or_else(not_open)?
+                    .send(source, target, identifier, sequence)
+            }
+        }
+    }
+
+    /// The activeips of `device` of one family: what its neighbour socket watches for.
+    pub(super) fn watched_v6(&self, device: &str) -> Vec<Ipv6Addr> {
+        self.config
+            .channels
+            .iter()
+            .filter(|c| c.device == device)
+            .filter_map(|c| as_v6(c.activeip))
+            .collect()
+    }
+
+    /// Narrows every neighbour-discovery socket to its device's activeips again (a reload).
+    pub(super) fn rewatch_v6(&self) {
+        for s in &self.v6.nd {
+            if let Err(e) = s.watch_only(&self.watched_v6(&s.device)) {
+                self.log.warn(&format!(
+                    "neighbour discovery socket on {}: no kernel filter: {e}",
+                    s.device
+                ));
+            }
         }
     }
 
@@ -100,14 +135,22 @@ impl Shell {
         match t.address {
             IpAddr::V4(_) => self.arp_socket(registry, &t.device).map(|_| ()),
             IpAddr::V6(_) => {
-                if self.nd.iter().any(|s| s.device == t.device) {
-                    return Ok(());
+                let watched = self.watched_v6(&t.device);
+                let (i, new, unfiltered) = self.v6.nd_socket(&t.device, &watched)?;
+                if let Some(e) = unfiltered {
+                    self.log.warn(&format!(
+                        "neighbour discovery socket on {}: no kernel filter: {e}",
+                        t.device
+                    ));
                 }
-                let s = v6::NdSocket::open(&t.device)
-                    .map_err(|e| v6_error("neighbour discovery socket", &t.device, e))?;
-                let token = Token(ND_BASE + self.nd.len());
-                let _ = registry.register(&mut SourceFd(&s.as_raw_fd()), token, Interest::READABLE);
-                self.nd.push(s);
+                if new {
+                    let fd = self.v6.nd[i].as_raw_fd();
+                    let _ = registry.register(
+                        &mut SourceFd(&fd),
+                        Token(ND_BASE + i),
+                        Interest::READABLE,
+                    );
+                }
                 Ok(())
             }
         }
@@ -115,7 +158,8 @@ impl Shell {
 
     /// One solicitation for `t`: an ARP request, or a Neighbour Solicitation; in probe form (the
     /// split-brain look) from the unspecified address, else from this node's address in the
-    /// target's subnet. A failed send leaves the address unanswered, which is what gets reported.
+    /// target's subnet (both from the address books, no enumeration). A failed send leaves the
+    /// address unanswered, which is what gets reported.
     pub(super) fn solicit(&mut self, t: &ArpTarget, probe_form: bool) {
         match t.address {
             IpAddr::V4(target) => {
@@ -129,12 +173,8 @@ impl Shell {
                 }
             }
             IpAddr::V6(target) => {
-                let source = if probe_form {
-                    None
-                } else {
-                    own_v6_source(&t.device, target)
-                };
-                if let Some(s) = self.nd.iter().find(|s| s.device == t.device) {
+                let source = self.v6.solicitation_source(&t.device, target, probe_form);
+                if let Some(s) = self.v6.nd.iter().find(|s| s.device == t.device) {
                     let _ = s.solicit(source, target);
                 }
             }
@@ -149,7 +189,12 @@ impl Shell {
                 .iter()
                 .find(|s| s.device == t.device)
                 .map(|s| s.mac),
-            IpAddr::V6(_) => self.nd.iter().find(|s| s.device == t.device).map(|s| s.mac),
+            IpAddr::V6(_) => self
+                .v6
+                .nd
+                .iter()
+                .find(|s| s.device == t.device)
+                .map(|s| s.mac),
         }
     }
 
@@ -163,11 +208,9 @@ impl Shell {
         if let Some(table) = self.table.as_mut().filter(|_| !v4.is_empty()) {
             table.begin(&v4)?;
         }
-        for t in targets {
-            if let IpAddr::V6(a) = t.address {
-                v6::table_begin(&t.device, a)
-                    .map_err(|e| v6_error(&format!("neighbour check of {a}"), &t.device, e))?;
-            }
+        let v6 = nd_targets(targets);
+        if !v6.is_empty() {
+            self.v6.table_begin(&v6)?;
         }
         Ok(())
     }
@@ -179,7 +222,12 @@ impl Shell {
             .filter(|t| t.address.is_ipv4())
             .cloned()
             .collect();
-        let mut read_v4 = match self.table.as_mut().map(|t| t.read(&v4)) {
+        let mut read_v4 = match self
+            .table
+            .as_mut()
+            .filter(|_| !v4.is_empty())
+            .map(|t| t.read(&v4))
+        {
             Some(Ok(r)) => r.into_iter(),
             Some(Err(e)) => {
                 self.log.warn(&format!("arp check: {e}"));
@@ -187,36 +235,42 @@ impl Shell {
             }
             None => Vec::new().into_iter(),
         };
-        let mut out = Vec::new();
-        for t in targets {
-            match t.address {
-                IpAddr::V4(_) => out.extend(read_v4.next()),
-                IpAddr::V6(a) => {
-                    let mac = v6::table_read(&t.device, a).unwrap_or_else(|e| {
-                        self.log.warn(&format!("neighbour check of {a}: {e}"));
-                        None
-                    });
-                    out.push(ArpResult {
-                        target: t.clone(),
-                        mac,
-                    });
+        let v6 = nd_targets(targets);
+        let mut read_v6 = if v6.is_empty() {
+            Vec::new().into_iter()
+        } else {
+            match self.v6.table_read(&v6) {
+                Ok(r) => r.into_iter(),
+                Err(e) => {
+                    self.log.warn(&format!("neighbour check: {e}"));
+                    Vec::new().into_iter()
                 }
             }
+        };
+        let mut out = Vec::new();
+        for t in targets {
+            let mac = match t.address {
+                IpAddr::V4(_) => read_v4.next().and_then(|r| r.mac),
+                IpAddr::V6(_) => read_v6.next().and_then(|r| r.mac),
+            };
+            out.push(ArpResult {
+                target: t.clone(),
+                mac,
+            });
         }
         out
     }
 
-    /// Whether this node holds `a` now (the active's ownership check).
+    /// Whether this node holds `a` now (the active's ownership check, from the address books).
     pub(super) fn holds(&mut self, a: &Address) -> Result<bool, NetError> {
         match a.address {
             IpAddr::V4(ip) => self.book.holds(&a.device, ip),
-            IpAddr::V6(ip) => v6::holds(&a.device, ip)
-                .map_err(|e| v6_error(&format!("ownership of {ip}"), &a.device, e)),
+            IpAddr::V6(ip) => self.v6.holds(&a.device, ip),
         }
     }
 
-    /// One announcement of `a`: both gratuitous ARP forms, or one round of unsolicited
-    /// Neighbour Advertisements.
+    /// One announcement of `a`: both gratuitous ARP forms, or one unsolicited Neighbour
+    /// Advertisement.
     pub(super) fn announce_once(
         &mut self,
         registry: &Registry,
@@ -228,28 +282,28 @@ impl Shell {
                 s.send(&garp::frame(GarpForm::Request, s.mac, ip))?;
                 s.send(&garp::frame(GarpForm::Reply, s.mac, ip))
             }),
-            IpAddr::V6(ip) => v6::announce(&a.device, ip, forwarding(&a.device))
-                .map_err(|e| v6_error(&format!("announce {ip}"), &a.device, e)),
+            IpAddr::V6(ip) => self.v6.announce(&a.device, ip),
         }
     }
 }
 
 /// Adds `a` (an IPv6 one without duplicate address detection, so it is usable at once).
-pub(super) fn add(ctl: &mut dyn AddressControl, a: &Address) -> Result<(), NetError> {
+pub(super) fn add(ctl: &mut dyn AddressControl, v6: &mut V6, a: &Address) -> Result<(), NetError> {
     match a.address {
         IpAddr::V4(ip) => ctl.add(&a.device, ip, a.prefix),
-        IpAddr::V6(ip) => v6::add(&a.device, ip, a.prefix)
-            .map_err(|e| v6_error(&format!("add {ip}"), &a.device, e)),
+        IpAddr::V6(ip) => v6.add(&a.device, ip, a.prefix),
     }
 }
 
 /// Removes `a`.
-pub(super) fn remove(ctl: &mut dyn AddressControl, a: &Address) -> Result<(), NetError> {
+pub(super) fn remove(
+    ctl: &mut dyn AddressControl,
+    v6: &mut V6,
+    a: &Address,
+) -> Result<(), NetError> {
     match a.address {
         IpAddr::V4(ip) => ctl.remove(&a.device, ip),
-        IpAddr::V6(ip) => {
-            v6::remove(&a.device, ip).map_err(|e| v6_error(&format!("remove {ip}"), &a.device, e))
-        }
+        IpAddr::V6(ip) => v6.remove(&a.device, ip),
     }
 }
 
@@ -257,20 +311,6 @@ pub(super) fn remove(ctl: &mut dyn AddressControl, a: &Address) -> Result<(), Ne
 pub(super) fn kernel_holds(device: &str, address: IpAddr) -> bool {
     match address {
         IpAddr::V4(ip) => crate::net::linux::addr::holds(device, ip).unwrap_or(false),
-        IpAddr::V6(ip) => v6::holds(device, ip).unwrap_or(false),
+        IpAddr::V6(ip) => v6::kernel_holds(device, ip),
     }
-}
-
-/// This node's IPv6 address on `device` in `target`'s subnet, else any of its global ones: the
-/// source of a Neighbour Solicitation (`None`: the unspecified address).
-fn own_v6_source(device: &str, target: Ipv6Addr) -> Option<Ipv6Addr> {
-    let own: Vec<(Ipv6Addr, u8)> = crate::net::linux::addresses(device)
-        .into_iter()
-        .filter_map(|(ip, prefix)| as_v6(ip).map(|a| (a, prefix)))
-        .filter(|(a, _)| !crate::config::value::is_link_local(IpAddr::V6(*a)))
-        .collect();
-    own.iter()
-        .find(|(a, p)| crate::config::value::same_subnet(IpAddr::V6(*a), IpAddr::V6(target), *p))
-        .or(own.first())
-        .map(|(a, _)| *a)
 }

@@ -27,36 +27,94 @@ pub struct NdSocket {
 /// The filter: Ethernet type IPv6 (offset 12), next header ICMPv6 (20), ICMPv6 type 136, NA (54).
 /// No extension header is followed: neighbour discovery carries none in practice, and what passes
 /// is parsed and checked in full anyway.
-pub fn na_filter() -> [libc::sock_filter; 8] {
-    let load = |size: u32, k: u32| libc::sock_filter {
-        code: (libc::BPF_LD | size | libc::BPF_ABS) as u16,
+pub fn na_filter() -> Vec<libc::sock_filter> {
+    filter_program(None)
+}
+
+/// `SKF_AD_OFF + SKF_AD_PKTTYPE` (linux/filter.h): the ancillary load of the frame's packet type.
+const SKF_AD_PKTTYPE_AT: u32 = 0xffff_f000 + 4;
+/// Where an NA's target address ends (its low 32 bits): Ethernet 14 + IPv6 40 + ICMPv6 8 + 12.
+const NA_TARGET_LOW_AT: u32 = 74;
+/// More watched addresses than this accept every NA (too much is only extra work in user space,
+/// too little would hide a claim); a device has a few activeips.
+const MAX_WATCHED: usize = 200;
+
+/// The classic BPF program: an NA (as [`na_filter`]); with `watched`, also not sent by this host
+/// (`PACKET_OUTGOING`: the kernel's own answers to the peer's checks) and with a target whose low
+/// 32 bits are one of the watched addresses'. User space checks the whole address.
+fn filter_program(watched: Option<&[Ipv6Addr]>) -> Vec<libc::sock_filter> {
+    let watched = watched.filter(|w| w.len() <= MAX_WATCHED);
+    let op = |code: u32, k: u32| libc::sock_filter {
+        code: code as u16,
         jt: 0,
         jf: 0,
         k,
     };
-    // Falls through when equal, else jumps `jf` statements ahead (to the drop).
-    let jeq = |k: u32, jf: u8| libc::sock_filter {
-        code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
-        jt: 0,
-        jf,
-        k,
+    let ld_h = libc::BPF_LD | libc::BPF_H | libc::BPF_ABS;
+    let ld_b = libc::BPF_LD | libc::BPF_B | libc::BPF_ABS;
+    let ld_w = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
+    let jeq = libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K;
+    let ret = libc::BPF_RET | libc::BPF_K;
+    // Jumps are resolved below: `Some(true)` goes to the accept, `Some(false)` to the drop.
+    let mut p: Vec<(libc::sock_filter, Option<bool>, Option<bool>)> = vec![
+        (op(ld_h, 12), None, None),
+        (op(jeq, u32::from(ETH_P_IPV6)), None, Some(false)),
+        (op(ld_b, 20), None, None),
+        (op(jeq, 58), None, Some(false)),
+        (op(ld_b, 54), None, None),
+        (op(jeq, 136), None, Some(false)),
+    ];
+    if let Some(watched) = watched {
+        p.push((op(ld_b, SKF_AD_PKTTYPE_AT), None, None));
+        p.push((op(jeq, u32::from(libc::PACKET_OUTGOING)), Some(false), None));
+        p.push((op(ld_w, NA_TARGET_LOW_AT), None, None));
+        for a in watched {
+            let low = u32::from_be_bytes(a.octets()[12..].try_into().expect("four bytes"));
+            p.push((op(jeq, low), Some(true), None));
+        }
+        // None matched.
+        p.push((op(ret, 0), None, None));
+    }
+    let accept = p.len();
+    let drop = accept + 1;
+    let mut out: Vec<libc::sock_filter> = p
+        .into_iter()
+        .enumerate()
+        .map(|(i, (mut f, jt, jf))| {
+            let to = |t: Option<bool>| match t {
+                Some(true) => (accept - i - 1) as u8,
+                Some(false) => (drop - i - 1) as u8,
+                None => 0,
+            };
+            f.jt = to(jt);
+            f.jf = to(jf);
+            f
+        })
+        .collect();
+    out.push(op(ret, u32::MAX));
+    out.push(op(ret, 0));
+    out
+}
+
+fn attach(fd: RawFd, program: &[libc::sock_filter]) -> std::io::Result<()> {
+    let prog = libc::sock_fprog {
+        len: program.len() as u16,
+        filter: program.as_ptr() as *mut libc::sock_filter,
     };
-    let ret = |k: u32| libc::sock_filter {
-        code: (libc::BPF_RET | libc::BPF_K) as u16,
-        jt: 0,
-        jf: 0,
-        k,
+    // SAFETY: a valid program that outlives the call; the kernel copies it.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            (&prog as *const libc::sock_fprog).cast(),
+            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+        )
     };
-    [
-        load(libc::BPF_H, 12),
-        jeq(u32::from(ETH_P_IPV6), 5),
-        load(libc::BPF_B, 20),
-        jeq(58, 3),
-        load(libc::BPF_B, 54),
-        jeq(136, 1),
-        ret(u32::MAX),
-        ret(0),
-    ]
+    if rc < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 impl NdSocket {
@@ -81,22 +139,7 @@ impl NdSocket {
         }
         // SAFETY: `raw` is a fresh, valid descriptor owned by nobody else.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        let mut program = na_filter();
-        let prog = libc::sock_fprog {
-            len: program.len() as u16,
-            filter: program.as_mut_ptr(),
-        };
-        // SAFETY: a valid program that outlives the call; the kernel copies it.
-        let rc = unsafe {
-            libc::setsockopt(
-                fd.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_ATTACH_FILTER,
-                (&prog as *const libc::sock_fprog).cast(),
-                std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
-            )
-        };
-        if rc < 0 {
+        if attach(fd.as_raw_fd(), &na_filter()).is_err() {
             return Err(fail("neighbour advertisement filter"));
         }
         let addr = sockaddr(ifindex, [0; 6]);
@@ -126,6 +169,14 @@ impl NdSocket {
             device: device.to_owned(),
             mac,
         })
+    }
+
+    /// Lets the kernel hand this socket only the advertisements a check or the claim watcher can
+    /// use: from other stations, for one of `watched` (its device's activeips: the passive's check,
+    /// the active's rival look and a claim all concern them). The peer's checks answered by this
+    /// host and everyone's ordinary neighbour discovery no longer wake the event loop.
+    pub fn watch_only(&self, watched: &[Ipv6Addr]) -> std::io::Result<()> {
+        attach(self.fd.as_raw_fd(), &filter_program(Some(watched)))
     }
 
     pub fn as_raw_fd(&self) -> RawFd {
@@ -235,4 +286,66 @@ fn sockaddr(ifindex: i32, dest: [u8; 6]) -> libc::sockaddr_ll {
     addr.sll_halen = 6;
     addr.sll_addr[..6].copy_from_slice(&dest);
     addr
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> Ipv6Addr {
+        s.parse().expect("a valid test address")
+    }
+
+    /// The filter runs in the kernel on any socket: a datagram socket pair carries the frames.
+    fn kept_by(program: &[libc::sock_filter], frames: &[Vec<u8>]) -> Vec<Vec<u8>> {
+        let mut fds = [0; 2];
+        // SAFETY: socketpair(2) fills two descriptors this test owns.
+        let rc = unsafe {
+            libc::socketpair(
+                libc::AF_UNIX,
+                libc::SOCK_DGRAM | libc::SOCK_NONBLOCK,
+                0,
+                fds.as_mut_ptr(),
+            )
+        };
+        assert_eq!(rc, 0);
+        // SAFETY: both are fresh descriptors owned from here on.
+        let (a, b) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        attach(b.as_raw_fd(), program).expect("the kernel takes the program");
+        for f in frames {
+            // SAFETY: valid buffer.
+            unsafe { libc::send(a.as_raw_fd(), f.as_ptr().cast(), f.len(), 0) };
+        }
+        let mut out = Vec::new();
+        let mut buf = [0u8; 256];
+        loop {
+            // SAFETY: valid buffer.
+            let n = unsafe { libc::recv(b.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+            if n <= 0 {
+                break;
+            }
+            out.push(buf[..n as usize].to_vec());
+        }
+        out
+    }
+
+    #[test]
+    fn the_watch_filter_keeps_advertisements_of_watched_addresses_only() {
+        let mac = [2, 0, 0, 0, 0, 9];
+        let vip = ip("2001:db8:1::10");
+        let claim = NdMessage::unsolicited_advertisement(mac, vip, false).to_frame();
+        let other =
+            NdMessage::unsolicited_advertisement(mac, ip("2001:db8:1::1"), false).to_frame();
+        let dad = NdMessage::solicitation(mac, Ipv6Addr::UNSPECIFIED, vip).to_frame();
+        let frames = [claim.clone(), other.clone(), dad];
+        assert_eq!(kept_by(&filter_program(Some(&[vip])), &frames).len(), 1);
+        assert_eq!(kept_by(&filter_program(Some(&[vip])), &frames)[0], claim);
+        // Nothing watched: nothing wakes the socket.
+        assert!(kept_by(&filter_program(Some(&[])), &frames).is_empty());
+        // Unwatched (as opened): every advertisement.
+        assert_eq!(kept_by(&na_filter(), &frames), [claim.clone(), other]);
+        // Past the limit: every advertisement rather than a blind spot.
+        let many: Vec<Ipv6Addr> = (0..300u128).map(|i| Ipv6Addr::from(i + 1)).collect();
+        assert_eq!(kept_by(&filter_program(Some(&many)), &frames).len(), 2);
+    }
 }
