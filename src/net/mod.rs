@@ -142,6 +142,13 @@ pub struct NeighbourEntry {
 pub trait NeighbourTable {
     /// Deletes the entry of `address` on `device`; an absent entry is success.
     fn delete(&mut self, device: &str, address: Ipv4Addr) -> Result<(), NetError>;
+    /// [`Self::delete`] for every target (an implementation may send them all at once).
+    fn delete_all(&mut self, targets: &[ArpTarget]) -> Result<(), NetError> {
+        for t in targets {
+            self.delete(&t.device, linux::ipv4(t.address)?)?;
+        }
+        Ok(())
+    }
     /// The entry of `address` on `device`, if there is one.
     fn lookup(
         &mut self,

@@ -69,9 +69,7 @@ impl<N: NeighbourTable> TableArpChecker<N> {
     /// The first half of the check: delete each target's entry, then make the kernel resolve it.
     /// The daemon reads the table ([`Self::read`]) when the check's timeout has passed.
     pub fn begin(&mut self, targets: &[ArpTarget]) -> Result<(), NetError> {
-        for t in targets {
-            self.table.delete(&t.device, super::ipv4(t.address)?)?;
-        }
+        self.table.delete_all(targets)?;
         for t in targets {
             (self.send)(&mut self.udp, &t.device, super::ipv4(t.address)?)?;
         }

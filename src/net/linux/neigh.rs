@@ -132,6 +132,38 @@ impl NeighbourTable for NetlinkNeighbours {
         }
     }
 
+    /// Every delete in one datagram, acknowledged only by the last (the kernel handles them in
+    /// order, and a failed one still reports): one send and one receive per check instead of a
+    /// round trip per channel.
+    fn delete_all(&mut self, targets: &[crate::net::ArpTarget]) -> Result<(), NetError> {
+        let mut messages = Vec::with_capacity(targets.len());
+        for t in targets {
+            let mut m = NeighbourMessage::default();
+            m.header.family = AddressFamily::Inet;
+            m.header.ifindex = self.index(&t.device)?;
+            m.attributes
+                .push(NeighbourAttribute::Destination(NeighbourAddress::Inet(
+                    super::ipv4(t.address)?,
+                )));
+            messages.push(RouteNetlinkMessage::DelNeighbour(m));
+        }
+        let errors = self.netlink()?.request_all(messages, "delete neighbours")?;
+        for (t, e) in targets.iter().zip(errors) {
+            match e {
+                // Nothing to delete is the state we wanted.
+                None | Some(libc::ENOENT) => {}
+                Some(code) => {
+                    self.indexes.remove(&t.device);
+                    return Err(NetError::Io {
+                        context: format!("delete neighbour {} on {}", t.address, t.device),
+                        source: std::io::Error::from_raw_os_error(code),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn entries_of(
         &mut self,
         targets: &[crate::net::ArpTarget],

@@ -135,6 +135,80 @@ impl Netlink {
     }
 }
 
+impl Netlink {
+    /// Sends `messages` as one datagram (requests without replies of their own, such as deletes)
+    /// and returns each one's errno, `None` for success. Only the last asks for an ACK: the kernel
+    /// handles them in order and reports a failure whether asked or not, so the last ACK closes
+    /// the batch.
+    pub fn request_all(
+        &mut self,
+        messages: Vec<RouteNetlinkMessage>,
+        what: &str,
+    ) -> Result<Vec<Option<i32>>, NetError> {
+        let count = messages.len();
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let first = self.sequence.wrapping_add(1);
+        let mut out = Vec::new();
+        for (i, message) in messages.into_iter().enumerate() {
+            self.sequence = self.sequence.wrapping_add(1);
+            let mut header = NetlinkHeader::default();
+            header.flags = if i + 1 == count {
+                REQUEST_ACK
+            } else {
+                NLM_F_REQUEST
+            };
+            header.sequence_number = self.sequence;
+            let mut packet = NetlinkMessage::new(header, NetlinkPayload::from(message));
+            packet.finalize();
+            let start = out.len();
+            out.resize(start + packet.buffer_len(), 0);
+            packet.serialize(&mut out[start..]);
+            // Messages are 4-byte aligned inside one datagram.
+            out.resize((out.len() + 3) & !3, 0);
+        }
+        let last = self.sequence;
+        self.socket
+            .send(&out, 0)
+            .map_err(|e| io_error(&format!("{what}: netlink send"), e))?;
+        let mut errors = vec![None; count];
+        loop {
+            self.buffer.clear();
+            self.socket
+                .recv(&mut self.buffer, 0)
+                .map_err(|e| io_error(&format!("{what}: netlink receive"), e))?;
+            let mut offset = 0;
+            while offset < self.buffer.len() {
+                let reply =
+                    NetlinkMessage::<RouteNetlinkMessage>::deserialize(&self.buffer[offset..])
+                        .map_err(|e| NetError::Io {
+                            context: format!("{what}: netlink decode"),
+                            source: io::Error::new(io::ErrorKind::InvalidData, e.to_string()),
+                        })?;
+                let length = reply.header.length as usize;
+                if length == 0 {
+                    break;
+                }
+                offset += (length + 3) & !3;
+                let seq = reply.header.sequence_number;
+                let index = seq.wrapping_sub(first) as usize;
+                if index >= count {
+                    continue; // A late answer to an earlier request.
+                }
+                if let NetlinkPayload::Error(e) = reply.payload {
+                    if let Some(code) = e.code {
+                        errors[index] = Some(-code.get());
+                    }
+                    if seq == last {
+                        return Ok(errors);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Opens a socket, sends one request and returns its replies (see [`Netlink::request`]).
 pub fn request(
     message: RouteNetlinkMessage,
