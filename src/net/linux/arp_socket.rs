@@ -138,23 +138,35 @@ impl ArpSocket {
         Ok(())
     }
 
-    /// The ARP messages from other stations waiting on the socket.
+    /// The ARP messages from other stations waiting on the socket. One `recvmmsg` takes up to a
+    /// batch and, by returning fewer than asked, says the queue is empty: no trailing empty read
+    /// per wake-up (the edge-triggered loop must drain the socket).
     pub fn receive(&self) -> Vec<ArpMessage> {
+        const BATCH: usize = 16;
         let mut out = Vec::new();
-        let mut buf = [0u8; 1600];
+        let mut bufs = [[0u8; 128]; BATCH];
         loop {
-            // SAFETY: zeroed sockaddr_ll is a valid out-parameter.
-            let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-            let mut len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
-            // SAFETY: valid buffers and lengths.
+            // SAFETY: zeroed sockaddr_ll, iovec and mmsghdr are valid plain data; filled below.
+            let mut from: [libc::sockaddr_ll; BATCH] = unsafe { std::mem::zeroed() };
+            let mut iov: [libc::iovec; BATCH] = unsafe { std::mem::zeroed() };
+            let mut msgs: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
+            for i in 0..BATCH {
+                iov[i].iov_base = bufs[i].as_mut_ptr().cast();
+                iov[i].iov_len = bufs[i].len();
+                msgs[i].msg_hdr.msg_name = (&mut from[i] as *mut libc::sockaddr_ll).cast();
+                msgs[i].msg_hdr.msg_namelen =
+                    std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+                msgs[i].msg_hdr.msg_iov = &mut iov[i];
+                msgs[i].msg_hdr.msg_iovlen = 1;
+            }
+            // SAFETY: every header points at buffers that live until the call returns.
             let n = unsafe {
-                libc::recvfrom(
+                libc::recvmmsg(
                     self.fd.as_raw_fd(),
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
+                    msgs.as_mut_ptr(),
+                    BATCH as libc::c_uint,
                     libc::MSG_DONTWAIT,
-                    (&mut from as *mut libc::sockaddr_ll).cast(),
-                    &mut len,
+                    std::ptr::null_mut(),
                 )
             };
             if n < 0 {
@@ -163,13 +175,21 @@ impl ArpSocket {
                 }
                 break;
             }
-            if from.sll_pkttype == libc::PACKET_OUTGOING {
-                continue;
-            }
-            if let Some(m) = ArpMessage::parse(&buf[..n as usize]) {
-                if m.sender_mac != self.mac {
-                    out.push(m);
+            let n = n as usize;
+            for i in 0..n {
+                if from[i].sll_pkttype == libc::PACKET_OUTGOING {
+                    continue;
                 }
+                // An ARP frame is 42 bytes (60 padded); a longer one is cut, its ARP part intact.
+                let len = (msgs[i].msg_len as usize).min(bufs[i].len());
+                if let Some(m) = ArpMessage::parse(&bufs[i][..len]) {
+                    if m.sender_mac != self.mac {
+                        out.push(m);
+                    }
+                }
+            }
+            if n < BATCH {
+                break;
             }
         }
         out
