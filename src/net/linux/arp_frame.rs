@@ -109,6 +109,12 @@ impl ArpMessage {
         {
             return None;
         }
+        // No station sends from the zero or a group (multicast, broadcast) address: such a frame
+        // is garbage, and counted as an answer or claim its MAC would win any tie-break.
+        let sender_mac = arp.get_sender_hw_addr().octets();
+        if !is_station_mac(sender_mac) {
+            return None;
+        }
         let op = match arp.get_operation() {
             ArpOperation(1) => ArpOp::Request,
             ArpOperation(2) => ArpOp::Reply,
@@ -118,12 +124,17 @@ impl ArpMessage {
             op,
             eth_dst: eth.get_destination().octets(),
             eth_src: eth.get_source().octets(),
-            sender_mac: arp.get_sender_hw_addr().octets(),
+            sender_mac,
             sender_ip: arp.get_sender_proto_addr(),
             target_mac: arp.get_target_hw_addr().octets(),
             target_ip: arp.get_target_proto_addr(),
         })
     }
+}
+
+/// A MAC a station can send from: not all zeros, not a group address (the I/G bit clear).
+pub fn is_station_mac(mac: [u8; 6]) -> bool {
+    mac != [0; 6] && mac[0] & 1 == 0
 }
 
 #[cfg(test)]
@@ -170,5 +181,24 @@ mod tests {
         frame[12..14].copy_from_slice(&[0x86, 0xdd]); // IPv6
         assert_eq!(ArpMessage::parse(&frame), None);
         assert_eq!(ArpMessage::parse(&frame[..20]), None);
+    }
+
+    /// Bug: one forged ARP reply from 00:00:00:00:00:00 for the activeip, arriving while the
+    /// active's conflict look was in flight, counted as a live rival with the lowest MAC, and the
+    /// active yielded its addresses to nobody.
+    #[test]
+    fn frames_from_the_zero_or_a_group_mac_are_garbage() {
+        let a = Ipv4Addr::new(192, 0, 2, 10);
+        for bad in [
+            [0u8; 6],
+            BROADCAST,
+            [0x01, 0, 0x5e, 0, 0, 1],
+            [0x33, 0x33, 0, 0, 0, 1],
+        ] {
+            let frame = ArpMessage::gratuitous_reply(bad, a).to_frame();
+            assert_eq!(ArpMessage::parse(&frame), None, "{bad:02x?}");
+        }
+        let good = ArpMessage::gratuitous_reply(MAC, a).to_frame();
+        assert!(ArpMessage::parse(&good).is_some());
     }
 }

@@ -217,6 +217,12 @@ impl NdMessage {
             return None;
         }
         let lladdr = link_layer_option(&icmp[ND_LEN..], NdpOptionTypes::TargetLLAddr.0)?;
+        // The answering MAC must be a station's (see `is_station_mac`).
+        if !crate::net::linux::arp_frame::is_station_mac(
+            lladdr.unwrap_or(eth.get_source().octets()),
+        ) {
+            return None;
+        }
         Some(NdMessage {
             kind: NdKind::Advertisement,
             eth_dst: eth.get_destination().octets(),
@@ -383,5 +389,18 @@ mod tests {
         m.eth_src = [2, 0, 0, 0, 0, 0x22];
         let parsed = NdMessage::parse_advertisement(&m.to_frame()).expect("valid");
         assert_eq!(parsed.mac(), [2, 0, 0, 0, 0, 0x22]);
+    }
+
+    /// Bug: an advertisement naming 00:00:00:00:00:00 (or a group MAC) for the activeip was
+    /// taken as a rival with the lowest MAC, so the active yielded its addresses to nobody.
+    #[test]
+    fn advertisements_for_the_zero_or_a_group_mac_are_garbage() {
+        let a = ip("2001:db8:1::10");
+        for bad in [[0u8; 6], [0xff; 6], [0x33, 0x33, 0, 0, 0, 1]] {
+            let frame = NdMessage::unsolicited_advertisement(bad, a, false).to_frame();
+            assert_eq!(NdMessage::parse_advertisement(&frame), None, "{bad:02x?}");
+        }
+        let good = NdMessage::unsolicited_advertisement(MAC, a, false).to_frame();
+        assert!(NdMessage::parse_advertisement(&good).is_some());
     }
 }
