@@ -151,6 +151,22 @@ pub fn format_duration(d: Duration) -> String {
     }
 }
 
+/// What keeps `ip` from being one station's address, if anything: multicast, broadcast, loopback or
+/// unspecified.
+pub fn not_unicast(ip: IpAddr) -> Option<&'static str> {
+    if ip.is_unspecified() {
+        Some("the unspecified address")
+    } else if ip.is_loopback() {
+        Some("a loopback address")
+    } else if ip.is_multicast() {
+        Some("a multicast address")
+    } else if ip == IpAddr::V4(std::net::Ipv4Addr::BROADCAST) {
+        Some("the limited broadcast address")
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -113,9 +113,11 @@ pub enum NeighbourState {
 }
 
 impl NeighbourState {
-    /// True for the states that hold a resolved link-layer address (REACHABLE, STALE, DELAY, PROBE,
-    /// PERMANENT, NOARP); INCOMPLETE and FAILED mean nobody answered. A STALE entry may be old: that
-    /// is why the ARP check deletes the entry first and only then looks for a complete one.
+    /// True for the states that hold a link-layer address somebody gave (REACHABLE, STALE, DELAY,
+    /// PROBE, PERMANENT); INCOMPLETE and FAILED mean nobody answered. NOARP is no answer either: the
+    /// kernel made that entry itself (a multicast address gets 01:00:5e:..., 33:33:...) without
+    /// asking anybody. A STALE entry may be old: that is why the ARP check deletes the entry first
+    /// and only then looks for a complete one.
     pub fn is_complete(&self) -> bool {
         matches!(
             self,
@@ -124,7 +126,6 @@ impl NeighbourState {
                 | NeighbourState::Delay
                 | NeighbourState::Probe
                 | NeighbourState::Permanent
-                | NeighbourState::Noarp
         )
     }
 }

@@ -199,6 +199,19 @@ impl Validator {
                 self.warn(l, at, Some("activeip"), msg);
             }
         }
+        // A node's address and a test host are one station: a multicast, broadcast, loopback or
+        // unspecified address can never be either (and the kernel's table answers for a
+        // multicast one by itself, so the passive's table check would always see an active).
+        let mut own: Vec<(IpAddr, usize, &str)> = Vec::new();
+        own.extend(c.activeip.map(|(a, _, l)| (a, l, "activeip")));
+        own.extend(c.passiveip.map(|(p, _, l)| (p, l, "passiveip")));
+        own.extend(c.testips.iter().map(|&(t, l)| (t, l, "testip")));
+        for (ip, line, key) in own {
+            if let Some(kind) = value::not_unicast(ip) {
+                let msg = format!("{ip} is {kind}, not the address of one station");
+                self.error(line, at, Some(key), msg);
+            }
+        }
         let prefix = c
             .activeip
             .and_then(|a| a.1)

@@ -154,10 +154,11 @@ impl NeighbourTable for NetlinkNeighbours {
                 None | Some(libc::ENOENT) => {}
                 Some(code) => {
                     self.indexes.remove(&t.device);
-                    return Err(NetError::Io {
-                        context: format!("delete neighbour {} on {}", t.address, t.device),
-                        source: std::io::Error::from_raw_os_error(code),
-                    });
+                    // EPERM/EACCES become a privilege error, as for a single delete.
+                    return Err(super::netlink::nack(
+                        &format!("delete neighbour {} on {}", t.address, t.device),
+                        std::io::Error::from_raw_os_error(code),
+                    ));
                 }
             }
         }
@@ -220,6 +221,9 @@ mod tests {
         assert!(!state_of(NudState::Incomplete).is_complete());
         assert!(!state_of(NudState::Failed).is_complete());
         assert!(!state_of(NudState::None).is_complete());
+        // A multicast address's entry (33:33:..., 01:00:5e:...) was made by the kernel, not given
+        // by an answer: `arp-check --method table ff02::1` said "answered".
+        assert!(!state_of(NudState::Noarp).is_complete());
     }
 
     #[test]

@@ -218,7 +218,7 @@ pub fn request(
     Netlink::open()?.request(message, flags, what)
 }
 
-fn nack(what: &str, err: io::Error) -> NetError {
+pub fn nack(what: &str, err: io::Error) -> NetError {
     match err.raw_os_error() {
         Some(libc::EPERM) | Some(libc::EACCES) => NetError::Privilege {
             what: what.to_string(),
