@@ -542,15 +542,18 @@ impl Shell {
                 let missing = if self.dry_run {
                     Vec::new()
                 } else {
+                    let held = self.holds_each(&addresses);
                     addresses
                         .into_iter()
-                        .filter(|a| match self.holds(a) {
+                        .zip(held)
+                        .filter(|(a, held)| match held {
                             Ok(held) => !held,
                             Err(e) => {
                                 self.log.warn(&format!("ownership of {}: {e}", a.address));
                                 false
                             }
                         })
+                        .map(|(a, _)| a)
                         .collect()
                 };
                 vec![Input::OwnershipDone { id, missing }]
@@ -1412,7 +1415,9 @@ mod tests {
             },
         );
         assert!(announced.is_ok(), "{announced:?}");
-        assert!(!refused.holds(&v6).unwrap_or(false));
+        assert!(!refused.holds_each(std::slice::from_ref(&v6))[0]
+            .as_ref()
+            .is_ok_and(|held| *held));
         let v4 = crate::core::action::Address {
             address: Ipv4Addr::new(192, 0, 2, 50).into(),
             ..v6

@@ -567,6 +567,10 @@ fn an_address_added_without_dad_is_usable_at_once_and_tracked() {
             .expect("listed");
         assert!(own.usable() && own.prefix == 64, "{own:?}");
         let held = book.holds("eth1", ip(ACTIVE)).expect("read");
+        // One read of the events for a list (the ownership check): the same answers, and a
+        // change made by another socket right after a read is still seen by the next answer.
+        let each = book.holds_each(&[("eth1", ip(ACTIVE)), ("eth1", ip("2001:db8:1::77"))]);
+        assert!(matches!(each.as_slice(), [Ok(true), Ok(false)]), "{each:?}");
         // Adding again and removing twice are no errors (a repeated takeover or release).
         addresses
             .add("eth1", ip(ACTIVE), Some(64))

@@ -261,12 +261,45 @@ impl Shell {
         out
     }
 
-    /// Whether this node holds `a` now (the active's ownership check, from the address books).
-    pub(super) fn holds(&mut self, a: &Address) -> Result<bool, NetError> {
-        match a.address {
-            IpAddr::V4(ip) => self.book.holds(&a.device, ip),
-            IpAddr::V6(ip) => self.v6.holds(&a.device, ip),
+    /// Whether this node holds each of `addresses` now (the ownership checks, from the address
+    /// books: one read of each book's event socket for the whole list).
+    pub(super) fn holds_each(&mut self, addresses: &[Address]) -> Vec<Result<bool, NetError>> {
+        let v4: Vec<(&str, std::net::Ipv4Addr)> = addresses
+            .iter()
+            .filter_map(|a| match a.address {
+                IpAddr::V4(ip) => Some((a.device.as_str(), ip)),
+                IpAddr::V6(_) => None,
+            })
+            .collect();
+        let v6: Vec<(&str, std::net::Ipv6Addr)> = addresses
+            .iter()
+            .filter_map(|a| match a.address {
+                IpAddr::V6(ip) => Some((a.device.as_str(), ip)),
+                IpAddr::V4(_) => None,
+            })
+            .collect();
+        let mut v4 = if v4.is_empty() {
+            Vec::new()
+        } else {
+            self.book.holds_each(&v4)
         }
+        .into_iter();
+        let mut v6 = if v6.is_empty() {
+            Vec::new()
+        } else {
+            self.v6.holds_each(&v6)
+        }
+        .into_iter();
+        addresses
+            .iter()
+            .map(|a| {
+                let next = match a.address {
+                    IpAddr::V4(_) => v4.next(),
+                    IpAddr::V6(_) => v6.next(),
+                };
+                next.expect("one answer per address of the family")
+            })
+            .collect()
     }
 
     /// One announcement of `a`: both gratuitous ARP forms, or one unsolicited Neighbour

@@ -28,9 +28,6 @@ const RTMGRP_IPV4_IFADDR: u32 = 0x10;
 /// kernel that drops an event without reporting `ENOBUFS`), at one dump per second.
 pub const MAX_AGE: Duration = Duration::from_secs(1);
 
-/// Answers within this long of a drain of the event socket share it.
-pub const DRAIN_SHARED_FOR: Duration = Duration::from_millis(1);
-
 /// Every device's IPv4 addresses, by interface index.
 #[derive(Default)]
 pub struct AddressBook {
@@ -43,9 +40,8 @@ pub struct AddressBook {
     /// Device names to indexes; emptied whenever an event arrives (a device re-created under the
     /// same name has a new index, and its addresses come and go with events).
     indexes: HashMap<String, u32>,
-    /// When the event socket was last drained: the answers of one check (every address of 64
-    /// channels) share one drain instead of an empty read each.
-    drained_at: Option<Instant>,
+    /// Set while [`Self::holds_each`] answers a batch from one drain of the event socket.
+    drained: bool,
 }
 
 impl AddressBook {
@@ -65,6 +61,16 @@ impl AddressBook {
     }
 
     /// True when `device` holds `address` (any prefix).
+    /// [`Self::holds`] for each of `wanted`, from one drain of the event socket: the ownership check
+    /// of 64 channels made 64 empty reads of it.
+    pub fn holds_each(&mut self, wanted: &[(&str, Ipv4Addr)]) -> Vec<Result<bool, NetError>> {
+        self.drain_events();
+        self.drained = true;
+        let out = wanted.iter().map(|(d, a)| self.holds(d, *a)).collect();
+        self.drained = false;
+        out
+    }
+
     pub fn holds(&mut self, device: &str, address: Ipv4Addr) -> Result<bool, NetError> {
         Ok(self.addresses(device)?.iter().any(|a| a.address == address))
     }
@@ -95,16 +101,9 @@ impl AddressBook {
 
     /// Reads what the event socket holds: any address event, or lost events, make the copy stale.
     fn drain_events(&mut self) {
-        // Within one step of the loop (well under a millisecond) nothing new can be read that the
-        // check's first drain did not: the next check still sees any change.
-        let now = Instant::now();
-        if self
-            .drained_at
-            .is_some_and(|t| now.duration_since(t) < DRAIN_SHARED_FOR)
-        {
+        if self.drained {
             return;
         }
-        self.drained_at = Some(now);
         if self.events.is_none() {
             match subscribe() {
                 Ok(s) => self.events = Some(s),

@@ -68,6 +68,11 @@ impl V6 {
         self.book.holds(device, address)
     }
 
+    /// [`Self::holds`] for a list, from one read of the address events.
+    pub fn holds_each(&mut self, wanted: &[(&str, Ipv6Addr)]) -> Vec<Result<bool, NetError>> {
+        self.book.holds_each(wanted)
+    }
+
     /// One unsolicited Neighbour Advertisement for `address` out of `device` (RFC 4861 7.2.6: to
     /// all nodes, Override, Router when the device forwards, the target link-layer option).
     pub fn announce(&mut self, device: &str, address: Ipv6Addr) -> Result<(), NetError> {

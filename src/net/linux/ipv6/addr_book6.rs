@@ -10,8 +10,6 @@ use std::io;
 use std::net::Ipv6Addr;
 use std::time::Instant;
 
-use crate::net::linux::addr_book::DRAIN_SHARED_FOR;
-
 use netlink_packet_route::address::AddressMessage;
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
@@ -35,9 +33,8 @@ pub struct AddressBook6 {
     read_at: Option<Instant>,
     /// Device names to indexes; emptied whenever an event arrives.
     indexes: HashMap<String, u32>,
-    /// When the event socket was last drained: the answers of one check (every address of 64
-    /// channels) share one drain instead of an empty read each.
-    drained_at: Option<Instant>,
+    /// Set while [`Self::holds_each`] answers a batch from one drain of the event socket.
+    drained: bool,
 }
 
 impl AddressBook6 {
@@ -57,6 +54,16 @@ impl AddressBook6 {
     }
 
     /// True when `device` holds `address` (any prefix).
+    /// [`Self::holds`] for each of `wanted`, from one drain of the event socket: the ownership check
+    /// of 64 channels made 64 empty reads of it.
+    pub fn holds_each(&mut self, wanted: &[(&str, Ipv6Addr)]) -> Vec<Result<bool, NetError>> {
+        self.drain_events();
+        self.drained = true;
+        let out = wanted.iter().map(|(d, a)| self.holds(d, *a)).collect();
+        self.drained = false;
+        out
+    }
+
     pub fn holds(&mut self, device: &str, address: Ipv6Addr) -> Result<bool, NetError> {
         Ok(self.addresses(device)?.iter().any(|a| a.address == address))
     }
@@ -87,16 +94,9 @@ impl AddressBook6 {
 
     /// Reads what the event socket holds: any address event, or lost events, make the copy stale.
     fn drain_events(&mut self) {
-        // Within one step of the loop (well under a millisecond) nothing new can be read that the
-        // check's first drain did not: the next check still sees any change.
-        let now = Instant::now();
-        if self
-            .drained_at
-            .is_some_and(|t| now.duration_since(t) < DRAIN_SHARED_FOR)
-        {
+        if self.drained {
             return;
         }
-        self.drained_at = Some(now);
         if self.events.is_none() {
             match subscribe() {
                 Ok(s) => self.events = Some(s),
