@@ -565,23 +565,15 @@ impl Shell {
                 timeout,
             } => self.ask_peer(id, &channel, &testips, timeout, now),
             Action::ClaimAddresses { add, remove } => {
-                for a in &add {
-                    self.change("add", a, family::add)?;
-                }
-                for a in &remove {
-                    self.change("remove", a, family::remove)?;
-                }
+                self.change_all("add", &add)?;
+                self.change_all("remove", &remove)?;
                 vec![]
             }
             Action::ReleaseAddresses { remove, restore } => {
                 // The passiveip first: without a configured prefix it then keeps the network's
                 // prefix instead of falling back to /32.
-                for a in &restore {
-                    self.change("restore", a, family::add)?;
-                }
-                for a in &remove {
-                    self.change("remove", a, family::remove)?;
-                }
+                self.change_all("restore", &restore)?;
+                self.change_all("remove", &remove)?;
                 self.record_pending_failover();
                 vec![]
             }
@@ -1178,6 +1170,75 @@ impl Shell {
             Err(e) => self
                 .log
                 .warn(&format!("{what} {} on {}: {e}", a.address, a.device)),
+        }
+        Ok(())
+    }
+
+    /// Adds (`add`, `restore`) or removes (`remove`) every address of `list`: the IPv4 ones in one
+    /// batch (one netlink datagram, so the first channel is not kept waiting by the others), the
+    /// IPv6 ones one by one; each logged as by [`Self::change`].
+    fn change_all(&mut self, what: &str, list: &[Address]) -> Result<(), NetError> {
+        let v4: Vec<&Address> = list.iter().filter(|a| a.address.is_ipv4()).collect();
+        if self.dry_run || v4.len() < 2 {
+            let f = if what == "remove" {
+                family::remove
+            } else {
+                family::add
+            };
+            for a in list {
+                self.change(what, a, f)?;
+            }
+            return Ok(());
+        }
+        let results = if what == "remove" {
+            let items: Vec<(&str, std::net::Ipv4Addr)> = v4
+                .iter()
+                .filter_map(|a| match a.address {
+                    IpAddr::V4(ip) => Some((a.device.as_str(), ip)),
+                    IpAddr::V6(_) => None,
+                })
+                .collect();
+            self.addresses.remove_all(&items)
+        } else {
+            let items: Vec<(&str, std::net::Ipv4Addr, Option<u8>)> = v4
+                .iter()
+                .filter_map(|a| match a.address {
+                    IpAddr::V4(ip) => Some((a.device.as_str(), ip, a.prefix)),
+                    IpAddr::V6(_) => None,
+                })
+                .collect();
+            self.addresses.add_all(&items)
+        };
+        // Our own change: the next ownership check reads the kernel again.
+        self.book.invalidate();
+        let mut lost = None;
+        for (a, result) in v4.iter().zip(results) {
+            match result {
+                Ok(()) => self
+                    .log
+                    .info(&format!("{what} {} on {}", a.address, a.device)),
+                // A lost capability stops the daemon: an address it cannot change is not its to
+                // hold (after the others of the batch are logged).
+                Err(e @ NetError::Privilege { .. }) => {
+                    self.log
+                        .warn(&format!("{what} {} on {}: {e}", a.address, a.device));
+                    lost.get_or_insert(e);
+                }
+                Err(e) => self
+                    .log
+                    .warn(&format!("{what} {} on {}: {e}", a.address, a.device)),
+            }
+        }
+        if let Some(e) = lost {
+            return Err(e);
+        }
+        let f = if what == "remove" {
+            family::remove
+        } else {
+            family::add
+        };
+        for a in list.iter().filter(|a| !a.address.is_ipv4()) {
+            self.change(what, a, f)?;
         }
         Ok(())
     }

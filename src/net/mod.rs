@@ -174,6 +174,14 @@ pub trait AddressControl {
     fn remove(&mut self, device: &str, address: Ipv4Addr) -> Result<(), NetError>;
     /// Whether `address` is on `device` right now.
     fn holds(&mut self, device: &str, address: Ipv4Addr) -> Result<bool, NetError>;
+    /// [`Self::add`] for each of `list`, in order (an implementation may send them all at once).
+    fn add_all(&mut self, list: &[(&str, Ipv4Addr, Option<u8>)]) -> Vec<Result<(), NetError>> {
+        list.iter().map(|(d, a, p)| self.add(d, *a, *p)).collect()
+    }
+    /// [`Self::remove`] for each of `list` (an implementation may send them all at once).
+    fn remove_all(&mut self, list: &[(&str, Ipv4Addr)]) -> Vec<Result<(), NetError>> {
+        list.iter().map(|(d, a)| self.remove(d, *a)).collect()
+    }
     /// Sends gratuitous ARP for `address` on `device`, both request and reply forms, once.
     fn announce(&mut self, device: &str, address: Ipv4Addr) -> Result<(), NetError>;
 }

@@ -263,3 +263,83 @@ fn claim_then_release_round_trips_without_a_configured_prefix() {
     assert_eq!(addrs(&lab, "a", "eth1"), start);
     lab.ok("cl", &["ping", "-c1", "-W1", "192.0.2.11"]);
 }
+
+/// Runs `f` on a thread inside `node`'s network namespace (the library's netlink calls act on the
+/// calling thread's namespace).
+fn in_ns<T: Send>(lab: &Lab, node: &str, f: impl FnOnce() -> T + Send) -> T {
+    let path = format!("/run/netns/{}", lab.ns(node));
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            let ns = std::fs::File::open(&path).expect("open the namespace");
+            // SAFETY: a valid namespace fd; only this thread moves.
+            let rc =
+                unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&ns), libc::CLONE_NEWNET) };
+            assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+            f()
+        })
+        .join()
+        .expect("the namespace thread panicked")
+    })
+}
+
+/// The batched takeover and release (one netlink datagram for a list): an address already there
+/// and an absent one are no errors, a missing device fails only its own item, and removing a
+/// primary restores the secondaries it took along, except those the batch itself removes.
+#[test]
+fn batched_add_and_remove_keep_the_single_address_rules() {
+    use failoverctl::net::linux::addr::NetlinkAddresses;
+    use failoverctl::net::{AddressControl, NetError};
+    if !root_or_skip("batched_add_and_remove_keep_the_single_address_rules") {
+        return;
+    }
+    let lab = Lab::up();
+    let ip = |s: &str| s.parse::<std::net::Ipv4Addr>().expect("address");
+    // eth1 holds 192.0.2.11/24 (primary); these join it as secondaries.
+    let (added, again, removed, moved) = in_ns(&lab, "a", || {
+        let mut ctl = NetlinkAddresses::new();
+        let added = ctl.add_all(&[
+            ("eth1", ip("192.0.2.10"), Some(24)),
+            ("eth1", ip("192.0.2.20"), None),
+            ("nosuchdev0", ip("192.0.2.30"), Some(24)),
+            ("eth2", ip("198.51.100.10"), Some(24)),
+        ]);
+        let again = ctl.add_all(&[
+            ("eth1", ip("192.0.2.10"), Some(24)),
+            ("eth2", ip("198.51.100.10"), Some(24)),
+        ]);
+        let removed = ctl.remove_all(&[
+            ("eth2", ip("198.51.100.10")),
+            ("eth2", ip("198.51.100.77")),
+            ("nosuchdev0", ip("192.0.2.30")),
+        ]);
+        // The primary .11 goes with .20 in the same batch: .10 comes back, .20 stays gone.
+        let moved = ctl.remove_all(&[("eth1", ip("192.0.2.11")), ("eth1", ip("192.0.2.20"))]);
+        (added, again, removed, moved)
+    });
+    let kinds = |r: &[Result<(), NetError>]| {
+        r.iter()
+            .map(|x| match x {
+                Ok(()) => "ok".to_string(),
+                Err(NetError::NoDevice(d)) => format!("nodev {d}"),
+                Err(e) => format!("{e}"),
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(kinds(&added), ["ok", "ok", "nodev nosuchdev0", "ok"]);
+    assert_eq!(kinds(&again), ["ok", "ok"]);
+    assert_eq!(kinds(&removed), ["ok", "ok", "nodev nosuchdev0"]);
+    assert_eq!(kinds(&moved), ["ok", "ok"]);
+    let eth1 = addrs(&lab, "a", "eth1");
+    assert!(
+        eth1.contains(&("192.0.2.10".to_string(), 24)),
+        "the secondary .10 was not restored: {eth1:?}"
+    );
+    assert!(
+        !eth1
+            .iter()
+            .any(|(a, _)| a == "192.0.2.11" || a == "192.0.2.20"),
+        "{eth1:?}"
+    );
+    let eth2 = addrs(&lab, "a", "eth2");
+    assert!(!eth2.iter().any(|(a, _)| a == "198.51.100.10"), "{eth2:?}");
+}

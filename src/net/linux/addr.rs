@@ -87,6 +87,24 @@ impl AddressControl for NetlinkAddresses {
         holds(device, address)
     }
 
+    /// Every add in one netlink datagram: a 64-channel takeover's first announcement no longer
+    /// waits for 64 round trips. If the batch itself cannot be sent, one add at a time.
+    fn add_all(&mut self, list: &[(&str, Ipv4Addr, Option<u8>)]) -> Vec<Result<(), NetError>> {
+        match self.on(|n| add_batch(n, list)) {
+            Ok(results) => results,
+            Err(_) => list.iter().map(|(d, a, p)| self.add(d, *a, *p)).collect(),
+        }
+    }
+
+    /// One read of the addresses and every delete in one datagram: a 64-channel release (and so
+    /// the peer's takeover, which waits for its notice) no longer grows with the channels.
+    fn remove_all(&mut self, list: &[(&str, Ipv4Addr)]) -> Vec<Result<(), NetError>> {
+        match self.on(|n| remove_batch(n, list)) {
+            Ok(results) => results,
+            Err(_) => list.iter().map(|(d, a)| self.remove(d, *a)).collect(),
+        }
+    }
+
     fn announce(&mut self, device: &str, address: Ipv4Addr) -> Result<(), NetError> {
         self.garp.announce(device, address)
     }
@@ -167,6 +185,145 @@ pub fn remove_on(netlink: &mut Netlink, device: &str, address: Ipv4Addr) -> Resu
         add_index(netlink, index, lost.address, lost.prefix, device, &restore)?;
     }
     Ok(())
+}
+
+/// The errno of one message of a batch as the result of that item, named like [`exchange`] names
+/// a device.
+fn item_result(code: Option<i32>, ok: &[i32], device: &str, what: &str) -> Result<(), NetError> {
+    match code {
+        None => Ok(()),
+        Some(c) if ok.contains(&c) => Ok(()),
+        Some(c) => Err(
+            match super::netlink::nack(what, std::io::Error::from_raw_os_error(c)) {
+                NetError::NoDevice(_) => NetError::NoDevice(device.to_string()),
+                e => e,
+            },
+        ),
+    }
+}
+
+/// [`add_on`] for a list, the adds in one datagram; the outer error is the batch's own (not sent).
+fn add_batch(
+    netlink: &mut Netlink,
+    list: &[(&str, Ipv4Addr, Option<u8>)],
+) -> Result<Vec<Result<(), NetError>>, NetError> {
+    let mut results: Vec<Option<Result<(), NetError>>> = Vec::with_capacity(list.len());
+    let mut existing: std::collections::HashMap<u32, Vec<DeviceAddress>> = Default::default();
+    let mut messages = Vec::new();
+    let mut sent = Vec::new();
+    for (i, &(device, address, prefix)) in list.iter().enumerate() {
+        let what = format!("add {address} to {device}");
+        let index = match ifindex(device) {
+            Ok(x) => x,
+            Err(e) => {
+                results.push(Some(Err(e)));
+                continue;
+            }
+        };
+        let prefix = match prefix {
+            Some(p) => p,
+            None => {
+                if let std::collections::hash_map::Entry::Vacant(v) = existing.entry(index) {
+                    v.insert(list_index(netlink, index, device, &what)?);
+                }
+                infer_prefix(&existing[&index], address)
+            }
+        };
+        let mut msg = address_message(index, address, prefix);
+        msg.attributes
+            .push(AddressAttribute::Address(IpAddr::V4(address)));
+        messages.push(RouteNetlinkMessage::NewAddress(msg));
+        sent.push(i);
+        results.push(None);
+    }
+    let codes = netlink.request_all(messages, NLM_F_CREATE | NLM_F_EXCL, "add addresses")?;
+    for (i, code) in sent.into_iter().zip(codes) {
+        let (device, address, _) = list[i];
+        let what = format!("add {address} to {device}");
+        // Already there: the state the takeover wants.
+        results[i] = Some(item_result(code, &[libc::EEXIST], device, &what));
+    }
+    Ok(results
+        .into_iter()
+        .map(|r| r.expect("every item answered"))
+        .collect())
+}
+
+/// [`remove_on`] for a list: one read of every device's addresses, one delete per copy, all in one
+/// datagram; the after-read and the restore of collateral losses only for a device where a primary
+/// with secondaries went (never restoring an address this batch removes).
+fn remove_batch(
+    netlink: &mut Netlink,
+    list: &[(&str, Ipv4Addr)],
+) -> Result<Vec<Result<(), NetError>>, NetError> {
+    let before = list_all(netlink, "read addresses")?;
+    let mut results: Vec<Result<(), NetError>> = Vec::with_capacity(list.len());
+    let mut indexes = Vec::with_capacity(list.len());
+    let mut messages = Vec::new();
+    let mut owner = Vec::new();
+    for (i, &(device, address)) in list.iter().enumerate() {
+        match ifindex(device) {
+            Ok(index) => {
+                let copies = before
+                    .get(&index)
+                    .map_or(0, |v| v.iter().filter(|b| b.address == address).count());
+                for _ in 0..copies {
+                    messages.push(RouteNetlinkMessage::DelAddress(address_message(
+                        index, address, 0,
+                    )));
+                    owner.push(i);
+                }
+                indexes.push(Some(index));
+                results.push(Ok(()));
+            }
+            Err(e) => {
+                indexes.push(None);
+                results.push(Err(e));
+            }
+        }
+    }
+    let codes = netlink.request_all(messages, 0, "remove addresses")?;
+    for (i, code) in owner.into_iter().zip(codes) {
+        let (device, address) = list[i];
+        let what = format!("remove {address} from {device}");
+        if results[i].is_ok() {
+            // One gone meanwhile is fine.
+            results[i] = item_result(code, &[libc::EADDRNOTAVAIL], device, &what);
+        }
+    }
+    let mut checked: Vec<u32> = Vec::new();
+    for (i, &(device, address)) in list.iter().enumerate() {
+        let Some(index) = indexes[i] else { continue };
+        let Some(had) = before.get(&index) else {
+            continue;
+        };
+        let collateral = had.iter().any(|c| {
+            c.address == address
+                && !c.secondary
+                && had
+                    .iter()
+                    .any(|b| b.address != address && b.secondary && c.contains(b.address))
+        });
+        if !collateral || checked.contains(&index) {
+            continue;
+        }
+        checked.push(index);
+        let removed: Vec<Ipv4Addr> = list
+            .iter()
+            .zip(&indexes)
+            .filter(|(_, x)| **x == Some(index))
+            .map(|((_, a), _)| *a)
+            .collect();
+        let what = format!("remove {address} from {device}");
+        let after = list_index(netlink, index, device, &what)?;
+        for lost in had.iter().filter(|b| {
+            !removed.contains(&b.address) && !after.iter().any(|a| a.address == b.address)
+        }) {
+            let restore = format!("{what}: restore {}/{}", lost.address, lost.prefix);
+            add_index(netlink, index, lost.address, lost.prefix, device, &restore)?;
+        }
+    }
+    Ok(results)
 }
 
 /// True when `device` holds `address` (any prefix).
@@ -269,23 +426,42 @@ fn list_index(
         device,
         what,
     )?;
-    Ok(replies
-        .into_iter()
-        .filter_map(|m| match m {
-            RouteNetlinkMessage::NewAddress(a) if a.header.index == index => {
-                let local = a.attributes.iter().find_map(|attr| match attr {
-                    AddressAttribute::Local(IpAddr::V4(v4)) => Some(*v4),
-                    _ => None,
-                })?;
-                Some(DeviceAddress {
-                    address: local,
-                    prefix: a.header.prefix_len,
-                    secondary: a.header.flags.contains(AddressHeaderFlags::Secondary),
-                })
-            }
+    Ok(by_index(replies).remove(&index).unwrap_or_default())
+}
+
+/// Every device's IPv4 addresses, by interface index (one dump).
+fn list_all(
+    netlink: &mut Netlink,
+    what: &str,
+) -> Result<std::collections::HashMap<u32, Vec<DeviceAddress>>, NetError> {
+    let mut msg = AddressMessage::default();
+    msg.header.family = AddressFamily::Inet;
+    let replies = netlink.request(RouteNetlinkMessage::GetAddress(msg), DUMP, what)?;
+    Ok(by_index(replies))
+}
+
+/// The addresses of a dump, grouped by interface index, in the kernel's order.
+fn by_index(
+    replies: Vec<RouteNetlinkMessage>,
+) -> std::collections::HashMap<u32, Vec<DeviceAddress>> {
+    let mut out: std::collections::HashMap<u32, Vec<DeviceAddress>> = Default::default();
+    for m in replies {
+        let RouteNetlinkMessage::NewAddress(a) = m else {
+            continue;
+        };
+        let Some(local) = a.attributes.iter().find_map(|attr| match attr {
+            AddressAttribute::Local(IpAddr::V4(v4)) => Some(*v4),
             _ => None,
-        })
-        .collect())
+        }) else {
+            continue;
+        };
+        out.entry(a.header.index).or_default().push(DeviceAddress {
+            address: local,
+            prefix: a.header.prefix_len,
+            secondary: a.header.flags.contains(AddressHeaderFlags::Secondary),
+        });
+    }
+    out
 }
 
 #[cfg(test)]

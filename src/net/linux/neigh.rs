@@ -147,7 +147,9 @@ impl NeighbourTable for NetlinkNeighbours {
                 )));
             messages.push(RouteNetlinkMessage::DelNeighbour(m));
         }
-        let errors = self.netlink()?.request_all(messages, "delete neighbours")?;
+        let errors = self
+            .netlink()?
+            .request_all(messages, 0, "delete neighbours")?;
         for (t, e) in targets.iter().zip(errors) {
             match e {
                 // Nothing to delete is the state we wanted.

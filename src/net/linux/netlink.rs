@@ -143,6 +143,7 @@ impl Netlink {
     pub fn request_all(
         &mut self,
         messages: Vec<RouteNetlinkMessage>,
+        extra_flags: u16,
         what: &str,
     ) -> Result<Vec<Option<i32>>, NetError> {
         let count = messages.len();
@@ -154,11 +155,12 @@ impl Netlink {
         for (i, message) in messages.into_iter().enumerate() {
             self.sequence = self.sequence.wrapping_add(1);
             let mut header = NetlinkHeader::default();
-            header.flags = if i + 1 == count {
-                REQUEST_ACK
-            } else {
-                NLM_F_REQUEST
-            };
+            header.flags = extra_flags
+                | if i + 1 == count {
+                    REQUEST_ACK
+                } else {
+                    NLM_F_REQUEST
+                };
             header.sequence_number = self.sequence;
             let mut packet = NetlinkMessage::new(header, NetlinkPayload::from(message));
             packet.finalize();
