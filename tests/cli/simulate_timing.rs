@@ -588,3 +588,20 @@ fn plot_writes_a_labelled_svg_with_the_marks_it_must_contain() {
     assert!(!text.contains("chart-loss"));
     roxmltree::Document::parse(&text).expect("well-formed XML");
 }
+
+/// `--plot -` wrote a file named `-` in the working directory; it is the SVG on standard output,
+/// alone, so `simulate-timing --plot - > timing.svg` is a picture.
+#[test]
+fn plot_dash_writes_the_svg_alone_to_standard_output() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = cmd()
+        .current_dir(dir.path())
+        .args(["simulate-timing", "--plot", "-"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).expect("UTF-8");
+    let doc = roxmltree::Document::parse(&text).expect("standard output is the SVG alone");
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    assert!(!dir.path().join("-").exists(), "a file named - was written");
+}

@@ -61,7 +61,8 @@ pub struct Args {
     #[arg(long, value_name = "DUR", value_parser = super::common::parse_timeout, requires = "tune")]
     pub min_timeout: Option<Duration>,
     /// Write an SVG: a timeline of each scenario's worst case and, with `--loss`, detection time
-    /// against false failovers per year as checktime varies.
+    /// against false failovers per year as checktime varies. `-` writes the SVG alone to standard
+    /// output.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
     /// Print the README's table of common settings (detection bound, false failovers per year at
@@ -521,6 +522,13 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         .loss
         .map(|_| loss::loss_report(&config, link, args.seed, args.checks, args.runs as usize));
     let plot = match &args.plot {
+        // `-`: the SVG alone on standard output (a table around it would spoil the picture).
+        Some(path) if path.as_os_str() == "-" => {
+            let svg = sim::plot::render(&config, lossy.as_ref().map(|l| &l.link))
+                .map_err(|e| anyhow::anyhow!("cannot plot: {e}"))?;
+            print!("{svg}");
+            return Ok(crate::exit::OK);
+        }
         Some(path) => {
             let svg = sim::plot::render(&config, lossy.as_ref().map(|l| &l.link))
                 .map_err(|e| anyhow::anyhow!("cannot plot: {e}"))?;
