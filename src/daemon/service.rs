@@ -403,6 +403,7 @@ fn drain(
             node.handle(clock.now(), input);
         }
     }
+    shell.finish_step();
     Ok(())
 }
 
