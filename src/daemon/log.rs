@@ -147,8 +147,33 @@ impl Log {
         Some(line)
     }
 
+    /// Several informational lines in one write: a 64-channel takeover's "add ..." lines were 64
+    /// writes between the release notice and the first announcement.
+    pub fn info_all(&self, texts: &[String]) {
+        let at = self.inner.clock.now();
+        let all: String = texts
+            .iter()
+            .map(|t| self.format(Level::Info, at, t))
+            .collect();
+        self.write(&all);
+    }
+
     fn line(&self, level: Level, at: Instant, text: &str) {
-        let line = if self.inner.journal {
+        let line = self.format(level, at, text);
+        self.write(&line);
+    }
+
+    fn write(&self, line: &str) {
+        // One write per call so lines from hook threads do not interleave; a closed stderr is no
+        // reason to stop (eprint! would panic). Unit tests print through the harness's capture.
+        #[cfg(not(test))]
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        #[cfg(test)]
+        eprint!("{line}");
+    }
+
+    fn format(&self, level: Level, at: Instant, text: &str) -> String {
+        if self.inner.journal {
             let p = match level {
                 Level::Alert => 1,
                 Level::Warning => 4,
@@ -158,13 +183,7 @@ impl Log {
         } else {
             let t = Instant::from_millis(at.saturating_since(self.inner.origin).as_millis() as u64);
             format!("[{t}] {text}\n")
-        };
-        // One write per line so lines from hook threads do not interleave; a closed stderr is no
-        // reason to stop (eprint! would panic). Unit tests print through the harness's capture.
-        #[cfg(not(test))]
-        let _ = std::io::stderr().lock().write_all(line.as_bytes());
-        #[cfg(test)]
-        eprint!("{line}");
+        }
     }
 }
 

@@ -1217,11 +1217,10 @@ impl Shell {
         // Our own change: the next ownership check reads the kernel again.
         self.book.invalidate();
         let mut lost = None;
+        let mut done = Vec::with_capacity(v4.len());
         for (a, result) in v4.iter().zip(results) {
             match result {
-                Ok(()) => self
-                    .log
-                    .info(&format!("{what} {} on {}", a.address, a.device)),
+                Ok(()) => done.push(format!("{what} {} on {}", a.address, a.device)),
                 // A lost capability stops the daemon: an address it cannot change is not its to
                 // hold (after the others of the batch are logged).
                 Err(e @ NetError::Privilege { .. }) => {
@@ -1234,6 +1233,7 @@ impl Shell {
                     .warn(&format!("{what} {} on {}: {e}", a.address, a.device)),
             }
         }
+        self.log.info_all(&done);
         if let Some(e) = lost {
             return Err(e);
         }
