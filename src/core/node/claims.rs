@@ -36,10 +36,14 @@ impl Node {
         // Whatever the confirming look finds: a live rival runs the tie-break, and none makes the
         // keeper announce once more ("split brain over"), healing the claimant's announcement.
         self.rival_seen = true;
-        if self.conflict.is_none() {
-            self.timers.stop(NodeTimer::Conflict);
-            self.conflict_check(now);
+        // A look already out was asked before this claim: its silence says nothing about the
+        // claimant, and taken for "split brain over" it left the rival unseen until the next
+        // checktime (lab: the keeper never named a newcomer that yielded first). Look again now.
+        if self.conflict.take().is_some() {
+            self.timers.stop(NodeTimer::ConflictAnswer);
         }
+        self.timers.stop(NodeTimer::Conflict);
+        self.conflict_check(now);
     }
 
     /// The peer yielded the activeips after a split brain: announce them again so that every

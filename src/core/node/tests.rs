@@ -1490,3 +1490,66 @@ fn a_stopped_node_does_not_take_over_on_a_late_answer_from_the_active() {
     );
     assert_eq!(node.role(), Role::Stopped);
 }
+
+/// A claim that arrives while a look is out: that look was asked before the claimant held the
+/// address, and its silence was taken for "split brain over" (lab: the keeper never named a
+/// newcomer that yielded before the next checktime). The claim starts a fresh look; the old one's
+/// answer is ignored and the fresh one finds the rival.
+#[test]
+fn a_claim_while_a_look_is_out_looks_again_from_now() {
+    let cfg = config(PolicyMode::Improved);
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let seen = drive(&mut node, Instant::ZERO, at_ms(22_005), silent_world);
+    let Some((
+        _,
+        Action::ConflictCheck {
+            id: old, targets, ..
+        },
+    )) = seen
+        .iter()
+        .rev()
+        .find(|(_, a)| matches!(a, Action::ConflictCheck { .. }))
+    else {
+        panic!("no conflict check")
+    };
+    let rival = Rival {
+        device: targets[0].device.clone(),
+        address: targets[0].address,
+        rival_mac: [2, 0, 0, 0, 0, 9],
+        own_mac: OWN_MAC,
+    };
+    node.handle(at_ms(22_010), Input::ForeignClaim(rival.clone()));
+    let after: Vec<Action> = std::iter::from_fn(|| node.poll_action()).collect();
+    let fresh = after
+        .iter()
+        .find_map(|a| match a {
+            Action::ConflictCheck { id, .. } => Some(*id),
+            _ => None,
+        })
+        .expect("the claim starts a look of its own");
+    assert_ne!(fresh, *old);
+    node.handle(
+        at_ms(22_020),
+        Input::ConflictDone {
+            id: *old,
+            rivals: vec![],
+        },
+    );
+    node.handle(
+        at_ms(22_030),
+        Input::ConflictDone {
+            id: fresh,
+            rivals: vec![rival],
+        },
+    );
+    let recent = node.status().recent;
+    assert!(
+        !recent.iter().any(|d| d.reason.contains("split brain over")),
+        "the look asked before the claim ended it: {recent:?}"
+    );
+    assert!(
+        recent.iter().any(|d| d.reason.contains("keeping them")),
+        "{recent:?}"
+    );
+    assert_eq!(node.role(), Role::Active);
+}
