@@ -239,8 +239,8 @@ sip() { local j=$(( $1 - 1 )); if [ "$j" -lt 32 ]; then echo "198.51.100.$(( j *
 stamp() { python3 -u -c 'import sys, time
 for l in sys.stdin: sys.stdout.write("%.6f %s" % (time.time(), l))'; }
 # Per channel of the capture (tcpdump -tt on the test host): the first gratuitous ARP after time T0
-# and the first echo request from the activeip after time T1 (epoch seconds; the new active's
-# decision): "K garp echo" lines.
+# and the first echo request from the activeip after that announcement (T1, the decision, is kept
+# for the callers): "K garp echo" lines.
 firsts() { # CAPTURE T0 N T1
   awk -v t0="$2" -v n="$3" -v t1="${4:-$2}" 'BEGIN { for (k = 1; k <= n; k++) { j = k - 1
       ip[k] = (j < 32) ? sprintf("198.51.100.%d", j * 8 + 4) : sprintf("203.0.113.%d", (j - 32) * 8 + 4) } }
@@ -248,7 +248,10 @@ firsts() { # CAPTURE T0 N T1
     { for (k = 1; k <= n; k++) {
         # keepalived sets the target MAC to broadcast: tcpdump then prints it after the address.
         if (!(k in g) && index($0, "who-has " ip[k] " ") && index($0, "tell " ip[k] ",")) g[k] = $1
-        if (!(k in e) && $1 + 0 > t1 && index($0, " " ip[k] " > ") && index($0, "ICMP echo request")) e[k] = $1 } }
+        # The new active probes in the step that announces: its first echo from the activeip is
+        # the first after the first announcement of the channel (echoes of the old active from the
+        # same address come before it; the log stamp of the decision can be a few ms late).
+        if (!(k in e) && (k in g) && $1 + 0 >= g[k] && index($0, " " ip[k] " > ") && index($0, "ICMP echo request")) e[k] = $1 } }
     END { for (k = 1; k <= n; k++) print k, (k in g) ? g[k] : "-", (k in e) ? e[k] : "-" } ' "$1"
 }
 for n in 1 8 64; do
@@ -285,6 +288,9 @@ for n in 1 8 64; do
     $2 == "-" { missing++ }
     $1 == 1 { c1 = $2 }
     END {
+      # The decision is stamped when its log line is read through a pipe: never after the first
+      # announcement it made.
+      if (fg && (d == 0 || fg < d)) d = fg
       printf "%2d channels: idle CPU active %.1f / passive %.1f ms per s (per channel %.2f / %.2f); active threads at most %d\n", n, a / s, b / s, a / s / n, b / s / n, th
       printf "             channel 1 takeover after its link went down: %s ms; decision to the last channel'"'"'s first gratuitous ARP: %s ms (first to last: %s ms); decision to the last channel'"'"'s first echo request: %s ms%s\n", \
         c1 != "-" ? sprintf("%d", (c1 - t0) * 1000) : "n/a", (d > 0 && lg) ? sprintf("%d", (lg - d) * 1000) : "n/a", lg ? sprintf("%d", (lg - fg) * 1000) : "n/a", (d > 0 && le) ? sprintf("%d", (le - d) * 1000) : "n/a", missing ? sprintf(" (%d channels without a gratuitous ARP)", missing) : ""
