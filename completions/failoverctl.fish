@@ -76,21 +76,21 @@ complete -c failoverctl -n "__fish_failoverctl_using_subcommand peer-check" -l j
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand peer-check" -s h -l help -d 'Print help'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand peer-check" -s V -l version -d 'Print version'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-active" -s c -l config -d 'Configuration file' -r -F
-complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-active" -l arp-method -d 'How the passive checks the active: the source document\'s neighbour-table method, or raw ARP' -r -f -a "table\t'Delete the neighbour entry, send a UDP datagram, read the kernel\'s table (needs CAP_NET_ADMIN)'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-active" -l arp-method -d 'How the passive checks the active: the source document\'s neighbour-table method, or raw ARP (polling the MAC that answered last). Default: `[policy] arpcheck` (table in classic mode, raw in improved mode)' -r -f -a "table\t'Delete the neighbour entry, send a UDP datagram, read the kernel\'s table (needs CAP_NET_ADMIN)'
 raw\t'Send an ARP request (a Neighbour Solicitation for IPv6) and read the reply directly, touching no kernel table (needs CAP_NET_RAW)'"
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-active" -l state-file -d 'Write the state for `failoverctl status` here instead of `[policy] statefile`' -r -F
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-active" -l dry-run -d 'Log what would be done and change nothing: no address, hook, history or kernel table is touched (the ARP check uses raw frames)'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-active" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-active" -s V -l version -d 'Print version'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-passive" -s c -l config -d 'Configuration file' -r -F
-complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-passive" -l arp-method -d 'How the passive checks the active: the source document\'s neighbour-table method, or raw ARP' -r -f -a "table\t'Delete the neighbour entry, send a UDP datagram, read the kernel\'s table (needs CAP_NET_ADMIN)'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-passive" -l arp-method -d 'How the passive checks the active: the source document\'s neighbour-table method, or raw ARP (polling the MAC that answered last). Default: `[policy] arpcheck` (table in classic mode, raw in improved mode)' -r -f -a "table\t'Delete the neighbour entry, send a UDP datagram, read the kernel\'s table (needs CAP_NET_ADMIN)'
 raw\t'Send an ARP request (a Neighbour Solicitation for IPv6) and read the reply directly, touching no kernel table (needs CAP_NET_RAW)'"
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-passive" -l state-file -d 'Write the state for `failoverctl status` here instead of `[policy] statefile`' -r -F
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-passive" -l dry-run -d 'Log what would be done and change nothing: no address, hook, history or kernel table is touched (the ARP check uses raw frames)'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-passive" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run-passive" -s V -l version -d 'Print version'
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run" -s c -l config -d 'Configuration file' -r -F
-complete -c failoverctl -n "__fish_failoverctl_using_subcommand run" -l arp-method -d 'How the passive checks the active: the source document\'s neighbour-table method, or raw ARP' -r -f -a "table\t'Delete the neighbour entry, send a UDP datagram, read the kernel\'s table (needs CAP_NET_ADMIN)'
+complete -c failoverctl -n "__fish_failoverctl_using_subcommand run" -l arp-method -d 'How the passive checks the active: the source document\'s neighbour-table method, or raw ARP (polling the MAC that answered last). Default: `[policy] arpcheck` (table in classic mode, raw in improved mode)' -r -f -a "table\t'Delete the neighbour entry, send a UDP datagram, read the kernel\'s table (needs CAP_NET_ADMIN)'
 raw\t'Send an ARP request (a Neighbour Solicitation for IPv6) and read the reply directly, touching no kernel table (needs CAP_NET_RAW)'"
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run" -l state-file -d 'Write the state for `failoverctl status` here instead of `[policy] statefile`' -r -F
 complete -c failoverctl -n "__fish_failoverctl_using_subcommand run" -l dry-run -d 'Log what would be done and change nothing: no address, hook, history or kernel table is touched (the ARP check uses raw frames)'

@@ -116,9 +116,11 @@ pub struct DaemonArgs {
     /// touched (the ARP check uses raw frames).
     #[arg(long)]
     pub dry_run: bool,
-    /// How the passive checks the active: the source document's neighbour-table method, or raw ARP.
-    #[arg(long, value_enum, default_value_t = super::arp_check::Method::Table)]
-    pub arp_method: super::arp_check::Method,
+    /// How the passive checks the active: the source document's neighbour-table method, or raw ARP
+    /// (polling the MAC that answered last). Default: `[policy] arpcheck` (table in classic mode,
+    /// raw in improved mode).
+    #[arg(long, value_enum)]
+    pub arp_method: Option<super::arp_check::Method>,
     /// Write the state for `failoverctl status` here instead of `[policy] statefile`.
     #[arg(long)]
     pub state_file: Option<std::path::PathBuf>,
@@ -141,7 +143,9 @@ pub fn run_daemon(
         config_path: args.config,
         scope,
         dry_run: args.dry_run,
-        arp_table: args.arp_method == super::arp_check::Method::Table,
+        arp_table: args
+            .arp_method
+            .map(|m| m == super::arp_check::Method::Table),
         state_file: args.state_file,
     };
     crate::daemon::service::run(opts, config)

@@ -84,6 +84,10 @@ mode= improved
 ;onfailure= demote
 ; any | all, how several test hosts combine; default: all (classic), any (improved); extension
 ;testhosts= any
+; table | raw, the passive's check of each activeip: table deletes the neighbour entry, sends UDP and
+; reads the kernel's table (the source document's); raw sends its own ARP request to the MAC that
+; answered last, repeats broadcast; default: table (classic), raw (improved); extension
+;arpcheck= raw
 ; boolean, act on a failure only while the peer is alive; default: no (classic), yes (improved); extension
 ;requirepeer= yes
 ; boolean, take over only with carrier and answering test hosts; default: no (classic), yes (improved); extension

@@ -250,6 +250,14 @@ pub const KEYS: &[KeySpec] = &[
     ),
     k(
         "policy",
+        "arpcheck",
+        "table | raw",
+        "classic: table, improved: raw",
+        X,
+        "how the passive asks for each activeip: the document's table method, or its own ARP request polling the active's MAC",
+    ),
+    k(
+        "policy",
         "requirepeer",
         "boolean",
         "classic: no, improved: yes",

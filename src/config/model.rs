@@ -132,6 +132,16 @@ impl TestHosts {
     }
 }
 
+/// How the passive asks whether the active answers for an activeip (`[policy] arpcheck=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArpCheck {
+    /// The source document's: delete the neighbour entry, send UDP, read the kernel's table (classic).
+    Table,
+    /// An ARP request of its own, first to the station that answered last time only, repeats
+    /// broadcast; no kernel table touched (improved). IPv6 asks the solicited-node group either way.
+    Raw,
+}
+
 /// The failover policy (`[policy]`, an extension section). Classic values reproduce the source
 /// document; the improved defaults fix its stories.
 #[derive(Debug, Clone, PartialEq)]
@@ -142,6 +152,8 @@ pub struct Policy {
     pub onfailure: FailureAction,
     /// `testhosts=`: any | all.
     pub testhosts: TestHosts,
+    /// `arpcheck=`: table | raw.
+    pub arpcheck: ArpCheck,
     /// `requirepeer=`: do not act on a failure unless the peer is alive (story: passive is off).
     pub requirepeer: bool,
     /// `requirefit=`: take over only when this node can serve (carrier on its channel devices, its own

@@ -38,8 +38,9 @@ pub struct Options {
     pub scope: Scope,
     /// Log what would change; touch no address, hook, history or kernel table.
     pub dry_run: bool,
-    /// The source document's ARP check (flush, UDP, read the table) rather than raw ARP frames.
-    pub arp_table: bool,
+    /// `--arp-method`: the source document's ARP check (flush, UDP, read the table) rather than raw
+    /// ARP frames; `None` follows `[policy] arpcheck`.
+    pub arp_table: Option<bool>,
     /// Overrides `[policy] statefile`.
     pub state_file: Option<PathBuf>,
 }
@@ -197,7 +198,7 @@ pub fn run_with(
     let mut shell = Shell::new(
         &config,
         opts.dry_run,
-        opts.arp_table && !opts.dry_run,
+        table_method(&opts, &config),
         log.clone(),
         executor,
     );
@@ -346,7 +347,7 @@ pub fn run_with(
                                 let _ = notifier.reloading();
                                 if let Some(new) = reload(&opts, &config, &log) {
                                     node.reconfigure(clock.now(), &new);
-                                    shell.set_config(&new);
+                                    shell.set_config(&new, table_method(&opts, &new));
                                     if new.sendconfig != config.sendconfig {
                                         // The old responder lets go of its port first.
                                         shell.set_peer(poll.registry(), None, None);
@@ -432,6 +433,15 @@ fn ipv6_address_warnings(config: &Config, read: impl Fn(&str) -> Option<String>)
 }
 
 /// Re-reads and validates the config (SIGHUP). A bad one is reported and changes nothing.
+/// Whether the passive checks by the neighbour table: the command line's choice, else the config's.
+/// A dry run touches no kernel table, so it asks with raw frames.
+fn table_method(opts: &Options, config: &Config) -> bool {
+    !opts.dry_run
+        && opts
+            .arp_table
+            .unwrap_or(config.policy.arpcheck == crate::config::ArpCheck::Table)
+}
+
 fn reload(opts: &Options, running: &Config, log: &Log) -> Option<Config> {
     match config::load(&opts.config_path) {
         Ok((new, warnings)) => {

@@ -7,7 +7,7 @@
 //! request's own timeout passes ([`Shell::next_deadline`]). Hooks and the failure command are child
 //! processes ([`Children`]). The shell decides nothing: every rule is in the core.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
@@ -129,6 +129,8 @@ pub struct Shell {
     dry_run: bool,
     /// The source document's ARP check (flush, UDP, read the table) instead of raw frames.
     table: Option<TableArpChecker>,
+    /// New checks use the table method (`[policy] arpcheck`, or `--arp-method`).
+    table_method: bool,
     log: Log,
     executor: FailureExecutor,
     history_file: PathBuf,
@@ -153,6 +155,9 @@ pub struct Shell {
     probes: Vec<ProbeInFlight>,
     arp: Vec<ArpSocket>,
     arps: Vec<ArpInFlight>,
+    /// The MAC that answered the last raw check of each address: the next check asks that station
+    /// alone first (a unicast poll), and broadcasts only its repeats. An unanswered check forgets it.
+    polled: HashMap<(String, IpAddr), [u8; 6]>,
     tables: Vec<TableInFlight>,
     link: Option<(PeerLink, IpAddr)>,
     responder: Option<Responder>,
@@ -184,6 +189,7 @@ impl Shell {
             config: config.clone(),
             dry_run,
             table: table.then(TableArpChecker::new),
+            table_method: table,
             log,
             executor,
             history_file: config.policy.historyfile.clone(),
@@ -200,6 +206,7 @@ impl Shell {
             probes: Vec::new(),
             arp: Vec::new(),
             arps: Vec::new(),
+            polled: HashMap::new(),
             tables: Vec::new(),
             link: None,
             responder: None,
@@ -212,9 +219,11 @@ impl Shell {
         }
     }
 
-    /// Takes a reloaded config (hook environments, the history file).
-    pub fn set_config(&mut self, config: &Config) {
+    /// Takes a reloaded config (hook environments, the history file, the ARP check's method; a
+    /// check in flight finishes by the method it started with).
+    pub fn set_config(&mut self, config: &Config, table: bool) {
         self.config = config.clone();
+        self.table_method = table;
         self.history_file = config.policy.historyfile.clone();
         for s in &self.arp {
             self.watch(s);
@@ -499,7 +508,10 @@ impl Shell {
                 timeout,
                 probes,
             } => {
-                if self.table.is_some() {
+                if self.table_method {
+                    if self.table.is_none() {
+                        self.table = Some(TableArpChecker::new());
+                    }
                     match self.table_begin(&targets) {
                         Ok(()) => {}
                         Err(e @ NetError::Privilege { .. }) => return Err(e),
@@ -541,9 +553,14 @@ impl Shell {
                 vec![]
             }
             Action::CheckOwnership { id, addresses } => {
-                // A dry run holds nothing: there is nothing to have lost.
+                // A dry run answers for what it pretends: an active holds what it "added", a
+                // passive added nothing (its host's addresses are not its doing: read as held, they
+                // made every dry-run passive see a split brain and "take over" at once).
                 let missing = if self.dry_run {
-                    Vec::new()
+                    match self.role {
+                        Role::Active => Vec::new(),
+                        _ => addresses,
+                    }
                 } else {
                     let held = self.holds_each(&addresses);
                     addresses
@@ -858,7 +875,16 @@ impl Shell {
                 Err(e) => self.log.warn(&format!("arp check on {}: {e}", t.device)),
             }
         }
-        self.send_arp(&targets, conflict);
+        if conflict {
+            self.send_arp(&targets, true);
+        } else {
+            // A check asks the station that answered last time alone; its repeats (`rounds` is at
+            // least two) broadcast, so an address that moved to another MAC still answers in time.
+            for t in &targets {
+                let mac = self.polled.get(&(t.device.clone(), t.address)).copied();
+                self.solicit_to(t, mac);
+            }
+        }
         self.arps.push(ArpInFlight {
             id,
             conflict,
@@ -974,7 +1000,7 @@ impl Shell {
                 .collect();
             Input::ConflictDone { id: a.id, rivals }
         } else {
-            let results = a
+            let results: Vec<ArpResult> = a
                 .targets
                 .iter()
                 .map(|t| ArpResult {
@@ -982,6 +1008,13 @@ impl Shell {
                     mac: a.found.get(&(t.device.clone(), t.address)).copied(),
                 })
                 .collect();
+            for r in &results {
+                let key = (r.target.device.clone(), r.target.address);
+                match r.mac {
+                    Some(mac) => self.polled.insert(key, mac),
+                    None => self.polled.remove(&key),
+                };
+            }
             Input::ArpDone { id: a.id, results }
         }
     }

@@ -1,6 +1,7 @@
 //! `failoverctl arp-check` in the lab, both methods: the active's address is found with the right
 //! MAC, its absence is reported when the active's link is down, a stale entry is not mistaken for a
-//! live peer, and the raw method leaves the kernel's table alone.
+//! live peer, and the raw method leaves the kernel's table alone; the daemon passive's check polls
+//! the answering MAC (`arpcheck= raw`) or broadcasts (`table`).
 
 use crate::common;
 use common::lab::{root_or_skip, Lab};
@@ -99,4 +100,125 @@ fn arp_check_finds_the_active_and_reports_its_absence_by_both_methods() {
             );
         }
     }
+}
+
+/// ARP requests for the activeip that `capture` saw sent from `mac`, as (eth.dst, arp.dst.hw_mac).
+fn requests_from(capture: &common::capture::Decoded, mac: &str) -> Vec<Vec<String>> {
+    capture.rows(
+        &format!("arp.opcode == 1 && arp.dst.proto_ipv4 == {ACTIVEIP} && eth.src == {mac}"),
+        &["eth.dst", "arp.dst.hw_mac"],
+    )
+}
+
+fn mac_of(lab: &Lab, node: &str) -> String {
+    lab.ok(node, &["cat", "/sys/class/net/eth1/address"])
+        .trim()
+        .to_owned()
+}
+
+/// The daemon's passive check, `arpcheck= raw` (the improved default): once the active has
+/// answered, each check asks its MAC alone (the test host on the LAN sees no request), the address
+/// moving to another MAC is found by the check's broadcast repeat (no check goes unanswered), and
+/// `arpcheck= table` (classic) keeps the source document's broadcast resolution every check.
+#[test]
+fn passive_polls_the_answering_mac_and_finds_a_moved_address() {
+    use common::capture::Capture;
+    use common::pair::{config, Daemon};
+    let name = "passive_polls_the_answering_mac_and_finds_a_moved_address";
+    if !root_or_skip(name) {
+        return;
+    }
+    let lab = Lab::up();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mac_a, mac_b, mac_cl) = (mac_of(&lab, "a"), mac_of(&lab, "b"), mac_of(&lab, "cl"));
+    // The activeip on a, with no daemon there: b's dry-run passive only asks.
+    lab.ok("a", &["ip", "addr", "add", "192.0.2.10/24", "dev", "eth1"]);
+    let b = Daemon::start(
+        &lab,
+        dir.path(),
+        "b",
+        "run-passive",
+        &config("b", ""),
+        &["--dry-run"],
+    );
+    std::thread::sleep(Duration::from_millis(700));
+
+    // Five checks (checktime 200ms): unicast to a, nothing for the test host to look at.
+    let at_th = Capture::start(&lab, "th", "eth1", "arp");
+    let at_a = Capture::start(&lab, "a", "eth1", "arp");
+    std::thread::sleep(Duration::from_millis(1000));
+    let (at_th, at_a) = (at_th.stop(), at_a.stop());
+    let broadcast = requests_from(&at_th, &mac_b);
+    assert!(
+        broadcast.is_empty(),
+        "the test host saw the passive's requests: {broadcast:?}\n{}",
+        at_th.summary()
+    );
+    let polls = requests_from(&at_a, &mac_b);
+    assert!(
+        polls.len() >= 3,
+        "a got {} polls:\n{}\n{}",
+        polls.len(),
+        at_a.summary(),
+        b.log()
+    );
+    for p in &polls {
+        assert_eq!(p[0], mac_a, "a poll not sent to a's MAC: {polls:?}");
+    }
+
+    // The address moves to the client (added there before a lets go: it is always held). The
+    // next poll to a goes unanswered; the check's broadcast repeat finds the client in time.
+    lab.ok("cl", &["ip", "addr", "add", "192.0.2.10/24", "dev", "eth1"]);
+    lab.ok("a", &["ip", "addr", "del", "192.0.2.10/24", "dev", "eth1"]);
+    std::thread::sleep(Duration::from_millis(700));
+    let at_cl = Capture::start(&lab, "cl", "eth1", "arp");
+    let at_th = Capture::start(&lab, "th", "eth1", "arp");
+    std::thread::sleep(Duration::from_millis(1000));
+    let (at_cl, at_th) = (at_cl.stop(), at_th.stop());
+    let polls = requests_from(&at_cl, &mac_b);
+    assert!(
+        polls.len() >= 3,
+        "cl got {} polls:\n{}",
+        polls.len(),
+        at_cl.summary()
+    );
+    assert!(polls.iter().all(|p| p[0] == mac_cl), "{polls:?}");
+    assert!(
+        requests_from(&at_th, &mac_b).is_empty(),
+        "{}",
+        at_th.summary()
+    );
+    let log = b.log();
+    // Bug: a dry-run passive took its host's own addresses for held activeips, saw a split brain
+    // and "took over" at once (and then sent conflict probes instead of checks).
+    assert!(
+        !log.contains("split brain") && !log.contains("would add"),
+        "the dry-run passive acted:\n{log}"
+    );
+    assert!(
+        !log.contains("no ARP answer"),
+        "a check went unanswered while the address moved:\n{log}"
+    );
+    drop(b);
+
+    // Classic: the document's table method broadcasts every check.
+    let b = Daemon::start(
+        &lab,
+        dir.path(),
+        "b",
+        "run-passive",
+        &config("b", "arpcheck= table"),
+        &[],
+    );
+    std::thread::sleep(Duration::from_millis(700));
+    let at_th = Capture::start(&lab, "th", "eth1", "arp");
+    std::thread::sleep(Duration::from_millis(1000));
+    let at_th = at_th.stop();
+    let broadcast = requests_from(&at_th, &mac_b);
+    assert!(
+        broadcast.len() >= 3 && broadcast.iter().all(|r| r[0] == "ff:ff:ff:ff:ff:ff"),
+        "table method: {broadcast:?}\n{}\n{}",
+        at_th.summary(),
+        b.log()
+    );
 }

@@ -45,6 +45,13 @@ impl Policy {
             } else {
                 TestHosts::Any
             },
+            // The raw check polls the active's MAC alone: no broadcast to every station on the LAN
+            // each checktime, and no neighbour entry deleted.
+            arpcheck: if classic {
+                ArpCheck::Table
+            } else {
+                ArpCheck::Raw
+            },
             requirepeer: !classic,
             requirefit: !classic,
             maxfailovers: if classic { 0 } else { 3 },

@@ -208,6 +208,7 @@ impl Validator {
         }
         set!("onfailure", p.onfailure, parse_action);
         set!("testhosts", p.testhosts, parse_testhosts);
+        set!("arpcheck", p.arpcheck, parse_arpcheck);
         set!("requirepeer", p.requirepeer, value::boolean);
         set!("requirefit", p.requirefit, value::boolean);
         set!("maxfailovers", p.maxfailovers, |x| limits::MAXFAILOVERS
@@ -289,6 +290,14 @@ fn parse_testhosts(s: &str) -> Result<TestHosts, String> {
         "any" => Ok(TestHosts::Any),
         "all" => Ok(TestHosts::All),
         _ => Err(format!("`{s}` is not any | all")),
+    }
+}
+
+fn parse_arpcheck(s: &str) -> Result<ArpCheck, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "table" => Ok(ArpCheck::Table),
+        "raw" => Ok(ArpCheck::Raw),
+        _ => Err(format!("`{s}` is not table | raw")),
     }
 }
 

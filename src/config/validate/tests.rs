@@ -1,6 +1,6 @@
 //! Unit tests of the validation.
 
-use crate::config::{parse_str, PeerKey, PolicyMode, TestHosts, DEFAULT_PEER_PORT};
+use crate::config::{parse_str, ArpCheck, PeerKey, PolicyMode, TestHosts, DEFAULT_PEER_PORT};
 use std::path::{Path, PathBuf};
 
 const CHANNEL: &str = "[channel]\ndevice= eth1\nactiveip= 192.0.2.50\npassiveip= 192.0.2.51\n\
@@ -27,6 +27,31 @@ fn mode_sets_defaults_and_keys_override() {
     assert_eq!(config.policy.testhosts, TestHosts::Any);
     assert_eq!(config.policy.maxfailovers, 0);
     assert!(!config.policy.requirepeer);
+}
+
+/// The passive's check: the document's table method in classic mode, the polling raw check in
+/// improved mode; the key overrides either, and a bad value is an error on its line.
+#[test]
+fn arpcheck_follows_the_mode_and_the_key_overrides_it() {
+    let check = |policy: &str| {
+        let text = format!("{CHANNEL}[policy]\n{policy}");
+        parse_str(&text, Path::new("t.ini")).map(|(c, _)| c.policy.arpcheck)
+    };
+    assert_eq!(check("").expect("valid"), ArpCheck::Raw);
+    assert_eq!(check("mode= classic\n").expect("valid"), ArpCheck::Table);
+    assert_eq!(
+        check("mode= classic\narpcheck= raw\n").expect("valid"),
+        ArpCheck::Raw
+    );
+    assert_eq!(check("arpcheck= TABLE\n").expect("valid"), ArpCheck::Table);
+    let err = check("arpcheck= kernel\n").expect_err("not a method");
+    let d = err
+        .diagnostics()
+        .iter()
+        .find(|d| d.is_error())
+        .expect("an error");
+    assert_eq!((d.line, d.key.as_deref()), (7, Some("arpcheck")), "{err}");
+    assert!(d.message.contains("table | raw"), "{err}");
 }
 
 const KEY: &str = "00112233445566778899aabbccddeeff";

@@ -161,6 +161,16 @@ impl Shell {
     /// target's subnet (both from the address books, no enumeration). A failed send leaves the
     /// address unanswered, which is what gets reported.
     pub(super) fn solicit(&mut self, t: &ArpTarget, probe_form: bool) {
+        self.solicit_as(t, probe_form, None)
+    }
+
+    /// A check's solicitation, to the station `mac` alone when given (IPv4; neighbour discovery
+    /// always asks the address's solicited-node group).
+    pub(super) fn solicit_to(&mut self, t: &ArpTarget, mac: Option<[u8; 6]>) {
+        self.solicit_as(t, false, mac)
+    }
+
+    fn solicit_as(&mut self, t: &ArpTarget, probe_form: bool, mac: Option<[u8; 6]>) {
         match t.address {
             IpAddr::V4(target) => {
                 let sources = if probe_form {
@@ -169,7 +179,11 @@ impl Shell {
                     self.book.sources(&t.device)
                 };
                 if let Some(s) = self.arp.iter().find(|s| s.device == t.device) {
-                    let _ = s.request(sender_ip(probe_form, &sources, target), target);
+                    let from = sender_ip(probe_form, &sources, target);
+                    let _ = match mac {
+                        Some(mac) => s.request_to(from, target, mac),
+                        None => s.request(from, target),
+                    };
                 }
             }
             IpAddr::V6(target) => {

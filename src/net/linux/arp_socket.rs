@@ -115,9 +115,26 @@ impl ArpSocket {
         self.send(&ArpMessage::request(self.mac, sender_ip, target).to_frame())
     }
 
-    /// Sends one whole Ethernet frame.
+    /// Sends an ARP request for `target` to the station `mac` only (RFC 1122's unicast poll of a
+    /// cached entry, as the kernel's own probes do): no other station on the LAN sees it.
+    pub fn request_to(
+        &self,
+        sender_ip: Ipv4Addr,
+        target: Ipv4Addr,
+        mac: [u8; 6],
+    ) -> Result<(), NetError> {
+        let mut m = ArpMessage::request(self.mac, sender_ip, target);
+        m.eth_dst = mac;
+        self.send(&m.to_frame())
+    }
+
+    /// Sends one whole Ethernet frame, to the destination in its header.
     pub fn send(&self, frame: &[u8]) -> Result<(), NetError> {
-        let addr = sockaddr(self.ifindex, [0xff; 6]);
+        let mut dest = [0xff; 6];
+        if let Some(d) = frame.get(..6) {
+            dest.copy_from_slice(d);
+        }
+        let addr = sockaddr(self.ifindex, dest);
         // SAFETY: valid buffer and sockaddr_ll.
         let rc = unsafe {
             libc::sendto(
