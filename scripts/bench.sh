@@ -52,7 +52,7 @@ trap cleanup EXIT
 
 ns() { printf '%s-%s' "$name" "$1"; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+median() { sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : "n/a" }'; }
 holds() { local s; s=$(ip -n "$(ns "$1")" -o -4 addr show); [[ $s == *" $2/"* ]]; }
 wait_for() { local end=$(( $(now_ms) + $1 )); shift; until "$@"; do [ "$(now_ms)" -lt "$end" ] || return 1; sleep 0.02; done; }
 
@@ -254,6 +254,41 @@ firsts() { # CAPTURE T0 N T1
         if (!(k in e) && (k in g) && $1 + 0 >= g[k] && index($0, " " ip[k] " > ") && index($0, "ICMP echo request")) e[k] = $1 } }
     END { for (k = 1; k <= n; k++) print k, (k in g) ? g[k] : "-", (k in e) ? e[k] : "-" } ' "$1"
 }
+# One more sample of channel 1's takeover in the running scale lab: the pair started afresh (no
+# failure history: `maxfailovers` counts the fast path's demotes), then FAULT (carrier: a's c1
+# down; silent: a's switch port drops every frame); prints the ms from the fault to channel 1's first
+# gratuitous ARP at the test host, empty when none came.
+c1_sample() { # N FAULT TAG
+  local n=$1 fault=$2 tag=$3 sa sb tp t0
+  ip -n "$(sns a)" link set c1 up
+  ip netns exec "$(sns s1)" nft delete table bridge bench_silent 2>/dev/null || true
+  rm -f "$work/a.history" "$work/b.history"
+  FAILOVERCTL_REBOOT_COMMAND=true ip netns exec "$(sns a)" "$bin" run -c "$work/s$n-a.ini" 2>>"$work/s$n-a.log" & sa=$!; pids+=($sa)
+  wait_for 10000 sholds a "$(sip "$n")" || { echo "   (a did not take the addresses again)" >&2; kill -TERM "$sa"; return; }
+  FAILOVERCTL_REBOOT_COMMAND=true ip netns exec "$(sns b)" "$bin" run -c "$work/s$n-b.ini" 2>>"$work/s$n-b2.log" & sb=$!; pids+=($sb)
+  sleep 2
+  ip netns exec "$(sns th)" tcpdump -i any -nn -tt -l 'arp' >"$work/s$n-$tag.cap" 2>/dev/null & tp=$!; pids+=($tp)
+  sleep 1
+  t0=$(date +%s.%N)
+  if [ "$fault" = carrier ]; then
+    ip -n "$(sns a)" link set c1 down
+  else
+    ip netns exec "$(sns s1)" nft -f - <<NFT
+table bridge bench_silent {
+  chain drop_a1 { type filter hook forward priority 0; policy accept;
+    iifname "pa1" drop
+    oifname "pa1" drop
+  }
+}
+NFT
+  fi
+  wait_for 10000 sholds b "$(sip 1)" || echo "   (b did not take over channel 1 within 10 s: $fault)" >&2
+  sleep 0.5
+  kill -INT "$tp"; wait "$tp" 2>/dev/null || true
+  kill -TERM "$sa" "$sb"; wait "$sa" 2>/dev/null || true; wait "$sb" 2>/dev/null || true
+  ip netns exec "$(sns s1)" nft delete table bridge bench_silent 2>/dev/null || true
+  firsts "$work/s$n-$tag.cap" "$t0" 1 | awk -v t0="$t0" '$2 != "-" { printf "%d", ($2 - t0) * 1000 }'
+}
 for n in 1 8 64; do
   sname=sc$$x$n; labs+=("$sname")
   bash scripts/netlab.sh up-scale "$sname" "$n" >/dev/null
@@ -298,24 +333,17 @@ for n in 1 8 64; do
   # More samples of channel 1's takeover (one is too few to compare channel counts within 10%):
   # the pair started again in the same lab, a's link back up, the same fault.
   c1s=$(awk '$1 == 1 && $2 != "-" { print $2 }' "$work/s$n.firsts" | awk -v t0="$t0" '{ printf "%d", ($1 - t0) * 1000 }')
-  for k in $(seq 2 "${SCALE_SAMPLES:-5}"); do
-    ip -n "$(sns a)" link set c1 up
-    rm -f "$work/a.history" "$work/b.history"
-    FAILOVERCTL_REBOOT_COMMAND=true ip netns exec "$(sns a)" "$bin" run -c "$work/s$n-a.ini" 2>>"$work/s$n-a.log" & sa=$!; pids+=($sa)
-    wait_for 10000 sholds a "$(sip "$n")" || { echo "   (a did not take the addresses again)"; break; }
-    FAILOVERCTL_REBOOT_COMMAND=true ip netns exec "$(sns b)" "$bin" run -c "$work/s$n-b.ini" 2>>"$work/s$n-b2.log" & sb=$!; pids+=($sb)
-    sleep 2
-    ip netns exec "$(sns th)" tcpdump -i any -nn -tt -l 'arp' >"$work/s$n-$k.cap" 2>/dev/null & tp=$!; pids+=($tp)
-    sleep 1
-    t0=$(date +%s.%N)
-    ip -n "$(sns a)" link set c1 down
-    wait_for 10000 sholds b "$(sip 1)" || echo "   (b did not take over channel 1 within 10 s)"
-    sleep 0.5
-    kill -INT "$tp"; wait "$tp" 2>/dev/null || true
-    kill -TERM "$sa" "$sb"; wait "$sa" 2>/dev/null || true; wait "$sb" 2>/dev/null || true
-    c1s="$c1s $(firsts "$work/s$n-$k.cap" "$t0" 1 | awk -v t0="$t0" '$2 != "-" { printf "%d", ($2 - t0) * 1000 }')"
-  done
+  for k in $(seq 2 "${SCALE_SAMPLES:-5}"); do c1s="$c1s $(c1_sample "$n" carrier "$k")"; done
   echo "             channel 1 takeover, every sample (ms): $c1s; median $(printf '%s\n' $c1s | median) ms"
+  # The same channel failing silently (a's port on the switch drops everything, a's carrier stays
+  # up): no link event, so the checks detect it (a's echoes, b's ARP check) and the pair decides as
+  # the source document does, within its bound. This figure is the one the checks of 64 channels
+  # could slow down.
+  sil=""
+  for k in $(seq 1 "${SCALE_SAMPLES:-5}"); do sil="$sil $(c1_sample "$n" silent "s$k")"; done
+  sil_med=$(printf '%s\n' $sil | median)
+  [ "$n" = 1 ] && sil_one=$sil_med
+  echo "             channel 1 takeover after it went silent, every sample (ms):$sil; median $sil_med ms$(awk -v m="$sil_med" -v o="${sil_one:-}" 'BEGIN { if (o != "" && o > 0 && m != "n/a") printf " (%+.0f%% against one channel)", (m - o) * 100 / o }')"
   bash scripts/netlab.sh down "$sname"
 done
 # Baseline: keepalived moving the same 64 addresses (one VRRP instance on c1, unicast, 0.1 s adverts).

@@ -157,7 +157,8 @@ pub struct Shell {
     arps: Vec<ArpInFlight>,
     /// The MAC that answered the last raw check of each address: the next check asks that station
     /// alone first (a unicast poll), and broadcasts only its repeats. An unanswered check forgets it.
-    polled: HashMap<(String, IpAddr), [u8; 6]>,
+    /// Keyed by address alone (an activeip is one channel's): no device name copied per lookup.
+    polled: HashMap<IpAddr, [u8; 6]>,
     tables: Vec<TableInFlight>,
     link: Option<(PeerLink, IpAddr)>,
     responder: Option<Responder>,
@@ -880,10 +881,12 @@ impl Shell {
         } else {
             // A check asks the station that answered last time alone; its repeats (`rounds` is at
             // least two) broadcast, so an address that moved to another MAC still answers in time.
+            self.book.begin_batch();
             for t in &targets {
-                let mac = self.polled.get(&(t.device.clone(), t.address)).copied();
+                let mac = self.polled.get(&t.address).copied();
                 self.solicit_to(t, mac);
             }
+            self.book.end_batch();
         }
         self.arps.push(ArpInFlight {
             id,
@@ -897,9 +900,11 @@ impl Shell {
     }
 
     fn send_arp(&mut self, targets: &[ArpTarget], probe_form: bool) {
+        self.book.begin_batch();
         for t in targets {
             self.solicit(t, probe_form);
         }
+        self.book.end_batch();
     }
 
     /// An ARP socket is readable.
@@ -938,12 +943,14 @@ impl Shell {
         for m in heard {
             // Another MAC announcing or answering for one of the activeips of this device (the
             // socket skips this host's own frames): the core judges it (issue 14).
-            if self
-                .config
-                .channels
-                .iter()
-                .any(|c| c.device == device && c.activeip == m.ip)
-                && m.mac != own_mac
+            // Addresses compared first: at 64 channels this runs 64 times per reply, and the
+            // device names' string compares were most of the shell's own time.
+            if m.mac != own_mac
+                && self
+                    .config
+                    .channels
+                    .iter()
+                    .any(|c| c.activeip == m.ip && c.device == device)
             {
                 claims.push(Input::ForeignClaim(Rival {
                     device: device.clone(),
@@ -958,25 +965,29 @@ impl Shell {
             for a in &mut self.arps {
                 if a.targets
                     .iter()
-                    .any(|t| t.device == device && t.address == m.ip)
+                    .any(|t| t.address == m.ip && t.device == device)
                 {
                     a.found.entry((device.clone(), m.ip)).or_insert(m.mac);
                 }
             }
             for t in &mut self.tables {
                 for (target, answered) in t.targets.iter().zip(t.answered.iter_mut()) {
-                    if target.device == device && target.address == m.ip {
+                    if target.address == m.ip && target.device == device {
                         *answered = true;
                     }
                 }
             }
         }
-        let (done, left): (Vec<_>, Vec<_>) = self
-            .arps
-            .drain(..)
-            .partition(|a| a.found.len() >= a.targets.len());
-        self.arps = left;
-        let mut out: Answers = done.into_iter().map(|a| self.arp_done(a)).collect();
+        let mut out: Answers = Vec::new();
+        // Most replies complete nothing: the list is only rebuilt when a check is done.
+        if self.arps.iter().any(|a| a.found.len() >= a.targets.len()) {
+            let (done, left): (Vec<_>, Vec<_>) = self
+                .arps
+                .drain(..)
+                .partition(|a| a.found.len() >= a.targets.len());
+            self.arps = left;
+            out.extend(done.into_iter().map(|a| self.arp_done(a)));
+        }
         out.extend(self.tables_answered());
         out.extend(claims);
         out
@@ -1009,10 +1020,9 @@ impl Shell {
                 })
                 .collect();
             for r in &results {
-                let key = (r.target.device.clone(), r.target.address);
                 match r.mac {
-                    Some(mac) => self.polled.insert(key, mac),
-                    None => self.polled.remove(&key),
+                    Some(mac) => self.polled.insert(r.target.address, mac),
+                    None => self.polled.remove(&r.target.address),
                 };
             }
             Input::ArpDone { id: a.id, results }

@@ -71,6 +71,17 @@ impl AddressBook {
         out
     }
 
+    /// Answers the following lookups from one drain of the event socket, until [`Self::end_batch`]:
+    /// the requests of one check (64 channels) read the socket once, not once per request.
+    pub fn begin_batch(&mut self) {
+        self.drain_events();
+        self.drained = true;
+    }
+
+    pub fn end_batch(&mut self) {
+        self.drained = false;
+    }
+
     pub fn holds(&mut self, device: &str, address: Ipv4Addr) -> Result<bool, NetError> {
         Ok(self.addresses(device)?.iter().any(|a| a.address == address))
     }
