@@ -13,7 +13,8 @@
 #      like for like: the CPU per packet each pair sent (every interface's tx counter of both nodes);
 #   7. scale (1, 8, 64 channels, `netlab.sh up-scale`): idle CPU per channel of each node over 10 s,
 #      the active's threads, channel 1's takeover after its link went down on the active (SCALE_SAMPLES
-#      samples, default 5, the pair restarted between them), the
+#      samples, default 5, the pair restarted between them) and after it went silent (a's switch port
+#      dropping everything, carrier up: the checks detect it; SILENT_SAMPLES, default 10), the
 #      takeover decision to the last channel's first gratuitous ARP and to its first echo request;
 #      keepalived moving the same 64 addresses (one VRRP instance) as the baseline.
 #   8. per failure (planned stop, handover, link down, power off, silent, daemon killed) the client's
@@ -340,10 +341,13 @@ for n in 1 8 64; do
   # the source document does, within its bound. This figure is the one the checks of 64 channels
   # could slow down.
   sil=""
-  for k in $(seq 1 "${SCALE_SAMPLES:-5}"); do sil="$sil $(c1_sample "$n" silent "s$k")"; done
+  # The fault lands anywhere in a checktime, so single samples spread over about 100 ms: the mean
+  # of SILENT_SAMPLES (default 10) is compared, not one sample.
+  for k in $(seq 1 "${SILENT_SAMPLES:-10}"); do sil="$sil $(c1_sample "$n" silent "s$k")"; done
   sil_med=$(printf '%s\n' $sil | median)
-  [ "$n" = 1 ] && sil_one=$sil_med
-  echo "             channel 1 takeover after it went silent, every sample (ms):$sil; median $sil_med ms$(awk -v m="$sil_med" -v o="${sil_one:-}" 'BEGIN { if (o != "" && o > 0 && m != "n/a") printf " (%+.0f%% against one channel)", (m - o) * 100 / o }')"
+  sil_mean=$(printf '%s\n' $sil | awk 'NF { s += $1; n++ } END { if (n) printf "%.0f", s / n; else print "n/a" }')
+  [ "$n" = 1 ] && sil_one=$sil_mean
+  echo "             channel 1 takeover after it went silent, every sample (ms):$sil; median $sil_med ms, mean $sil_mean ms$(awk -v m="$sil_mean" -v o="${sil_one:-}" 'BEGIN { if (o != "" && o > 0 && m != "n/a") printf " (mean %+.0f%% against one channel)", (m - o) * 100 / o }')"
   bash scripts/netlab.sh down "$sname"
 done
 # Baseline: keepalived moving the same 64 addresses (one VRRP instance on c1, unicast, 0.1 s adverts).
