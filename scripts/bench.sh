@@ -258,9 +258,10 @@ firsts() { # CAPTURE T0 N T1
 # One more sample of channel 1's takeover in the running scale lab: the pair started afresh (no
 # failure history: `maxfailovers` counts the fast path's demotes), then FAULT (carrier: a's c1
 # down; silent: a's switch port drops every frame); prints the ms from the fault to channel 1's first
-# gratuitous ARP at the test host, empty when none came.
-c1_sample() { # N FAULT TAG
-  local n=$1 fault=$2 tag=$3 sa sb tp t0
+# gratuitous ARP at the test host, empty when none came. PHASE_MS delays the fault by that much
+# more, so that a set of samples lands evenly across the checktime.
+c1_sample() { # N FAULT TAG [PHASE_MS]
+  local n=$1 fault=$2 tag=$3 phase=${4:-0} sa sb tp t0
   ip -n "$(sns a)" link set c1 up
   ip netns exec "$(sns s1)" nft delete table bridge bench_silent 2>/dev/null || true
   rm -f "$work/a.history" "$work/b.history"
@@ -270,6 +271,7 @@ c1_sample() { # N FAULT TAG
   sleep 2
   ip netns exec "$(sns th)" tcpdump -i any -nn -tt -l 'arp' >"$work/s$n-$tag.cap" 2>/dev/null & tp=$!; pids+=($tp)
   sleep 1
+  sleep "$(awk -v p="$phase" 'BEGIN { printf "%.3f", p / 1000 }')"
   t0=$(date +%s.%N)
   if [ "$fault" = carrier ]; then
     ip -n "$(sns a)" link set c1 down
@@ -341,9 +343,12 @@ for n in 1 8 64; do
   # the source document does, within its bound. This figure is the one the checks of 64 channels
   # could slow down.
   sil=""
-  # The fault lands anywhere in a checktime, so single samples spread over about 100 ms: the mean
-  # of SILENT_SAMPLES (default 10) is compared, not one sample.
-  for k in $(seq 1 "${SILENT_SAMPLES:-10}"); do sil="$sil $(c1_sample "$n" silent "s$k")"; done
+  # Detection waits for the next check, so a sample depends on where in the checktime the fault
+  # lands, and restarting the pair the same way each time lands it in the same place: sample K is
+  # delayed by K/SILENT_SAMPLES of the checktime (100 ms), and the means over these evenly spread
+  # phases are compared (SILENT_SAMPLES, default 10).
+  ns_sil=${SILENT_SAMPLES:-10}
+  for k in $(seq 1 "$ns_sil"); do sil="$sil $(c1_sample "$n" silent "s$k" $(( (k - 1) * 100 / ns_sil )))"; done
   sil_med=$(printf '%s\n' $sil | median)
   sil_mean=$(printf '%s\n' $sil | awk 'NF { s += $1; n++ } END { if (n) printf "%.0f", s / n; else print "n/a" }')
   [ "$n" = 1 ] && sil_one=$sil_mean
