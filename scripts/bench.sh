@@ -258,8 +258,9 @@ firsts() { # CAPTURE T0 N T1
 # One more sample of channel 1's takeover in the running scale lab: the pair started afresh (no
 # failure history: `maxfailovers` counts the fast path's demotes), then FAULT (carrier: a's c1
 # down; silent: a's switch port drops every frame); prints the ms from the fault to channel 1's first
-# gratuitous ARP at the test host, empty when none came. PHASE_MS delays the fault by that much
-# more, so that a set of samples lands evenly across the checktime.
+# gratuitous ARP at the test host, empty when none came. With PHASE_MS the fault comes that long
+# after one of a's checks (its echo to channel 1's test host), so that a set of samples lands
+# evenly across the checktime.
 c1_sample() { # N FAULT TAG [PHASE_MS]
   local n=$1 fault=$2 tag=$3 phase=${4:-0} sa sb tp t0
   ip -n "$(sns a)" link set c1 up
@@ -271,7 +272,10 @@ c1_sample() { # N FAULT TAG [PHASE_MS]
   sleep 2
   ip netns exec "$(sns th)" tcpdump -i any -nn -tt -l 'arp' >"$work/s$n-$tag.cap" 2>/dev/null & tp=$!; pids+=($tp)
   sleep 1
-  sleep "$(awk -v p="$phase" 'BEGIN { printf "%.3f", p / 1000 }')"
+  if [ -n "${4:-}" ]; then
+    timeout 2 ip netns exec "$(sns th)" tcpdump -i c1 -nn -c 1 "icmp[icmptype] == icmp-echo and src host $(sip 1)" >/dev/null 2>&1 || true
+    sleep "$(awk -v p="$phase" 'BEGIN { printf "%.3f", p / 1000 }')"
+  fi
   t0=$(date +%s.%N)
   if [ "$fault" = carrier ]; then
     ip -n "$(sns a)" link set c1 down
@@ -344,9 +348,9 @@ for n in 1 8 64; do
   # could slow down.
   sil=""
   # Detection waits for the next check, so a sample depends on where in the checktime the fault
-  # lands, and restarting the pair the same way each time lands it in the same place: sample K is
-  # delayed by K/SILENT_SAMPLES of the checktime (100 ms), and the means over these evenly spread
-  # phases are compared (SILENT_SAMPLES, default 10).
+  # lands, and restarting the pair the same way each time lands it in the same place: sample K
+  # comes (K-1)/SILENT_SAMPLES of the checktime (100 ms) after one of a's checks, and the means over
+  # these evenly spread phases are compared (SILENT_SAMPLES, default 10).
   ns_sil=${SILENT_SAMPLES:-10}
   for k in $(seq 1 "$ns_sil"); do sil="$sil $(c1_sample "$n" silent "s$k" $(( (k - 1) * 100 / ns_sil )))"; done
   sil_med=$(printf '%s\n' $sil | median)

@@ -29,7 +29,7 @@ use crate::daemon::log::Log;
 use crate::daemon::rounds::Rounds;
 use crate::daemon::state;
 use crate::net::linux::addr_book::AddressBook;
-use crate::net::linux::arp_socket::ArpSocket;
+use crate::net::linux::arp_socket::{ArpDevice, ArpSocket};
 use crate::net::linux::icmp::IcmpSocket;
 use crate::net::linux::peer::{ProbeJob, Responder};
 use crate::net::linux::{IcmpProber, NetlinkCounters, PeerLink, TableArpChecker};
@@ -42,7 +42,7 @@ pub use fast::{CONTROL, LINK_EVENTS};
 pub const ICMP: Token = Token(1);
 pub const PEER_LINK: Token = Token(2);
 pub const RESPONDER: Token = Token(3);
-/// ARP sockets: `ARP_BASE + index` (one per device, so at most a few thousand).
+/// The ARP socket (one for every device); the tokens up to `ND_BASE` are reserved for it.
 pub const ARP_BASE: usize = 100;
 /// Neighbour-discovery sockets (IPv6): `ND_BASE + index`, below the ICMPv6 sockets.
 pub const ND_BASE: usize = 1 << 15;
@@ -153,7 +153,10 @@ pub struct Shell {
     identifier: u16,
     sequence: u16,
     probes: Vec<ProbeInFlight>,
-    arp: Vec<ArpSocket>,
+    /// The one ARP socket (every device), opened at the first ARP work.
+    arp_socket: Option<ArpSocket>,
+    /// The devices ARP is sent on and heard from.
+    arp: Vec<ArpDevice>,
     arps: Vec<ArpInFlight>,
     /// The MAC that answered the last raw check of each address: the next check asks that station
     /// alone first (a unicast poll), and broadcasts only its repeats. An unanswered check forgets it.
@@ -205,6 +208,7 @@ impl Shell {
             identifier: prober.identifier(),
             sequence: 0,
             probes: Vec::new(),
+            arp_socket: None,
             arp: Vec::new(),
             arps: Vec::new(),
             polled: HashMap::new(),
@@ -226,30 +230,26 @@ impl Shell {
         self.config = config.clone();
         self.table_method = table;
         self.history_file = config.policy.historyfile.clone();
-        for s in &self.arp {
+        if let Some(s) = &self.arp_socket {
             self.watch(s);
         }
         self.rewatch_v6();
     }
 
-    /// Narrows an ARP socket to the frames a check or the claim watcher can use (its device's
+    /// Narrows the ARP socket to the frames a check or the claim watcher can use (the channels'
     /// activeips); a socket left unfiltered only costs wake-ups.
     fn watch(&self, s: &ArpSocket) {
         let watched: Vec<std::net::Ipv4Addr> = self
             .config
             .channels
             .iter()
-            .filter(|c| c.device == s.device)
             .filter_map(|c| match c.activeip {
                 IpAddr::V4(a) => Some(a),
                 IpAddr::V6(_) => None,
             })
             .collect();
         if let Err(e) = s.watch_only(&watched) {
-            self.log.warn(&format!(
-                "ARP socket on {}: no kernel filter: {e}",
-                s.device
-            ));
+            self.log.warn(&format!("ARP socket: no kernel filter: {e}"));
         }
     }
 
@@ -823,37 +823,37 @@ impl Shell {
         }
     }
 
+    /// The index of `device` in `arp`, looked up once (the ARP socket opened first if need be).
     fn arp_socket(&mut self, registry: &Registry, device: &str) -> Result<usize, NetError> {
         if let Some(i) = self.arp.iter().position(|s| s.device == device) {
             return Ok(i);
         }
-        let s = ArpSocket::open(device)?;
-        self.watch(&s);
-        let i = self.arp.len();
-        let _ = registry.register(
-            &mut SourceFd(&s.as_raw_fd()),
-            Token(ARP_BASE + i),
-            Interest::READABLE,
-        );
-        self.arp.push(s);
-        Ok(i)
+        if self.arp_socket.is_none() {
+            let s = ArpSocket::open()?;
+            self.watch(&s);
+            let _ = registry.register(
+                &mut SourceFd(&s.as_raw_fd()),
+                Token(ARP_BASE),
+                Interest::READABLE,
+            );
+            self.arp_socket = Some(s);
+        }
+        let socket = self.arp_socket.as_ref().expect("opened just above");
+        let d = ArpDevice::open(socket, device)?;
+        self.arp.push(d);
+        Ok(self.arp.len() - 1)
     }
 
-    /// Opens the ARP socket of `device` again in its slot (same token): a device re-created under
-    /// its name has a new index. Left as it was when the device cannot be opened.
-    fn reopen_arp_socket(&mut self, registry: &Registry, device: &str) {
+    /// Looks `device` up again: one re-created under its name has a new index (and maybe MAC).
+    /// Left as it was when the device cannot be found.
+    fn reopen_arp_socket(&mut self, _registry: &Registry, device: &str) {
         let Some(i) = self.arp.iter().position(|s| s.device == device) else {
             return;
         };
-        if let Ok(fresh) = ArpSocket::open(device) {
-            self.watch(&fresh);
-            let _ = registry.deregister(&mut SourceFd(&self.arp[i].as_raw_fd()));
-            let _ = registry.register(
-                &mut SourceFd(&fresh.as_raw_fd()),
-                Token(ARP_BASE + i),
-                Interest::READABLE,
-            );
-            self.arp[i] = fresh;
+        if let Some(socket) = &self.arp_socket {
+            if let Ok(fresh) = ArpDevice::open(socket, device) {
+                self.arp[i] = fresh;
+            }
         }
     }
 
@@ -907,18 +907,36 @@ impl Shell {
         self.book.end_batch();
     }
 
-    /// An ARP socket is readable.
-    pub fn arp_readable(&mut self, token: Token) -> Answers {
-        let Some(s) = self.arp.get(token.0 - ARP_BASE) else {
+    /// The ARP socket is readable: what was heard goes to the checks device by device.
+    pub fn arp_readable(&mut self, _token: Token) -> Answers {
+        let Some(s) = &self.arp_socket else {
             return vec![];
         };
-        let (device, own_mac) = (s.device.clone(), s.mac);
-        let heard = s.receive().into_iter().map(|m| Heard {
-            answer: m.op == crate::net::linux::arp_frame::ArpOp::Reply,
-            ip: IpAddr::V4(m.sender_ip),
-            mac: m.sender_mac,
-        });
-        self.neighbours_heard(device, own_mac, heard.collect())
+        // One list per device the daemon uses, in arrival order; other devices' frames and this
+        // host's own (its MAC on that device) are dropped.
+        let mut by_device: Vec<Vec<Heard>> = self.arp.iter().map(|_| Vec::new()).collect();
+        for h in s.receive() {
+            let Some(i) = self.arp.iter().position(|d| d.ifindex() == h.ifindex) else {
+                continue;
+            };
+            let m = h.message;
+            if m.sender_mac == self.arp[i].mac {
+                continue;
+            }
+            by_device[i].push(Heard {
+                answer: m.op == crate::net::linux::arp_frame::ArpOp::Reply,
+                ip: IpAddr::V4(m.sender_ip),
+                mac: m.sender_mac,
+            });
+        }
+        let mut out = Vec::new();
+        for (i, heard) in by_device.into_iter().enumerate() {
+            if !heard.is_empty() {
+                let (device, own_mac) = (self.arp[i].device.clone(), self.arp[i].mac);
+                out.extend(self.neighbours_heard(device, own_mac, heard));
+            }
+        }
+        out
     }
 
     /// A neighbour-discovery socket is readable.

@@ -178,11 +178,12 @@ impl Shell {
                 } else {
                     self.book.sources(&t.device)
                 };
-                if let Some(s) = self.arp.iter().find(|s| s.device == t.device) {
+                let dev = self.arp.iter().find(|s| s.device == t.device);
+                if let (Some(socket), Some(dev)) = (&self.arp_socket, dev) {
                     let from = sender_ip(probe_form, &sources, target);
                     let _ = match mac {
-                        Some(mac) => s.request_to(from, target, mac),
-                        None => s.request(from, target),
+                        Some(mac) => socket.request_to(dev, from, target, mac),
+                        None => socket.request(dev, from, target),
                     };
                 }
             }
@@ -325,9 +326,11 @@ impl Shell {
     ) -> Result<(), NetError> {
         match a.address {
             IpAddr::V4(ip) => self.arp_socket(registry, &a.device).and_then(|i| {
-                let s = &self.arp[i];
-                s.send(&garp::frame(GarpForm::Request, s.mac, ip))?;
-                s.send(&garp::frame(GarpForm::Reply, s.mac, ip))
+                let (Some(socket), d) = (&self.arp_socket, &self.arp[i]) else {
+                    return Ok(());
+                };
+                socket.send(d, &garp::frame(GarpForm::Request, d.mac, ip))?;
+                socket.send(d, &garp::frame(GarpForm::Reply, d.mac, ip))
             }),
             IpAddr::V6(ip) => self.v6.announce(&a.device, ip),
         }

@@ -1,7 +1,8 @@
-//! One AF_PACKET socket per device bound to the ARP ethertype, non-blocking: the daemon's event loop
-//! polls it for the passive's raw ARP check and the active's conflict check, so neither needs a thread
-//! or a fresh socket per check. Bound to ETH_P_ARP, the kernel hands it ARP frames only; frames this
-//! host sent itself (PACKET_OUTGOING) are skipped.
+//! The daemon's one ARP socket: AF_PACKET bound to the ARP ethertype on every device, non-blocking,
+//! polled by the event loop for the passive's raw ARP check, the active's conflict check and the
+//! claim watcher; frames go out of any device by its index. One socket for 64 channels, not 64:
+//! one wake-up and one `recvmmsg` per burst of replies. Frames this host sent itself
+//! (PACKET_OUTGOING) and frames of devices the daemon does not use are skipped.
 
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -11,91 +12,94 @@ use crate::net::NetError;
 
 const ETH_P_ARP: u16 = 0x0806;
 
-/// A device's ARP socket and its MAC.
-pub struct ArpSocket {
-    fd: OwnedFd,
+/// A device the ARP socket sends on and hears from: its name, index and MAC.
+pub struct ArpDevice {
     ifindex: i32,
     pub device: String,
     pub mac: [u8; 6],
 }
 
-impl ArpSocket {
-    /// Opens the socket on `device` (needs CAP_NET_RAW).
-    pub fn open(device: &str) -> Result<ArpSocket, NetError> {
+/// The ARP socket of every device.
+pub struct ArpSocket {
+    fd: OwnedFd,
+}
+
+/// An ARP message heard on the device with index `ifindex`.
+pub struct HeardArp {
+    pub ifindex: i32,
+    pub message: ArpMessage,
+}
+
+impl ArpDevice {
+    /// Looks `device` up: its index and Ethernet address (an error for a device without one).
+    pub fn open(socket: &ArpSocket, device: &str) -> Result<ArpDevice, NetError> {
         let ifindex = super::ifindex(device)? as i32;
+        // SAFETY: ifreq is plain data; zero is a valid start.
+        let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+        let name = device.as_bytes();
+        if name.len() >= req.ifr_name.len() {
+            return Err(NetError::NoDevice(device.to_string()));
+        }
+        for (d, s) in req.ifr_name.iter_mut().zip(name) {
+            *d = *s as libc::c_char;
+        }
+        // SAFETY: SIOCGIFHWADDR fills the ifreq it is given; the descriptor is valid.
+        let rc = unsafe { libc::ioctl(socket.fd.as_raw_fd(), libc::SIOCGIFHWADDR, &mut req) };
+        if rc < 0 {
+            return Err(NetError::from_io(
+                "ARP device address",
+                device,
+                "CAP_NET_RAW",
+                std::io::Error::last_os_error(),
+            ));
+        }
+        // SAFETY: SIOCGIFHWADDR set the union's hardware-address member.
+        let hw = unsafe { req.ifr_ifru.ifru_hwaddr };
+        let mut mac = [0u8; 6];
+        for (d, s) in mac.iter_mut().zip(hw.sa_data.iter()) {
+            *d = *s as u8;
+        }
+        if hw.sa_family != libc::ARPHRD_ETHER || mac == [0; 6] {
+            return Err(NetError::Io {
+                context: format!("{device}: no Ethernet address, ARP does not apply"),
+                source: std::io::Error::from(std::io::ErrorKind::Unsupported),
+            });
+        }
+        Ok(ArpDevice {
+            ifindex,
+            device: device.to_owned(),
+            mac,
+        })
+    }
+
+    pub fn ifindex(&self) -> i32 {
+        self.ifindex
+    }
+}
+
+impl ArpSocket {
+    /// Opens the socket (needs CAP_NET_RAW). Opened once: binding the ARP ethertype costs an RCU
+    /// grace period (about 16 ms), which one socket per device paid 64 times.
+    pub fn open() -> Result<ArpSocket, NetError> {
         // SAFETY: plain socket(2); the result is checked before use.
         let raw = unsafe {
             libc::socket(
                 libc::AF_PACKET,
                 libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-                // Protocol 0: no receive hook until bind. With ETH_P_ARP here, bind would first
-                // take down the all-devices hook and wait for an RCU grace period (about 16 ms
-                // per socket: a 64-channel takeover's announcements spread over a second).
-                0,
+                i32::from(ETH_P_ARP.to_be()),
             )
         };
         if raw < 0 {
             return Err(NetError::from_io(
                 "ARP socket",
-                device,
+                "every device",
                 "CAP_NET_RAW",
                 std::io::Error::last_os_error(),
             ));
         }
         // SAFETY: `raw` is a fresh, valid descriptor owned by nobody else.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        let addr = sockaddr(ifindex, [0; 6]);
-        // SAFETY: a valid sockaddr_ll of the right size.
-        let rc = unsafe {
-            libc::bind(
-                fd.as_raw_fd(),
-                (&addr as *const libc::sockaddr_ll).cast(),
-                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-            )
-        };
-        if rc < 0 {
-            return Err(NetError::from_io(
-                "bind ARP socket",
-                device,
-                "CAP_NET_RAW",
-                std::io::Error::last_os_error(),
-            ));
-        }
-        // The bound socket's own address carries the device's MAC: no enumeration of every
-        // interface (pnet's reads sysfs for each one, about 12 ms with 64 devices).
-        // SAFETY: zeroed sockaddr_ll is a valid out-parameter of the right size.
-        let mut own: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-        let mut len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
-        // SAFETY: valid descriptor, buffer and length.
-        let rc = unsafe {
-            libc::getsockname(
-                fd.as_raw_fd(),
-                (&mut own as *mut libc::sockaddr_ll).cast(),
-                &mut len,
-            )
-        };
-        if rc < 0 {
-            return Err(NetError::from_io(
-                "ARP socket address",
-                device,
-                "CAP_NET_RAW",
-                std::io::Error::last_os_error(),
-            ));
-        }
-        let mut mac = [0u8; 6];
-        mac.copy_from_slice(&own.sll_addr[..6]);
-        if own.sll_halen != 6 || mac == [0; 6] {
-            return Err(NetError::Io {
-                context: format!("{device}: no Ethernet address, ARP does not apply"),
-                source: std::io::Error::from(std::io::ErrorKind::Unsupported),
-            });
-        }
-        Ok(ArpSocket {
-            fd,
-            ifindex,
-            device: device.to_owned(),
-            mac,
-        })
+        Ok(ArpSocket { fd })
     }
 
     /// Lets the kernel hand this socket only the frames a check can use: replies (to a check or a
@@ -110,31 +114,40 @@ impl ArpSocket {
         self.fd.as_raw_fd()
     }
 
-    /// Sends an ARP request for `target` from `sender_ip` (0.0.0.0: an RFC 5227 probe).
-    pub fn request(&self, sender_ip: Ipv4Addr, target: Ipv4Addr) -> Result<(), NetError> {
-        self.send(&ArpMessage::request(self.mac, sender_ip, target).to_frame())
+    /// Sends an ARP request for `target` from `sender_ip` (0.0.0.0: an RFC 5227 probe) on `dev`.
+    pub fn request(
+        &self,
+        dev: &ArpDevice,
+        sender_ip: Ipv4Addr,
+        target: Ipv4Addr,
+    ) -> Result<(), NetError> {
+        self.send(
+            dev,
+            &ArpMessage::request(dev.mac, sender_ip, target).to_frame(),
+        )
     }
 
     /// Sends an ARP request for `target` to the station `mac` only (RFC 1122's unicast poll of a
     /// cached entry, as the kernel's own probes do): no other station on the LAN sees it.
     pub fn request_to(
         &self,
+        dev: &ArpDevice,
         sender_ip: Ipv4Addr,
         target: Ipv4Addr,
         mac: [u8; 6],
     ) -> Result<(), NetError> {
-        let mut m = ArpMessage::request(self.mac, sender_ip, target);
+        let mut m = ArpMessage::request(dev.mac, sender_ip, target);
         m.eth_dst = mac;
-        self.send(&m.to_frame())
+        self.send(dev, &m.to_frame())
     }
 
-    /// Sends one whole Ethernet frame, to the destination in its header.
-    pub fn send(&self, frame: &[u8]) -> Result<(), NetError> {
+    /// Sends one whole Ethernet frame out of `dev`, to the destination in its header.
+    pub fn send(&self, dev: &ArpDevice, frame: &[u8]) -> Result<(), NetError> {
         let mut dest = [0xff; 6];
         if let Some(d) = frame.get(..6) {
             dest.copy_from_slice(d);
         }
-        let addr = sockaddr(self.ifindex, dest);
+        let addr = sockaddr(dev.ifindex, dest);
         // SAFETY: valid buffer and sockaddr_ll.
         let rc = unsafe {
             libc::sendto(
@@ -148,18 +161,19 @@ impl ArpSocket {
         };
         if rc < 0 {
             return Err(NetError::Io {
-                context: format!("send ARP on {}", self.device),
+                context: format!("send ARP on {}", dev.device),
                 source: std::io::Error::last_os_error(),
             });
         }
         Ok(())
     }
 
-    /// The ARP messages from other stations waiting on the socket. One `recvmmsg` takes up to a
-    /// batch and, by returning fewer than asked, says the queue is empty: no trailing empty read
-    /// per wake-up (the edge-triggered loop must drain the socket).
-    pub fn receive(&self) -> Vec<ArpMessage> {
-        const BATCH: usize = 16;
+    /// The ARP messages from other stations waiting on the socket, each with the index of the
+    /// device it came in on. One `recvmmsg` takes up to a batch and, by returning fewer than asked,
+    /// says the queue is empty: no trailing empty read per wake-up (the edge-triggered loop must
+    /// drain the socket).
+    pub fn receive(&self) -> Vec<HeardArp> {
+        const BATCH: usize = 32;
         let mut out = Vec::new();
         let mut bufs = [[0u8; 128]; BATCH];
         loop {
@@ -199,10 +213,11 @@ impl ArpSocket {
                 }
                 // An ARP frame is 42 bytes (60 padded); a longer one is cut, its ARP part intact.
                 let len = (msgs[i].msg_len as usize).min(bufs[i].len());
-                if let Some(m) = ArpMessage::parse(&bufs[i][..len]) {
-                    if m.sender_mac != self.mac {
-                        out.push(m);
-                    }
+                if let Some(message) = ArpMessage::parse(&bufs[i][..len]) {
+                    out.push(HeardArp {
+                        ifindex: from[i].sll_ifindex,
+                        message,
+                    });
                 }
             }
             if n < BATCH {
