@@ -262,7 +262,7 @@ firsts() { # CAPTURE T0 N T1
 # after one of a's checks (its echo to channel 1's test host), so that a set of samples lands
 # evenly across the checktime.
 c1_sample() { # N FAULT TAG [PHASE_MS]
-  local n=$1 fault=$2 tag=$3 phase=${4:-0} sa sb tp t0
+  local n=$1 fault=$2 tag=$3 phase=${4:-0} sa sb tp te t0
   ip -n "$(sns a)" link set c1 up
   ip netns exec "$(sns s1)" nft delete table bridge bench_silent 2>/dev/null || true
   rm -f "$work/a.history" "$work/b.history"
@@ -271,6 +271,8 @@ c1_sample() { # N FAULT TAG [PHASE_MS]
   FAILOVERCTL_REBOOT_COMMAND=true ip netns exec "$(sns b)" "$bin" run -c "$work/s$n-b.ini" 2>>"$work/s$n-b2.log" & sb=$!; pids+=($sb)
   sleep 2
   ip netns exec "$(sns th)" tcpdump -i any -nn -tt -l 'arp' >"$work/s$n-$tag.cap" 2>/dev/null & tp=$!; pids+=($tp)
+  # a's own echoes on c1, seen where they leave (the switch drops them after the silent fault).
+  ip netns exec "$(sns a)" tcpdump -i c1 -nn -tt -l 'icmp' >"$work/s$n-$tag.echo" 2>/dev/null & te=$!; pids+=($te)
   sleep 1
   if [ -n "${4:-}" ]; then
     timeout 2 ip netns exec "$(sns th)" tcpdump -i c1 -nn -c 1 "icmp[icmptype] == icmp-echo and src host $(sip 1)" >/dev/null 2>&1 || true
@@ -291,12 +293,21 @@ NFT
   fi
   wait_for 10000 sholds b "$(sip 1)" || echo "   (b did not take over channel 1 within 10 s: $fault)" >&2
   sleep 0.5
-  kill -INT "$tp"; wait "$tp" 2>/dev/null || true
+  kill -INT "$tp" "$te"; wait "$tp" 2>/dev/null || true; wait "$te" 2>/dev/null || true
   kill -TERM "$sa" "$sb"; wait "$sa" 2>/dev/null || true; wait "$sb" 2>/dev/null || true
   ip netns exec "$(sns s1)" nft delete table bridge bench_silent 2>/dev/null || true
-  firsts "$work/s$n-$tag.cap" "$t0" 1 | awk -v t0="$t0" '$2 != "-" { printf "%d", ($2 - t0) * 1000 }'
+  # The silent fault also from a's first unanswered echo (the first check that met it, whatever
+  # the fault's phase): "from-fault/from-check".
+  local check
+  check=$(awk -v t0="$t0" '$1 + 0 >= t0 && match($0, /id [0-9]+, seq [0-9]+/) {
+      k = substr($0, RSTART, RLENGTH)
+      if (index($0, "echo request")) { if (!(k in sent)) { sent[k] = $1; order[++n] = k } }
+      else if (index($0, "echo reply")) answered[k] = 1 }
+    END { for (i = 1; i <= n; i++) if (!(order[i] in answered)) { print sent[order[i]]; exit } }' "$work/s$n-$tag.echo")
+  firsts "$work/s$n-$tag.cap" "$t0" 1 | awk -v t0="$t0" -v c="$check" -v f="$fault" '$2 != "-" {
+    printf "%d", ($2 - t0) * 1000; if (f == "silent" && c != "") printf "/%d", ($2 - c) * 1000 }'
 }
-for n in 1 8 64; do
+for n in ${SCALE_CHANNELS:-1 8 64}; do
   sname=sc$$x$n; labs+=("$sname")
   bash scripts/netlab.sh up-scale "$sname" "$n" >/dev/null
   for node in a b; do bash scripts/netlab.sh config-scale "$node" "$work" "$n" > "$work/s$n-$node.ini"; done
@@ -353,10 +364,13 @@ for n in 1 8 64; do
   # these evenly spread phases are compared (SILENT_SAMPLES, default 10).
   ns_sil=${SILENT_SAMPLES:-10}
   for k in $(seq 1 "$ns_sil"); do sil="$sil $(c1_sample "$n" silent "s$k" $(( (k - 1) * 100 / ns_sil )))"; done
-  sil_med=$(printf '%s\n' $sil | median)
-  sil_mean=$(printf '%s\n' $sil | awk 'NF { s += $1; n++ } END { if (n) printf "%.0f", s / n; else print "n/a" }')
-  [ "$n" = 1 ] && sil_one=$sil_mean
-  echo "             channel 1 takeover after it went silent, every sample (ms):$sil; median $sil_med ms, mean $sil_mean ms$(awk -v m="$sil_mean" -v o="${sil_one:-}" 'BEGIN { if (o != "" && o > 0 && m != "n/a") printf " (mean %+.0f%% against one channel)", (m - o) * 100 / o }')"
+  mean() { awk 'NF { s += $1; n++ } END { if (n) printf "%.0f", s / n; else print "n/a" }'; }
+  vs_one() { awk -v m="$1" -v o="${2:-}" 'BEGIN { if (o != "" && o > 0 && m != "n/a") printf " (%+.0f%% against one channel)", (m - o) * 100 / o }'; }
+  sil_f=$(printf '%s\n' $sil | cut -d/ -f1); sil_c=$(printf '%s\n' $sil | grep / | cut -d/ -f2 || true)
+  mf=$(printf '%s\n' $sil_f | mean); mc=$(printf '%s\n' $sil_c | mean); mdc=$(printf '%s\n' $sil_c | median)
+  [ "$n" = 1 ] && { one_f=$mf; one_c=$mc; }
+  echo "             channel 1 takeover after it went silent, every sample (ms from the fault / from a's first check after it):$sil"
+  echo "             mean from the fault $mf ms$(vs_one "$mf" "${one_f:-}"); from the first check $mc ms (median $mdc)$(vs_one "$mc" "${one_c:-}")"
   bash scripts/netlab.sh down "$sname"
 done
 # Baseline: keepalived moving the same 64 addresses (one VRRP instance on c1, unicast, 0.1 s adverts).
