@@ -44,7 +44,7 @@ pub const PEER_LINK: Token = Token(2);
 pub const RESPONDER: Token = Token(3);
 /// The ARP socket (one for every device); the tokens up to `ND_BASE` are reserved for it.
 pub const ARP_BASE: usize = 100;
-/// Neighbour-discovery sockets (IPv6): `ND_BASE + index`, below the ICMPv6 sockets.
+/// The neighbour-discovery socket (IPv6, every device), below the ICMPv6 sockets.
 pub const ND_BASE: usize = 1 << 15;
 /// ICMPv6 echo sockets, one per device: `ICMP6_BASE + index`, below the children's pipes.
 pub const ICMP6_BASE: usize = ND_BASE + (1 << 14);
@@ -939,19 +939,36 @@ impl Shell {
         out
     }
 
-    /// A neighbour-discovery socket is readable.
-    pub fn nd_readable(&mut self, token: Token) -> Answers {
-        let Some(s) = self.v6.nd.get(token.0 - ND_BASE) else {
+    /// The neighbour-discovery socket is readable: advertisements only (its filter), each the
+    /// answer to a check or a claim, handed on device by device as the ARP socket's.
+    pub fn nd_readable(&mut self, _token: Token) -> Answers {
+        let Some(s) = &self.v6.nd_port else {
             return vec![];
         };
-        let (device, own_mac) = (s.device.clone(), s.mac);
-        // Advertisements only (the socket's filter): the answer to a check, or a claim.
-        let heard = s.receive().into_iter().map(|m| Heard {
-            answer: true,
-            ip: IpAddr::V6(m.target),
-            mac: m.mac(),
-        });
-        self.neighbours_heard(device, own_mac, heard.collect())
+        let mut by_device: Vec<Vec<Heard>> = self.v6.nd.iter().map(|_| Vec::new()).collect();
+        for h in s.receive() {
+            let Some(i) = self.v6.nd.iter().position(|d| d.ifindex() == h.ifindex) else {
+                continue;
+            };
+            let m = h.message;
+            let own = self.v6.nd[i].mac;
+            if m.eth_src == own || m.mac() == own {
+                continue;
+            }
+            by_device[i].push(Heard {
+                answer: true,
+                ip: IpAddr::V6(m.target),
+                mac: m.mac(),
+            });
+        }
+        let mut out = Vec::new();
+        for (i, heard) in by_device.into_iter().enumerate() {
+            if !heard.is_empty() {
+                let (device, own_mac) = (self.v6.nd[i].device.clone(), self.v6.nd[i].mac);
+                out.extend(self.neighbours_heard(device, own_mac, heard));
+            }
+        }
+        out
     }
 
     /// What other stations said on `device`, ARP or neighbour discovery alike: claims on our

@@ -104,23 +104,21 @@ impl Shell {
         }
     }
 
-    /// The activeips of `device` of one family: what its neighbour socket watches for.
-    pub(super) fn watched_v6(&self, device: &str) -> Vec<Ipv6Addr> {
+    /// The IPv6 activeips of every channel: what the neighbour-discovery socket watches for.
+    pub(super) fn watched_v6(&self) -> Vec<Ipv6Addr> {
         self.config
             .channels
             .iter()
-            .filter(|c| c.device == device)
             .filter_map(|c| as_v6(c.activeip))
             .collect()
     }
 
-    /// Narrows every neighbour-discovery socket to its device's activeips again (a reload).
+    /// Narrows the neighbour-discovery socket to the activeips again (a reload).
     pub(super) fn rewatch_v6(&self) {
-        for s in &self.v6.nd {
-            if let Err(e) = s.watch_only(&self.watched_v6(&s.device)) {
+        if let Some(s) = &self.v6.nd_port {
+            if let Err(e) = s.watch_only(&self.watched_v6()) {
                 self.log.warn(&format!(
-                    "neighbour discovery socket on {}: no kernel filter: {e}",
-                    s.device
+                    "neighbour discovery socket: no kernel filter: {e}"
                 ));
             }
         }
@@ -135,19 +133,17 @@ impl Shell {
         match t.address {
             IpAddr::V4(_) => self.arp_socket(registry, &t.device).map(|_| ()),
             IpAddr::V6(_) => {
-                let watched = self.watched_v6(&t.device);
-                let (i, new, unfiltered) = self.v6.nd_socket(&t.device, &watched)?;
+                let watched = self.watched_v6();
+                let (new, unfiltered) = self.v6.nd_socket(&t.device, &watched)?;
                 if let Some(e) = unfiltered {
                     self.log.warn(&format!(
-                        "neighbour discovery socket on {}: no kernel filter: {e}",
-                        t.device
+                        "neighbour discovery socket: no kernel filter: {e}"
                     ));
                 }
-                if new {
-                    let fd = self.v6.nd[i].as_raw_fd();
+                if let (true, Some(port)) = (new, &self.v6.nd_port) {
                     let _ = registry.register(
-                        &mut SourceFd(&fd),
-                        Token(ND_BASE + i),
+                        &mut SourceFd(&port.as_raw_fd()),
+                        Token(ND_BASE),
                         Interest::READABLE,
                     );
                 }
@@ -189,8 +185,9 @@ impl Shell {
             }
             IpAddr::V6(target) => {
                 let source = self.v6.solicitation_source(&t.device, target, probe_form);
-                if let Some(s) = self.v6.nd.iter().find(|s| s.device == t.device) {
-                    let _ = s.solicit(source, target);
+                let dev = self.v6.nd.iter().find(|s| s.device == t.device);
+                if let (Some(port), Some(dev)) = (&self.v6.nd_port, dev) {
+                    let _ = port.solicit(dev, source, target);
                 }
             }
         }

@@ -12,7 +12,8 @@ use crate::net::NetError;
 
 const ETH_P_ARP: u16 = 0x0806;
 
-/// A device the ARP socket sends on and hears from: its name, index and MAC.
+/// A device the ARP (or neighbour-discovery) socket sends on and hears from: its name, index and
+/// MAC.
 pub struct ArpDevice {
     ifindex: i32,
     pub device: String,
@@ -33,6 +34,12 @@ pub struct HeardArp {
 impl ArpDevice {
     /// Looks `device` up: its index and Ethernet address (an error for a device without one).
     pub fn open(socket: &ArpSocket, device: &str) -> Result<ArpDevice, NetError> {
+        Self::lookup(socket.fd.as_raw_fd(), device)
+    }
+
+    /// The same through any socket `fd` (the ioctl asks the kernel about the device, not about
+    /// the socket): the neighbour-discovery socket's devices too.
+    pub fn lookup(fd: RawFd, device: &str) -> Result<ArpDevice, NetError> {
         let ifindex = super::ifindex(device)? as i32;
         // SAFETY: ifreq is plain data; zero is a valid start.
         let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
@@ -44,10 +51,10 @@ impl ArpDevice {
             *d = *s as libc::c_char;
         }
         // SAFETY: SIOCGIFHWADDR fills the ifreq it is given; the descriptor is valid.
-        let rc = unsafe { libc::ioctl(socket.fd.as_raw_fd(), libc::SIOCGIFHWADDR, &mut req) };
+        let rc = unsafe { libc::ioctl(fd, libc::SIOCGIFHWADDR, &mut req) };
         if rc < 0 {
             return Err(NetError::from_io(
-                "ARP device address",
+                "device address",
                 device,
                 "CAP_NET_RAW",
                 std::io::Error::last_os_error(),

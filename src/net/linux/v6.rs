@@ -9,18 +9,19 @@
 //!   kept packet socket (as the gratuitous ARP's);
 //! - the passive's table check: [`TableNdChecker`]'s `begin` and `read` (as `TableArpChecker`);
 //! - sockets the event loop polls: one ICMPv6 echo socket per device ([`Icmp6Socket`], bound to
-//!   it, an `ICMP6_FILTER` passing echo replies only) and one neighbour-discovery packet socket per
-//!   device ([`NdSocket`], a BPF filter passing the advertisements of its watched addresses only).
+//!   it, an `ICMP6_FILTER` passing echo replies only) and one neighbour-discovery packet socket for
+//!   every device ([`NdPort`], a BPF filter passing the advertisements of the activeips only).
 //!   The shell registers them in its poll set, one token each; they stay open.
 
 use std::net::Ipv6Addr;
 
+use super::arp_socket::ArpDevice;
 use super::ipv6::addr6::Addresses6;
 use super::ipv6::addr_book6::AddressBook6;
 use super::ipv6::announce::NaAnnouncer;
 use super::ipv6::icmp6::Icmp6Socket;
 use super::ipv6::nd_check::{ns_source, NdResult, TableNdChecker};
-use super::ipv6::nd_socket::NdSocket;
+use super::ipv6::nd_socket::NdPort;
 use super::ipv6::neigh6::NdTarget;
 use crate::net::NetError;
 
@@ -33,8 +34,10 @@ pub struct V6 {
     table: TableNdChecker,
     /// One echo socket per device, in token order.
     pub echo: Vec<Icmp6Socket>,
-    /// One neighbour-discovery socket per device, in token order.
-    pub nd: Vec<NdSocket>,
+    /// The neighbour-discovery socket of every device, opened at the first IPv6 check.
+    pub nd_port: Option<NdPort>,
+    /// The devices it sends on and hears from.
+    pub nd: Vec<ArpDevice>,
 }
 
 impl V6 {
@@ -108,21 +111,28 @@ impl V6 {
         Ok((self.echo.len() - 1, true))
     }
 
-    /// The index of `device`'s neighbour-discovery socket, opening it narrowed to `watched` if
-    /// needed (`true`: just opened, to be registered). A filter the kernel refuses leaves the
-    /// socket taking every advertisement: the error says so, the socket is kept.
+    /// Makes `device` one the neighbour-discovery socket serves, opening the socket narrowed to
+    /// `watched` if needed (`true`: the socket was just opened, to be registered). A filter the
+    /// kernel refuses leaves the socket taking every advertisement: the error says so, the socket
+    /// is kept.
     pub fn nd_socket(
         &mut self,
         device: &str,
         watched: &[Ipv6Addr],
-    ) -> Result<(usize, bool, Option<std::io::Error>), NetError> {
-        if let Some(i) = self.nd.iter().position(|s| s.device == device) {
-            return Ok((i, false, None));
+    ) -> Result<(bool, Option<std::io::Error>), NetError> {
+        if self.nd.iter().any(|s| s.device == device) {
+            return Ok((false, None));
         }
-        let s = NdSocket::open(device)?;
-        let narrowed = s.watch_only(watched).err();
-        self.nd.push(s);
-        Ok((self.nd.len() - 1, true, narrowed))
+        let (mut new, mut narrowed) = (false, None);
+        if self.nd_port.is_none() {
+            let s = NdPort::open()?;
+            narrowed = s.watch_only(watched).err();
+            self.nd_port = Some(s);
+            new = true;
+        }
+        let port = self.nd_port.as_ref().expect("opened just above");
+        self.nd.push(ArpDevice::lookup(port.as_raw_fd(), device)?);
+        Ok((new, narrowed))
     }
 }
 

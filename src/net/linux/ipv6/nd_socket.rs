@@ -253,6 +253,142 @@ impl NdSocket {
     }
 }
 
+/// The daemon's one neighbour-discovery socket, every device: bound to ETH_P_IPV6 on all of them,
+/// the advertisement filter in place before the bind (nothing unfiltered is queued), frames sent
+/// out of a device by its index, advertisements attributed by the device they came in on. One
+/// socket for every IPv6 channel, as [`ArpSocket`](crate::net::linux::arp_socket::ArpSocket).
+pub struct NdPort {
+    fd: OwnedFd,
+}
+
+/// An advertisement heard on the device with index `ifindex`.
+pub struct HeardNd {
+    pub ifindex: i32,
+    pub message: NdMessage,
+}
+
+impl NdPort {
+    /// Opens the socket (needs CAP_NET_RAW).
+    pub fn open() -> Result<NdPort, NetError> {
+        let fail = |what: &str| {
+            NetError::from_io(
+                what,
+                "every device",
+                "CAP_NET_RAW",
+                std::io::Error::last_os_error(),
+            )
+        };
+        // SAFETY: plain socket(2); the result is checked before use.
+        let raw = unsafe {
+            libc::socket(
+                libc::AF_PACKET,
+                libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+                0,
+            )
+        };
+        if raw < 0 {
+            return Err(fail("neighbour discovery socket"));
+        }
+        // SAFETY: `raw` is a fresh, valid descriptor owned by nobody else.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        if attach(fd.as_raw_fd(), &na_filter()).is_err() {
+            return Err(fail("neighbour advertisement filter"));
+        }
+        // Index 0: every device.
+        let addr = sockaddr(0, [0; 6]);
+        // SAFETY: a valid sockaddr_ll of the right size.
+        let rc = unsafe {
+            libc::bind(
+                fd.as_raw_fd(),
+                (&addr as *const libc::sockaddr_ll).cast(),
+                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+            )
+        };
+        if rc < 0 {
+            return Err(fail("bind neighbour discovery socket"));
+        }
+        Ok(NdPort { fd })
+    }
+
+    /// As [`NdSocket::watch_only`], for the activeips of every device.
+    pub fn watch_only(&self, watched: &[Ipv6Addr]) -> std::io::Result<()> {
+        attach(self.fd.as_raw_fd(), &filter_program(Some(watched)))
+    }
+
+    pub fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    /// As [`NdSocket::solicit`], out of `dev`.
+    pub fn solicit(
+        &self,
+        dev: &crate::net::linux::arp_socket::ArpDevice,
+        source: Ipv6Addr,
+        target: Ipv6Addr,
+    ) -> Result<(), NetError> {
+        let m = NdMessage::solicitation(dev.mac, source, target);
+        let addr = sockaddr(dev.ifindex(), m.eth_dst);
+        let frame = m.to_frame();
+        // SAFETY: valid buffer and sockaddr_ll.
+        let rc = unsafe {
+            libc::sendto(
+                self.fd.as_raw_fd(),
+                frame.as_ptr().cast(),
+                frame.len(),
+                libc::MSG_DONTWAIT,
+                (&addr as *const libc::sockaddr_ll).cast(),
+                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+            )
+        };
+        if rc < 0 {
+            return Err(NetError::Io {
+                context: format!("send neighbour solicitation on {}", dev.device),
+                source: std::io::Error::last_os_error(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The valid Neighbour Advertisements waiting on the socket, each with its device's index
+    /// (frames this host sent are skipped; the caller skips its own MACs).
+    pub fn receive(&self) -> Vec<HeardNd> {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 1600];
+        loop {
+            // SAFETY: zeroed sockaddr_ll is a valid out-parameter.
+            let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+            let mut len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+            // SAFETY: valid buffers and lengths.
+            let n = unsafe {
+                libc::recvfrom(
+                    self.fd.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    libc::MSG_DONTWAIT,
+                    (&mut from as *mut libc::sockaddr_ll).cast(),
+                    &mut len,
+                )
+            };
+            if n < 0 {
+                if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                break;
+            }
+            if from.sll_pkttype == libc::PACKET_OUTGOING {
+                continue;
+            }
+            if let Some(message) = NdMessage::parse_advertisement(&buf[..n as usize]) {
+                out.push(HeardNd {
+                    ifindex: from.sll_ifindex,
+                    message,
+                });
+            }
+        }
+        out
+    }
+}
+
 /// The MAC of the bound socket's device (its own address): no interface enumeration.
 fn own_mac(fd: &OwnedFd) -> Result<[u8; 6], ()> {
     // SAFETY: zeroed sockaddr_ll is a valid out-parameter of the right size.
