@@ -46,7 +46,7 @@ pub const RESPONDER: Token = Token(3);
 pub const ARP_BASE: usize = 100;
 /// The neighbour-discovery socket (IPv6, every device), below the ICMPv6 sockets.
 pub const ND_BASE: usize = 1 << 15;
-/// ICMPv6 echo sockets, one per device: `ICMP6_BASE + index`, below the children's pipes.
+/// The ICMPv6 echo socket (every device), below the children's pipes.
 pub const ICMP6_BASE: usize = ND_BASE + (1 << 14);
 
 /// What an ICMP probe in flight is for.
@@ -757,29 +757,38 @@ impl Shell {
         let replies = socket.receive().into_iter();
         self.echo_replies(
             replies
-                .map(|(from, id, seq)| (IpAddr::V4(from), id, seq))
+                .map(|(from, id, seq)| (IpAddr::V4(from), id, seq, None))
                 .collect(),
         )
     }
 
-    /// A device's ICMPv6 socket is readable.
-    pub fn icmp6_readable(&mut self, token: Token) -> Answers {
-        let Some(socket) = self.v6.echo.get(token.0 - ICMP6_BASE) else {
+    /// The ICMPv6 socket is readable. A reply counts only for a target of the device it came in
+    /// on (the socket serves every device).
+    pub fn icmp6_readable(&mut self, _token: Token) -> Answers {
+        let Some(socket) = &self.v6.echo_port else {
             return vec![];
         };
-        let replies = socket.receive().into_iter();
-        self.echo_replies(
-            replies
-                .map(|(from, id, seq)| (IpAddr::V6(from), id, seq))
-                .collect(),
-        )
+        let replies = socket
+            .receive()
+            .into_iter()
+            .filter_map(|r| {
+                let (device, _) = self.v6.echo.iter().find(|(_, i)| *i == r.ifindex)?;
+                Some((
+                    IpAddr::V6(r.from),
+                    r.identifier,
+                    r.sequence,
+                    Some(device.clone()),
+                ))
+            })
+            .collect();
+        self.echo_replies(replies)
     }
 
     /// Matches echo replies of either family to the probes in flight (by identifier, sequence
-    /// and source); the probes now complete are answered.
-    fn echo_replies(&mut self, replies: Vec<(IpAddr, u16, u16)>) -> Answers {
+    /// and source, and the arrival device when known); the probes now complete are answered.
+    fn echo_replies(&mut self, replies: Vec<(IpAddr, u16, u16, Option<String>)>) -> Answers {
         let received = Instant::now();
-        for (from, id, seq) in replies {
+        for (from, id, seq, device) in replies {
             if id != self.identifier {
                 continue;
             }
@@ -787,7 +796,8 @@ impl Shell {
                 for ((t, s), rtt) in p.targets.iter().zip(&p.sent).zip(p.rtt.iter_mut()) {
                     // Any of the target's echoes counts; the round trip is that echo's.
                     if let Some((_, at)) = s.iter().find(|(want, _)| *want == seq) {
-                        if t.target == from && rtt.is_none() {
+                        let on_device = device.as_ref().is_none_or(|d| *d == t.device);
+                        if t.target == from && on_device && rtt.is_none() {
                             *rtt = Some(received.duration_since(*at));
                         }
                     }

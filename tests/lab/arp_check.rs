@@ -222,3 +222,45 @@ fn passive_polls_the_answering_mac_and_finds_a_moved_address() {
         b.log()
     );
 }
+
+/// The packet sockets of `pid`'s network namespace as (protocol, interface index), from
+/// `/proc/PID/net/packet`.
+fn packet_sockets(pid: nix::unistd::Pid) -> Vec<(String, String)> {
+    std::fs::read_to_string(format!("/proc/{pid}/net/packet"))
+        .expect("read /proc/PID/net/packet")
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            Some((f.get(3)?.to_string(), f.get(4)?.to_string()))
+        })
+        .collect()
+}
+
+/// Issue 15: one ARP socket serves every channel device (it was one per device: 64 sockets, 64
+/// wake-ups per burst of replies at 64 channels), on both nodes, active and passive.
+#[test]
+fn one_arp_socket_serves_every_channel_device() {
+    use common::pair::{config, start_pair};
+    let name = "one_arp_socket_serves_every_channel_device";
+    if !root_or_skip(name) {
+        return;
+    }
+    let lab = Lab::up();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = start_pair(&lab, dir.path(), &config("a", ""), &config("b", ""));
+    for d in [&a, &b] {
+        let arp: Vec<(String, String)> = packet_sockets(d.pid())
+            .into_iter()
+            .filter(|(proto, _)| proto == "0806")
+            .collect();
+        // Interface 0: bound to the ARP ethertype on every device of the namespace.
+        assert_eq!(
+            arp,
+            vec![("0806".to_string(), "0".to_string())],
+            "{}: {arp:?}\n{}",
+            d.node,
+            d.log()
+        );
+    }
+}

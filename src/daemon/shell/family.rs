@@ -38,8 +38,8 @@ fn nd_targets(targets: &[ArpTarget]) -> Vec<NdTarget> {
 }
 
 impl Shell {
-    /// Opens the echo sockets `targets` need: the raw ICMP one, and one ICMPv6 socket per device
-    /// of an IPv6 target (once; kept for the next checks).
+    /// Opens the echo sockets `targets` need: the raw ICMP one, and the ICMPv6 one for an IPv6
+    /// target (once; kept for the next checks).
     pub(super) fn open_echo_sockets(
         &mut self,
         registry: &Registry,
@@ -50,13 +50,14 @@ impl Shell {
         }
         for t in targets.iter().filter(|t| t.target.is_ipv6()) {
             match self.v6.echo_socket(&t.device) {
-                Ok((i, true)) => {
-                    let fd = self.v6.echo[i].as_raw_fd();
-                    let _ = registry.register(
-                        &mut SourceFd(&fd),
-                        Token(ICMP6_BASE + i),
-                        Interest::READABLE,
-                    );
+                Ok(true) => {
+                    if let Some(port) = &self.v6.echo_port {
+                        let _ = registry.register(
+                            &mut SourceFd(&port.as_raw_fd()),
+                            Token(ICMP6_BASE),
+                            Interest::READABLE,
+                        );
+                    }
                 }
                 Ok(_) => {}
                 Err(e @ NetError::Privilege { .. }) => return Err(e),
@@ -94,12 +95,20 @@ impl Shell {
                     .source
                     .and_then(as_v6)
                     .filter(|s| self.v6.holds(&t.device, *s).unwrap_or(true));
-                self.v6
+                let ifindex = self
+                    .v6
                     .echo
                     .iter()
-                    .find(|s| s.device == t.device)
-                    .ok_or_else(not_open)?
-                    .send(source, target, identifier, sequence)
+                    .find(|(d, _)| *d == t.device)
+                    .map(|(_, i)| *i)
+                    .ok_or_else(not_open)?;
+                let port = self.v6.echo_port.as_ref().ok_or_else(not_open)?;
+                let sent = port.send(&t.device, ifindex, source, target, identifier, sequence);
+                if sent.is_err() {
+                    // A device re-created under its name: the next check uses its new index.
+                    self.v6.refresh_echo_device(&t.device);
+                }
+                sent
             }
         }
     }

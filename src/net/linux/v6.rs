@@ -8,8 +8,9 @@
 //! - announcements: [`NaAnnouncer`], one unsolicited Neighbour Advertisement per round from one
 //!   kept packet socket (as the gratuitous ARP's);
 //! - the passive's table check: [`TableNdChecker`]'s `begin` and `read` (as `TableArpChecker`);
-//! - sockets the event loop polls: one ICMPv6 echo socket per device ([`Icmp6Socket`], bound to
-//!   it, an `ICMP6_FILTER` passing echo replies only) and one neighbour-discovery packet socket for
+//! - sockets the event loop polls: one ICMPv6 echo socket for every device ([`Icmp6Port`], echoes
+//!   sent out of the channel's device, replies attributed by their arrival device, an
+//!   `ICMP6_FILTER` passing echo replies only) and one neighbour-discovery packet socket for
 //!   every device ([`NdPort`], a BPF filter passing the advertisements of the activeips only).
 //!   The shell registers them in its poll set, one token each; they stay open.
 
@@ -19,7 +20,7 @@ use super::arp_socket::ArpDevice;
 use super::ipv6::addr6::Addresses6;
 use super::ipv6::addr_book6::AddressBook6;
 use super::ipv6::announce::NaAnnouncer;
-use super::ipv6::icmp6::Icmp6Socket;
+use super::ipv6::icmp6::Icmp6Port;
 use super::ipv6::nd_check::{ns_source, NdResult, TableNdChecker};
 use super::ipv6::nd_socket::NdPort;
 use super::ipv6::neigh6::NdTarget;
@@ -32,8 +33,10 @@ pub struct V6 {
     addresses: Addresses6,
     announcer: NaAnnouncer,
     table: TableNdChecker,
-    /// One echo socket per device, in token order.
-    pub echo: Vec<Icmp6Socket>,
+    /// The echo socket of every device, opened at the first IPv6 probe.
+    pub echo_port: Option<Icmp6Port>,
+    /// The devices echoes go out of, with their indexes.
+    pub echo: Vec<(String, u32)>,
     /// The neighbour-discovery socket of every device, opened at the first IPv6 check.
     pub nd_port: Option<NdPort>,
     /// The devices it sends on and hears from.
@@ -101,14 +104,29 @@ impl V6 {
         self.table.read(targets)
     }
 
-    /// The index of `device`'s echo socket, opening it if needed (`true`: just opened, to be
-    /// registered).
-    pub fn echo_socket(&mut self, device: &str) -> Result<(usize, bool), NetError> {
-        if let Some(i) = self.echo.iter().position(|s| s.device == device) {
-            return Ok((i, false));
+    /// Makes `device` one the echo socket sends out of, opening the socket if needed (`true`:
+    /// just opened, to be registered).
+    pub fn echo_socket(&mut self, device: &str) -> Result<bool, NetError> {
+        if self.echo.iter().any(|(d, _)| d == device) {
+            return Ok(false);
         }
-        self.echo.push(Icmp6Socket::open(device)?);
-        Ok((self.echo.len() - 1, true))
+        let ifindex = super::ifindex(device)?;
+        let new = self.echo_port.is_none();
+        if new {
+            self.echo_port = Some(Icmp6Port::open()?);
+        }
+        self.echo.push((device.to_owned(), ifindex));
+        Ok(new)
+    }
+
+    /// Looks `device` up again after a failed send: one re-created under its name has a new index.
+    pub fn refresh_echo_device(&mut self, device: &str) {
+        if let (Some(e), Ok(i)) = (
+            self.echo.iter_mut().find(|(d, _)| d == device),
+            super::ifindex(device),
+        ) {
+            e.1 = i;
+        }
     }
 
     /// Makes `device` one the neighbour-discovery socket serves, opening the socket narrowed to

@@ -121,6 +121,130 @@ impl Icmp6Socket {
     }
 }
 
+/// The daemon's one ICMPv6 echo socket for every device: each echo goes out of its channel's
+/// device (`IPV6_PKTINFO` names it, with the source when there is one), and each reply comes with
+/// the index of the device it came in on (`IPV6_RECVPKTINFO`), so a reply still counts only when
+/// it arrived on the channel's device, as with a socket bound to it.
+pub struct Icmp6Port {
+    socket: Socket,
+}
+
+/// An echo reply: its source, identifier, sequence and arrival device's index.
+pub struct Reply6 {
+    pub from: Ipv6Addr,
+    pub identifier: u16,
+    pub sequence: u16,
+    pub ifindex: u32,
+}
+
+impl Icmp6Port {
+    /// Opens the socket (needs CAP_NET_RAW).
+    pub fn open() -> Result<Icmp6Port, NetError> {
+        let fail = |what: &str, e| NetError::from_io(what, "every device", "CAP_NET_RAW", e);
+        let socket = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::ICMPV6))
+            .map_err(|e| fail("raw ICMPv6 socket", e))?;
+        socket.set_nonblocking(true).map_err(|e| NetError::Io {
+            context: "non-blocking ICMPv6 socket".into(),
+            source: e,
+        })?;
+        set_filter(&socket, &[ECHO_REPLY]).map_err(|e| NetError::Io {
+            context: "ICMPv6 filter".into(),
+            source: e,
+        })?;
+        nix::sys::socket::setsockopt(
+            &socket,
+            nix::sys::socket::sockopt::Ipv6RecvPacketInfo,
+            &true,
+        )
+        .map_err(|e| NetError::Io {
+            context: "ICMPv6 arrival device (IPV6_RECVPKTINFO)".into(),
+            source: std::io::Error::from(e),
+        })?;
+        Ok(Icmp6Port { socket })
+    }
+
+    pub fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.socket.as_raw_fd()
+    }
+
+    /// Sends one echo request to `target` out of the device `ifindex` (`device` names it in
+    /// errors), from `source` (else the kernel's choice). An error is the finding "not sent": the
+    /// target then counts as unanswered.
+    pub fn send(
+        &self,
+        device: &str,
+        ifindex: u32,
+        source: Option<Ipv6Addr>,
+        target: Ipv6Addr,
+        identifier: u16,
+        sequence: u16,
+    ) -> Result<(), NetError> {
+        use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, SockaddrIn6};
+        let packet = echo_request(identifier, sequence);
+        // A link-local target needs its zone; the device's index is the only sensible one.
+        let scope = if is_link_local(target) { ifindex } else { 0 };
+        let to = SockaddrIn6::from(SocketAddrV6::new(target, 0, 0, scope));
+        let info = libc::in6_pktinfo {
+            ipi6_addr: libc::in6_addr {
+                s6_addr: source.unwrap_or(Ipv6Addr::UNSPECIFIED).octets(),
+            },
+            ipi6_ifindex: ifindex,
+        };
+        let iov = [std::io::IoSlice::new(&packet)];
+        let control = [ControlMessage::Ipv6PacketInfo(&info)];
+        sendmsg(
+            self.socket.as_raw_fd(),
+            &iov,
+            &control,
+            MsgFlags::MSG_DONTWAIT,
+            Some(&to),
+        )
+        .map(|_| ())
+        .map_err(|e| NetError::Io {
+            context: format!("echo to {target} on {device}"),
+            source: std::io::Error::from(e),
+        })
+    }
+
+    /// The echo replies waiting.
+    pub fn receive(&self) -> Vec<Reply6> {
+        use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, SockaddrIn6};
+        let mut out = Vec::new();
+        let mut buf = [0u8; 1500];
+        loop {
+            let mut cmsg = nix::cmsg_space!(libc::in6_pktinfo);
+            let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+            let Ok(msg) = recvmsg::<SockaddrIn6>(
+                self.socket.as_raw_fd(),
+                &mut iov,
+                Some(&mut cmsg),
+                MsgFlags::MSG_DONTWAIT,
+            ) else {
+                break;
+            };
+            let n = msg.bytes;
+            let ifindex = msg.cmsgs().ok().and_then(|mut c| {
+                c.find_map(|c| match c {
+                    ControlMessageOwned::Ipv6PacketInfo(info) => Some(info.ipi6_ifindex),
+                    _ => None,
+                })
+            });
+            let from = msg.address.map(|a| a.ip());
+            if let (Some(from), Some(ifindex)) = (from, ifindex) {
+                if let Some((identifier, sequence)) = parse_echo_reply(&buf[..n]) {
+                    out.push(Reply6 {
+                        from,
+                        identifier,
+                        sequence,
+                        ifindex,
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
 /// fe80::/10.
 pub fn is_link_local(a: Ipv6Addr) -> bool {
     a.segments()[0] & 0xffc0 == 0xfe80
