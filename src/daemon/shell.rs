@@ -856,7 +856,7 @@ impl Shell {
 
     /// Looks `device` up again: one re-created under its name has a new index (and maybe MAC).
     /// Left as it was when the device cannot be found.
-    fn reopen_arp_socket(&mut self, _registry: &Registry, device: &str) {
+    pub(super) fn refresh_arp_device(&mut self, device: &str) {
         let Some(i) = self.arp.iter().position(|s| s.device == device) else {
             return;
         };
@@ -1221,7 +1221,7 @@ impl Shell {
             Err(e @ NetError::Privilege { .. }) => Err(e),
             Err(e) => {
                 // A device re-created under its name gets a fresh socket next time.
-                self.reopen_arp_socket(registry, &a.device);
+                self.refresh_arp_device(&a.device);
                 self.log
                     .warn(&format!("announce {} on {}: {e}", a.address, a.device));
                 Ok(())

@@ -264,3 +264,55 @@ fn one_arp_socket_serves_every_channel_device() {
         );
     }
 }
+
+/// A channel device re-created under its name (a network manager restarting a VLAN) gets a new
+/// index: the passive's next poll fails to send, the device is looked up again and the poll goes
+/// out of the new device at once. Without that the checks went unanswered and a healthy active was
+/// taken over from.
+#[test]
+fn the_passive_checks_on_through_a_recreated_device() {
+    use common::capture::Capture;
+    use common::pair::{config, holds, start_pair, ACTIVEIP};
+    let name = "the_passive_checks_on_through_a_recreated_device";
+    if !root_or_skip(name) {
+        return;
+    }
+    let lab = Lab::up();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_a, b) = start_pair(&lab, dir.path(), &config("a", ""), &config("b", ""));
+    let (nb, ns1) = (lab.ns("b"), lab.ns("s1"));
+    let ip = |args: &[&str]| {
+        let out = std::process::Command::new("ip")
+            .args(args)
+            .output()
+            .expect("run ip");
+        assert!(out.status.success(), "ip {args:?}: {out:?}");
+    };
+    // The same plug as netlab.sh's, both ends created inside their namespaces.
+    ip(&["-n", &nb, "link", "del", "eth1"]);
+    ip(&[
+        "link", "add", "eth1", "netns", &nb, "type", "veth", "peer", "name", "p-b", "netns", &ns1,
+    ]);
+    ip(&["-n", &ns1, "link", "set", "p-b", "master", "br0", "up"]);
+    ip(&["-n", &nb, "addr", "add", "192.0.2.12/24", "dev", "eth1"]);
+    ip(&["-n", &nb, "link", "set", "eth1", "up"]);
+    let recreated_at = b.log().len();
+    let mac_b = mac_of(&lab, "b");
+    std::thread::sleep(Duration::from_millis(500));
+    let at_a = Capture::start(&lab, "a", "eth1", "arp");
+    std::thread::sleep(Duration::from_millis(1000));
+    let at_a = at_a.stop();
+    let polls = requests_from(&at_a, &mac_b);
+    assert!(
+        polls.len() >= 3,
+        "no polls from the new eth1 ({mac_b}):\n{}\n{}",
+        at_a.summary(),
+        b.log()
+    );
+    let log = b.log();
+    let since = &log[recreated_at.min(log.len())..];
+    assert!(
+        !since.contains("no ARP answer") && !holds(&lab, "b", ACTIVEIP),
+        "the checks failed after the device came back:\n{log}"
+    );
+}

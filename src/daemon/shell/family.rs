@@ -183,20 +183,35 @@ impl Shell {
                 } else {
                     self.book.sources(&t.device)
                 };
-                let dev = self.arp.iter().find(|s| s.device == t.device);
-                if let (Some(socket), Some(dev)) = (&self.arp_socket, dev) {
-                    let from = sender_ip(probe_form, &sources, target);
-                    let _ = match mac {
+                let from = sender_ip(probe_form, &sources, target);
+                for retry in [false, true] {
+                    let dev = self.arp.iter().find(|s| s.device == t.device);
+                    let (Some(socket), Some(dev)) = (&self.arp_socket, dev) else {
+                        break;
+                    };
+                    let sent = match mac {
                         Some(mac) => socket.request_to(dev, from, target, mac),
                         None => socket.request(dev, from, target),
                     };
+                    if sent.is_ok() || retry {
+                        break;
+                    }
+                    // A device re-created under its name has a new index: once more with it (an
+                    // unanswered check would count against a healthy active).
+                    self.refresh_arp_device(&t.device);
                 }
             }
             IpAddr::V6(target) => {
                 let source = self.v6.solicitation_source(&t.device, target, probe_form);
-                let dev = self.v6.nd.iter().find(|s| s.device == t.device);
-                if let (Some(port), Some(dev)) = (&self.v6.nd_port, dev) {
-                    let _ = port.solicit(dev, source, target);
+                for retry in [false, true] {
+                    let dev = self.v6.nd.iter().find(|s| s.device == t.device);
+                    let (Some(port), Some(dev)) = (&self.v6.nd_port, dev) else {
+                        break;
+                    };
+                    if port.solicit(dev, source, target).is_ok() || retry {
+                        break;
+                    }
+                    self.v6.refresh_nd_device(&t.device);
                 }
             }
         }

@@ -119,6 +119,20 @@ impl V6 {
         Ok(new)
     }
 
+    /// Looks `device` up again for the neighbour-discovery socket after a failed send: one
+    /// re-created under its name has a new index (and maybe MAC).
+    pub fn refresh_nd_device(&mut self, device: &str) {
+        let Some(port) = &self.nd_port else {
+            return;
+        };
+        if let (Some(i), Ok(fresh)) = (
+            self.nd.iter().position(|d| d.device == device),
+            ArpDevice::lookup(port.as_raw_fd(), device),
+        ) {
+            self.nd[i] = fresh;
+        }
+    }
+
     /// Looks `device` up again after a failed send: one re-created under its name has a new index.
     pub fn refresh_echo_device(&mut self, device: &str) {
         if let (Some(e), Ok(i)) = (
