@@ -348,6 +348,12 @@ for n in ${SCALE_CHANNELS:-1 8 64}; do
       printf "             channel 1 takeover after its link went down: %s ms; decision to the last channel'"'"'s first gratuitous ARP: %s ms (first to last: %s ms); decision to the last channel'"'"'s first echo request: %s ms%s\n", \
         c1 != "-" ? sprintf("%d", (c1 - t0) * 1000) : "n/a", (d > 0 && lg) ? sprintf("%d", (lg - d) * 1000) : "n/a", lg ? sprintf("%d", (lg - fg) * 1000) : "n/a", (d > 0 && le) ? sprintf("%d", (le - d) * 1000) : "n/a", missing ? sprintf(" (%d channels without a gratuitous ARP)", missing) : ""
     }' "$work/s$n.firsts"
+  # The announcement burst of every channel (request form, sender = target = the activeip): its
+  # spacing must stay garpinterval (100ms in the scale config) whatever the channel count.
+  awk '{ if (match($0, /who-has [0-9.]+ tell [0-9.]+,/)) { split(substr($0, RSTART, RLENGTH), f, " "); t = f[4]; sub(",", "", t)
+      if (f[2] == t) { n[t]++; if (n[t] > 1) { d = $1 - last[t]; if (d > mx) mx = d; if (!mn || d < mn) mn = d } last[t] = $1 } } }
+    END { for (k in n) { c++; if (n[k] > most) most = n[k] }
+      printf "             announcement bursts: %d channels, up to %d each, one channel'"'"'s announcements %.1f to %.1f ms apart\n", c, most, mn * 1000, mx * 1000 }' "$work/s$n.cap"
   # More samples of channel 1's takeover (one is too few to compare channel counts within 10%):
   # the pair started again in the same lab, a's link back up, the same fault.
   c1s=$(awk '$1 == 1 && $2 != "-" { print $2 }' "$work/s$n.firsts" | awk -v t0="$t0" '{ printf "%d", ($1 - t0) * 1000 }')
