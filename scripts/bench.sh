@@ -56,6 +56,16 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 median() { sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : "n/a" }'; }
 holds() { local s; s=$(ip -n "$(ns "$1")" -o -4 addr show); [[ $s == *" $2/"* ]]; }
 wait_for() { local end=$(( $(now_ms) + $1 )); shift; until "$@"; do [ "$(now_ms)" -lt "$end" ] || return 1; sleep 0.02; done; }
+# Ends the captures (or pings) PIDS: SIGINT so they flush, SIGTERM after 2 s if one is still there
+# (a tcpdump on `any` once sat in poll after its SIGINT and held the whole run).
+stop_capture() {
+  local p
+  kill -INT "$@" 2>/dev/null || true
+  for p in "$@"; do
+    wait_for 2000 bash -c "! kill -0 $p 2>/dev/null" || kill -TERM "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+}
 
 bash scripts/netlab.sh up "$name" >/dev/null
 want() { [ -z "${BENCH_SECTIONS:-}" ] || [[ " $BENCH_SECTIONS " == *" $1 "* ]]; }
@@ -96,7 +106,7 @@ for round in $(seq "$rounds"); do
   for d in eth1 eth2 sync0; do ip -n "$(ns a)" link set "$d" down; done
   wait_for 5000 holds b 192.0.2.10
   sleep 0.5
-  kill -INT "$pp"; wait "$pp" 2>/dev/null || true
+  stop_capture "$pp"
   kill -TERM "$pb"; wait "$pb" 2>/dev/null || true
   gap=$(awk -F'[][]' '/bytes from/ { if (prev) { d = $2 - prev; if (d > m) m = d } prev = $2 } END { printf "%d", m * 1000 }' "$work/ping.log")
   echo "round $round: longest gap ${gap} ms"
@@ -293,7 +303,7 @@ NFT
   fi
   wait_for 10000 sholds b "$(sip 1)" || echo "   (b did not take over channel 1 within 10 s: $fault)" >&2
   sleep 0.5
-  kill -INT "$tp" "$te"; wait "$tp" 2>/dev/null || true; wait "$te" 2>/dev/null || true
+  stop_capture "$tp" "$te"
   kill -TERM "$sa" "$sb"; wait "$sa" 2>/dev/null || true; wait "$sb" 2>/dev/null || true
   ip netns exec "$(sns s1)" nft delete table bridge bench_silent 2>/dev/null || true
   # The silent fault also from a's first unanswered echo (the first check that met it, whatever
@@ -330,7 +340,7 @@ for n in ${SCALE_CHANNELS:-1 8 64}; do
   ip -n "$(sns a)" link set c1 down
   wait_for 10000 sholds b "$(sip "$n")" || echo "   (b did not take over channel $n within 10 s)"
   sleep 1
-  kill -INT "$tp"; wait "$tp" 2>/dev/null || true
+  stop_capture "$tp"
   kill -TERM "$sa" "$sb"; wait "$sa" 2>/dev/null || true; wait "$sb" 2>/dev/null || true
   decision=$(awk -v t0="$t0" '$1 + 0 > t0 && /\] active: / { print $1; exit }' "$work/s$n-b.log")
   firsts "$work/s$n.cap" "$t0" "$n" "${decision:-$t0}" > "$work/s$n.firsts"
@@ -412,7 +422,7 @@ t0=$(date +%s.%N)
 ip -n "$(sns a)" link set c1 down
 wait_for 10000 sholds b "$(sip "$n")" || echo "   (keepalived on b did not take over within 10 s)"
 sleep 1
-kill -INT "$tp"; wait "$tp" 2>/dev/null || true
+stop_capture "$tp"
 for p in $(kpids "$ka") $(kpids "$kb"); do kill -TERM "$p" 2>/dev/null || true; done
 wait "$ka" 2>/dev/null || true; wait "$kb" 2>/dev/null || true
 firsts "$work/ks.cap" "$t0" "$n" | awk -v n="$n" -v t0="$t0" -v a="$(( (a1 - a0) * 1000 / hz ))" -v b="$(( (b1 - b0) * 1000 / hz ))" -v s="$scale_secs" '
