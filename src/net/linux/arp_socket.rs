@@ -68,7 +68,9 @@ impl ArpDevice {
         }
         if hw.sa_family != libc::ARPHRD_ETHER || mac == [0; 6] {
             return Err(NetError::Io {
-                context: format!("{device}: no Ethernet address, ARP does not apply"),
+                context: format!(
+                    "{device}: no Ethernet address, ARP and neighbour discovery do not apply"
+                ),
                 source: std::io::Error::from(std::io::ErrorKind::Unsupported),
             });
         }

@@ -72,35 +72,17 @@ impl Icmp6Socket {
         identifier: u16,
         sequence: u16,
     ) -> Result<(), NetError> {
-        use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, SockaddrIn6};
-        let packet = echo_request(identifier, sequence);
-        // A link-local target needs its zone; the device's index is the only sensible one.
-        let scope = if is_link_local(target) {
-            self.ifindex
-        } else {
-            0
-        };
-        let to = SockaddrIn6::from(SocketAddrV6::new(target, 0, 0, scope));
-        let info = libc::in6_pktinfo {
-            ipi6_addr: libc::in6_addr {
-                s6_addr: source.unwrap_or(Ipv6Addr::UNSPECIFIED).octets(),
-            },
-            ipi6_ifindex: self.ifindex,
-        };
-        let iov = [std::io::IoSlice::new(&packet)];
-        let control = [ControlMessage::Ipv6PacketInfo(&info)];
-        sendmsg(
-            self.socket.as_raw_fd(),
-            &iov,
-            if source.is_some() { &control[..] } else { &[] },
-            MsgFlags::MSG_DONTWAIT,
-            Some(&to),
+        // Bound to its device: the packet info only carries a source, when there is one.
+        let info = source.map(|s| (s, self.ifindex));
+        send_echo(
+            &self.socket,
+            &self.device,
+            self.ifindex,
+            info,
+            target,
+            identifier,
+            sequence,
         )
-        .map(|_| ())
-        .map_err(|e| NetError::Io {
-            context: format!("echo to {target} on {}", self.device),
-            source: std::io::Error::from(e),
-        })
     }
 
     /// The echo replies waiting: `(source, identifier, sequence)` each.
@@ -179,31 +161,17 @@ impl Icmp6Port {
         identifier: u16,
         sequence: u16,
     ) -> Result<(), NetError> {
-        use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, SockaddrIn6};
-        let packet = echo_request(identifier, sequence);
-        // A link-local target needs its zone; the device's index is the only sensible one.
-        let scope = if is_link_local(target) { ifindex } else { 0 };
-        let to = SockaddrIn6::from(SocketAddrV6::new(target, 0, 0, scope));
-        let info = libc::in6_pktinfo {
-            ipi6_addr: libc::in6_addr {
-                s6_addr: source.unwrap_or(Ipv6Addr::UNSPECIFIED).octets(),
-            },
-            ipi6_ifindex: ifindex,
-        };
-        let iov = [std::io::IoSlice::new(&packet)];
-        let control = [ControlMessage::Ipv6PacketInfo(&info)];
-        sendmsg(
-            self.socket.as_raw_fd(),
-            &iov,
-            &control,
-            MsgFlags::MSG_DONTWAIT,
-            Some(&to),
+        // The packet info names the device of every echo (the socket serves all of them).
+        let info = Some((source.unwrap_or(Ipv6Addr::UNSPECIFIED), ifindex));
+        send_echo(
+            &self.socket,
+            device,
+            ifindex,
+            info,
+            target,
+            identifier,
+            sequence,
         )
-        .map(|_| ())
-        .map_err(|e| NetError::Io {
-            context: format!("echo to {target} on {device}"),
-            source: std::io::Error::from(e),
-        })
     }
 
     /// The echo replies waiting.
@@ -243,6 +211,44 @@ impl Icmp6Port {
         }
         out
     }
+}
+
+/// One echo request to `target` on `socket`, with `IPV6_PKTINFO` (source, device index) when
+/// `info` is given; a link-local target gets `ifindex` as its zone.
+fn send_echo(
+    socket: &Socket,
+    device: &str,
+    ifindex: u32,
+    info: Option<(Ipv6Addr, u32)>,
+    target: Ipv6Addr,
+    identifier: u16,
+    sequence: u16,
+) -> Result<(), NetError> {
+    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, SockaddrIn6};
+    let packet = echo_request(identifier, sequence);
+    // A link-local target needs its zone; the device's index is the only sensible one.
+    let scope = if is_link_local(target) { ifindex } else { 0 };
+    let to = SockaddrIn6::from(SocketAddrV6::new(target, 0, 0, scope));
+    let pktinfo = info.map(|(source, index)| libc::in6_pktinfo {
+        ipi6_addr: libc::in6_addr {
+            s6_addr: source.octets(),
+        },
+        ipi6_ifindex: index,
+    });
+    let iov = [std::io::IoSlice::new(&packet)];
+    let control: Vec<ControlMessage> = pktinfo.iter().map(ControlMessage::Ipv6PacketInfo).collect();
+    sendmsg(
+        socket.as_raw_fd(),
+        &iov,
+        &control,
+        MsgFlags::MSG_DONTWAIT,
+        Some(&to),
+    )
+    .map(|_| ())
+    .map_err(|e| NetError::Io {
+        context: format!("echo to {target} on {device}"),
+        source: std::io::Error::from(e),
+    })
 }
 
 /// fe80::/10.

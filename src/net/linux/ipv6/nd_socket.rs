@@ -12,14 +12,16 @@ use std::net::Ipv6Addr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use super::nd_frame::NdMessage;
+use crate::net::linux::arp_socket::ArpDevice;
 use crate::net::NetError;
 
 const ETH_P_IPV6: u16 = 0x86dd;
 
-/// A device's neighbour discovery socket and its MAC.
+/// A neighbour discovery socket on one device (the one-shot `arp-check` and the lab): the
+/// daemon's [`NdPort`] bound to that device alone.
 pub struct NdSocket {
-    fd: OwnedFd,
-    ifindex: i32,
+    port: NdPort,
+    dev: ArpDevice,
     pub device: String,
     pub mac: [u8; 6],
 }
@@ -121,135 +123,48 @@ impl NdSocket {
     /// Opens the socket on `device` (needs CAP_NET_RAW).
     pub fn open(device: &str) -> Result<NdSocket, NetError> {
         let ifindex = crate::net::linux::ifindex(device)? as i32;
-        let fail = |what: &str| {
-            NetError::from_io(what, device, "CAP_NET_RAW", std::io::Error::last_os_error())
-        };
-        // SAFETY: plain socket(2); the result is checked before use.
-        let raw = unsafe {
-            libc::socket(
-                libc::AF_PACKET,
-                libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-                // Protocol 0: no receive hook until bind (see ArpSocket: no RCU wait per socket),
-                // and nothing queued before the filter is in place.
-                0,
-            )
-        };
-        if raw < 0 {
-            return Err(fail("neighbour discovery socket"));
-        }
-        // SAFETY: `raw` is a fresh, valid descriptor owned by nobody else.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        if attach(fd.as_raw_fd(), &na_filter()).is_err() {
-            return Err(fail("neighbour advertisement filter"));
-        }
-        let addr = sockaddr(ifindex, [0; 6]);
-        // SAFETY: a valid sockaddr_ll of the right size.
-        let rc = unsafe {
-            libc::bind(
-                fd.as_raw_fd(),
-                (&addr as *const libc::sockaddr_ll).cast(),
-                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-            )
-        };
-        if rc < 0 {
-            return Err(fail("bind neighbour discovery socket"));
-        }
-        let mac = own_mac(&fd).map_err(|_| fail("neighbour discovery socket address"))?;
-        if mac == [0; 6] {
-            return Err(NetError::Io {
-                context: format!(
-                    "{device}: no Ethernet address, neighbour discovery does not apply"
-                ),
-                source: std::io::Error::from(std::io::ErrorKind::Unsupported),
-            });
-        }
+        let port = NdPort::open_on(ifindex, device)?;
+        let dev = ArpDevice::lookup(port.as_raw_fd(), device)?;
         Ok(NdSocket {
-            fd,
-            ifindex,
-            device: device.to_owned(),
-            mac,
+            device: dev.device.clone(),
+            mac: dev.mac,
+            port,
+            dev,
         })
     }
 
     /// Lets the kernel hand this socket only the advertisements a check or the claim watcher can
-    /// use: from other stations, for one of `watched` (its device's activeips: the passive's check,
-    /// the active's rival look and a claim all concern them). The peer's checks answered by this
-    /// host and everyone's ordinary neighbour discovery no longer wake the event loop.
+    /// use: from other stations, for one of `watched`. The peer's checks answered by this host and
+    /// everyone's ordinary neighbour discovery no longer wake the event loop.
     pub fn watch_only(&self, watched: &[Ipv6Addr]) -> std::io::Result<()> {
-        attach(self.fd.as_raw_fd(), &filter_program(Some(watched)))
+        self.port.watch_only(watched)
     }
 
     pub fn as_raw_fd(&self) -> RawFd {
-        self.fd.as_raw_fd()
+        self.port.as_raw_fd()
     }
 
     /// Sends a Neighbour Solicitation for `target` from `source` to its solicited-node group; from
     /// `::` it is the duplicate-address-detection form (no source link-layer option), which the
     /// owner answers to all nodes without learning anything from it.
     pub fn solicit(&self, source: Ipv6Addr, target: Ipv6Addr) -> Result<(), NetError> {
-        let m = NdMessage::solicitation(self.mac, source, target);
-        self.send(&m.to_frame(), m.eth_dst)
+        self.port.solicit(&self.dev, source, target)
     }
 
     /// Sends one whole Ethernet frame to `dest`.
     pub fn send(&self, frame: &[u8], dest: [u8; 6]) -> Result<(), NetError> {
-        let addr = sockaddr(self.ifindex, dest);
-        // SAFETY: valid buffer and sockaddr_ll.
-        let rc = unsafe {
-            libc::sendto(
-                self.fd.as_raw_fd(),
-                frame.as_ptr().cast(),
-                frame.len(),
-                libc::MSG_DONTWAIT,
-                (&addr as *const libc::sockaddr_ll).cast(),
-                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-            )
-        };
-        if rc < 0 {
-            return Err(NetError::Io {
-                context: format!("send neighbour solicitation on {}", self.device),
-                source: std::io::Error::last_os_error(),
-            });
-        }
-        Ok(())
+        self.port.send(&self.dev, frame, dest)
     }
 
     /// The valid Neighbour Advertisements from other stations waiting on the socket (frames this
     /// host sent, and any carrying this device's MAC, are skipped).
     pub fn receive(&self) -> Vec<NdMessage> {
-        let mut out = Vec::new();
-        let mut buf = [0u8; 1600];
-        loop {
-            // SAFETY: zeroed sockaddr_ll is a valid out-parameter.
-            let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-            let mut len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
-            // SAFETY: valid buffers and lengths.
-            let n = unsafe {
-                libc::recvfrom(
-                    self.fd.as_raw_fd(),
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                    libc::MSG_DONTWAIT,
-                    (&mut from as *mut libc::sockaddr_ll).cast(),
-                    &mut len,
-                )
-            };
-            if n < 0 {
-                if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-                    continue;
-                }
-                break;
-            }
-            if from.sll_pkttype == libc::PACKET_OUTGOING {
-                continue;
-            }
-            if let Some(m) = NdMessage::parse_advertisement(&buf[..n as usize]) {
-                if m.eth_src != self.mac && m.mac() != self.mac {
-                    out.push(m);
-                }
-            }
-        }
-        out
+        self.port
+            .receive()
+            .into_iter()
+            .map(|h| h.message)
+            .filter(|m| m.eth_src != self.mac && m.mac() != self.mac)
+            .collect()
     }
 }
 
@@ -268,12 +183,18 @@ pub struct HeardNd {
 }
 
 impl NdPort {
-    /// Opens the socket (needs CAP_NET_RAW).
+    /// Opens the socket on every device (needs CAP_NET_RAW).
     pub fn open() -> Result<NdPort, NetError> {
-        let fail = |what: &str| {
+        Self::open_on(0, "every device")
+    }
+
+    /// Opens the socket on the device with index `ifindex`, 0 for every device (`what` names it
+    /// in errors).
+    fn open_on(ifindex: i32, what: &str) -> Result<NdPort, NetError> {
+        let fail = |context: &str| {
             NetError::from_io(
+                context,
                 what,
-                "every device",
                 "CAP_NET_RAW",
                 std::io::Error::last_os_error(),
             )
@@ -283,6 +204,8 @@ impl NdPort {
             libc::socket(
                 libc::AF_PACKET,
                 libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+                // Protocol 0: no receive hook until bind (no RCU wait), and nothing queued before
+                // the filter is in place.
                 0,
             )
         };
@@ -294,8 +217,7 @@ impl NdPort {
         if attach(fd.as_raw_fd(), &na_filter()).is_err() {
             return Err(fail("neighbour advertisement filter"));
         }
-        // Index 0: every device.
-        let addr = sockaddr(0, [0; 6]);
+        let addr = sockaddr(ifindex, [0; 6]);
         // SAFETY: a valid sockaddr_ll of the right size.
         let rc = unsafe {
             libc::bind(
@@ -322,13 +244,17 @@ impl NdPort {
     /// As [`NdSocket::solicit`], out of `dev`.
     pub fn solicit(
         &self,
-        dev: &crate::net::linux::arp_socket::ArpDevice,
+        dev: &ArpDevice,
         source: Ipv6Addr,
         target: Ipv6Addr,
     ) -> Result<(), NetError> {
         let m = NdMessage::solicitation(dev.mac, source, target);
-        let addr = sockaddr(dev.ifindex(), m.eth_dst);
-        let frame = m.to_frame();
+        self.send(dev, &m.to_frame(), m.eth_dst)
+    }
+
+    /// Sends one whole Ethernet frame out of `dev` to `dest`.
+    pub fn send(&self, dev: &ArpDevice, frame: &[u8], dest: [u8; 6]) -> Result<(), NetError> {
+        let addr = sockaddr(dev.ifindex(), dest);
         // SAFETY: valid buffer and sockaddr_ll.
         let rc = unsafe {
             libc::sendto(
@@ -387,30 +313,6 @@ impl NdPort {
         }
         out
     }
-}
-
-/// The MAC of the bound socket's device (its own address): no interface enumeration.
-fn own_mac(fd: &OwnedFd) -> Result<[u8; 6], ()> {
-    // SAFETY: zeroed sockaddr_ll is a valid out-parameter of the right size.
-    let mut own: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-    let mut len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
-    // SAFETY: valid descriptor, buffer and length.
-    let rc = unsafe {
-        libc::getsockname(
-            fd.as_raw_fd(),
-            (&mut own as *mut libc::sockaddr_ll).cast(),
-            &mut len,
-        )
-    };
-    if rc < 0 {
-        return Err(());
-    }
-    if own.sll_halen != 6 {
-        return Ok([0; 6]);
-    }
-    let mut mac = [0u8; 6];
-    mac.copy_from_slice(&own.sll_addr[..6]);
-    Ok(mac)
 }
 
 fn sockaddr(ifindex: i32, dest: [u8; 6]) -> libc::sockaddr_ll {
