@@ -564,6 +564,10 @@ impl Shell {
                     }
                 } else {
                     let held = self.holds_each(&addresses);
+                    // An address that cannot be read (its device is being re-created) changes
+                    // nothing: an active does not claim it again, a passive does not take it for
+                    // one its host holds (that was a split brain, and a takeover, out of nothing).
+                    let unreadable_is_missing = self.role != Role::Active;
                     addresses
                         .into_iter()
                         .zip(held)
@@ -571,7 +575,7 @@ impl Shell {
                             Ok(held) => !held,
                             Err(e) => {
                                 self.log.warn(&format!("ownership of {}: {e}", a.address));
-                                false
+                                unreadable_is_missing
                             }
                         })
                         .map(|(a, _)| a)
