@@ -9,7 +9,9 @@
 #   5. simulate-timing: the CPU of 10,000 seeded runs of one scenario;
 #   6. idle cost: CPU (utime+stime of every thread, /proc/PID/stat) of both nodes over 30 s and RSS,
 #      failoverctl at checktime 100ms vs keepalived with a unicast VRRP advert every 0.1 s, in the same
-#      run; and the writes of an idle active (write syscalls via /proc/PID/io, state file mtime);
+#      run (one VRRP instance on LAN 1, the named baseline; and one per LAN in a sync group, the
+#      failoverctl pair's job but for the test hosts); and the writes of an idle active (write
+#      syscalls via /proc/PID/io, state file mtime);
 #      like for like: the CPU per packet each pair sent (every interface's tx counter of both nodes);
 #   7. scale (1, 8, 64 channels, `netlab.sh up-scale`): idle CPU per channel of each node over 10 s,
 #      the active's threads, channel 1's takeover after its link went down on the active (SCALE_SAMPLES
@@ -181,59 +183,78 @@ m1=$(stat -c %Y.%y "$work/a.state" 2>/dev/null || echo none)
 frss=$(( $(rss $fa) > $(rss $fb) ? $(rss $fa) : $(rss $fb) ))
 kill -TERM "$fa" "$fb"; wait "$fa" 2>/dev/null || true; wait "$fb" 2>/dev/null || true
 fms=$(( (f1 - f0) * 1000 / hz ))
-# The same pair under keepalived: VRRP over eth1 between a (.11) and b (.12), unicast, 0.1 s adverts
+# The same pair under keepalived: VRRP between a (.11) and b (.12), unicast, 0.1 s adverts
 # (VRRPv3: VRRPv2 rounds advert_int 0.1 up to 1 s, which made the baseline 10 times too idle).
-for node in a b; do
-  if [ "$node" = a ]; then me=11; peer=12; prio=150; else me=12; peer=11; prio=100; fi
-  cat > "$work/ka-$node.conf" <<KA
-global_defs {
-  router_id bench_$node
-  vrrp_version 3
-  script_user root
-  enable_script_security
-}
-vrrp_instance bench {
+# Two baselines: one instance on eth1 alone (the baseline the target names), and the same job as the
+# failoverctl pair's, both LANs protected: an instance per LAN (its adverts find that LAN's failure),
+# in a sync group so both addresses move together. Neither checks test hosts: keepalived has no
+# equivalent of the source document's echoes short of a script forked every interval.
+ka_instance() { # NAME DEV LANPREFIX ME PEER PRIO VRID
+  cat <<KA
+vrrp_instance $1 {
   state BACKUP
-  # VRRPv3: VRRPv2 rounds advert_int 0.1 up to 1 s (keepalived says so in its log), which made
-  # earlier baselines ten times slower than failoverctl's checktime.
   version 3
-  interface eth1
-  virtual_router_id 51
-  priority $prio
+  interface $2
+  virtual_router_id $7
+  priority $6
   advert_int 0.1
-  unicast_src_ip 192.0.2.$me
+  unicast_src_ip $3.$4
   unicast_peer {
-    192.0.2.$peer
+    $3.$5
   }
   virtual_ipaddress {
-    192.0.2.10/24 dev eth1
+    $3.10/24 dev $2
   }
 }
 KA
-done
+}
+ka_conf() { # NODE LANS(1|2)
+  local node=$1 me=11 peer=12 prio=150
+  [ "$node" = b ] && { me=12; peer=11; prio=100; }
+  printf 'global_defs {\n  router_id bench_%s\n  vrrp_version 3\n  script_user root\n  enable_script_security\n}\n' "$node"
+  ka_instance lan1 eth1 192.0.2 "$me" "$peer" "$prio" 51
+  if [ "$2" = 2 ]; then
+    ka_instance lan2 eth2 198.51.100 "$me" "$peer" "$prio" 52
+    printf 'vrrp_sync_group pair {\n  group {\n    lan1\n    lan2\n  }\n}\n'
+  fi
+}
 ka_start() {
   ip netns exec "$(ns "$1")" keepalived -n -l -D -f "$work/ka-$1.conf" \
     -p "$work/ka-$1.pid" -r "$work/ka-$1.vrrp.pid" -c "$work/ka-$1.chk.pid" >"$work/ka-$1.log" 2>&1 &
   pids+=($!)
   echo $!
 }
-ka=$(ka_start a); kb=$(ka_start b)
-sleep 3
 # keepalived forks: its parent watches a VRRP child; count every process of each instance.
 ka_pids() { echo "$ka $kb $(pgrep -P "$ka" || true) $(pgrep -P "$kb" || true)"; }
 all_ticks() { local t=0 p; for p in $(ka_pids); do t=$(( t + $(ticks "$p" 2>/dev/null || echo 0) )); done; echo $t; }
-k0=$(all_ticks); kt0=$(( $(txp a) + $(txp b) ))
-sleep "$idle_secs"
-k1=$(all_ticks); kt1=$(( $(txp a) + $(txp b) ))
-krss=0; for p in $(ka_pids); do r=$(rss "$p" 2>/dev/null || echo 0); [ "$r" -gt "$krss" ] && krss=$r; done
-for p in $(ka_pids); do kill -TERM "$p" 2>/dev/null || true; done
-wait "$ka" 2>/dev/null || true; wait "$kb" 2>/dev/null || true
-kms=$(( (k1 - k0) * 1000 / hz ))
+# Runs the keepalived pair with LANS instances per node for idle_secs; sets kms, krss, kpk.
+ka_run() {
+  local p r k0 k1 kt0 kt1
+  for node in a b; do ka_conf "$node" "$1" > "$work/ka-$node.conf"; done
+  ka=$(ka_start a); kb=$(ka_start b)
+  sleep 3
+  k0=$(all_ticks); kt0=$(( $(txp a) + $(txp b) ))
+  sleep "$idle_secs"
+  k1=$(all_ticks); kt1=$(( $(txp a) + $(txp b) ))
+  krss=0; for p in $(ka_pids); do r=$(rss "$p" 2>/dev/null || echo 0); [ "$r" -gt "$krss" ] && krss=$r; done
+  local all; all=$(ka_pids)
+  for p in $all; do kill -TERM "$p" 2>/dev/null || true; done
+  # Started in a command substitution, they are no children of this shell: wait until they are
+  # gone (the next run's keepalived refuses to start beside a live one's pid files).
+  for _ in $(seq 100); do
+    local left=0; for p in $all; do [ -e "/proc/$p" ] && left=1; done
+    [ "$left" = 0 ] && break; sleep 0.05
+  done
+  kms=$(( (k1 - k0) * 1000 / hz )); kpk=$(( kt1 - kt0 ))
+}
+ka_run 2; kms2=$kms; kpk2=$kpk
+ka_run 1
 echo "failoverctl pair: ${fms} ms CPU in ${idle_secs} s (all threads), RSS ${frss} KiB per node"
 echo "keepalived pair (baseline): ${kms} ms CPU in ${idle_secs} s (all processes), RSS ${krss} KiB per process"
 echo "CPU ratio failoverctl/keepalived: $(awk -v a="$fms" -v b="$kms" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a (keepalived used 0 ticks)" }')"
 echo "idle active: $(( w1 - w0 )) write syscalls in ${idle_secs} s; state file mtime $( [ "$m0" = "$m1" ] && echo unchanged || echo changed)"
-fpk=$(( ft1 - ft0 )); kpk=$(( kt1 - kt0 ))
+fpk=$(( ft1 - ft0 ))
+echo "keepalived pair, both LANs (an instance per LAN, sync group; the same job but the test hosts): ${kms2} ms CPU in ${idle_secs} s, ${kpk2} packets; CPU ratio failoverctl/that: $(awk -v a="$fms" -v b="$kms2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
 echo "failoverctl: active ${fa1:+$(( (fa1 - fa0) * 1000 / hz ))} ms, passive $(( fms - (fa1 - fa0) * 1000 / hz )) ms; packets sent by the pair: ${fpk}; keepalived pair: ${kpk}"
 echo "CPU per packet sent: failoverctl $(awk -v a="$fms" -v p="$fpk" 'BEGIN { if (p > 0) printf "%.1f", a * 1000 / p; else print "n/a" }') us, keepalived $(awk -v a="$kms" -v p="$kpk" 'BEGIN { if (p > 0) printf "%.1f", a * 1000 / p; else print "n/a" }') us; ratio $(awk -v a="$fms" -v p="$fpk" -v b="$kms" -v q="$kpk" 'BEGIN { if (p > 0 && q > 0 && b > 0) printf "%.2f", (a / p) / (b / q); else print "n/a" }')"
 fi

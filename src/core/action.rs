@@ -143,10 +143,13 @@ pub enum Action {
     /// without teaching anybody our address (an RFC 5227 probe, sender IP 0.0.0.0) and answer with
     /// [`Input::ConflictDone`], as soon as every target answered or `timeout` has passed. Replies from
     /// this node's own MAC are no rival. Must not hold up the other requests: it runs every checktime.
+    /// With `report_empty` false an answer without a rival is not awaited: the shell may give it
+    /// late (with whatever it does next) or never, and need not wake for it.
     ConflictCheck {
         id: RequestId,
         targets: Vec<ArpTarget>,
         timeout: Duration,
+        report_empty: bool,
     },
     /// Does this node still hold its activeips? Someone else (a network manager restarting an
     /// interface, an operator's `ip addr flush`) may have removed one. Answer at once with

@@ -193,6 +193,14 @@ impl ActiveMonitor {
         self.failure.take()
     }
 
+    /// Per channel: its failure counter, and its last good time while it is failing.
+    pub fn counters(&self) -> Vec<(u32, Option<Instant>)> {
+        self.channels
+            .iter()
+            .map(|c| (c.failures, c.last_ok_at.filter(|_| c.failures > 0)))
+            .collect()
+    }
+
     pub fn status(&self) -> Vec<ChannelStatus> {
         self.channels
             .iter()

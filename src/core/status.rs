@@ -50,3 +50,38 @@ pub struct HeartbeatStatus {
     /// None came for 3 × synctime (evidence only: the ARP checks decide).
     pub lost: bool,
 }
+
+/// What [`Status`] shows that can change, built without cloning the decisions or the probe tallies:
+/// the daemon compares it at every wake-up and builds the whole status only when it changed. Left
+/// out, as the state file leaves them out until something else changes: a healthy channel's or
+/// passive's "last ok" time, an on-time heartbeat's arrival, the probe tallies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusKey {
+    pub role: Role,
+    pub since: Instant,
+    pub holding: Option<String>,
+    pub unfit: Option<String>,
+    /// Per channel: failures, and the last ok time while failing.
+    pub channels: Vec<(u32, Option<Instant>)>,
+    /// Failures, last seen while failing, not before.
+    pub passive: Option<(u32, Option<Instant>, Option<Instant>)>,
+    /// How many failure actions are known, and the last.
+    pub failovers: (usize, Option<Instant>),
+    /// Decisions made since start (the recent list only ever changes with a new one).
+    pub decisions: u64,
+    /// Takeovers, failure actions and holds counted (they only grow).
+    pub counts: u64,
+    pub epoch: u64,
+    pub heartbeat: Option<HeartbeatKey>,
+}
+
+/// The last heartbeat as [`StatusKey`] compares it: its arrival only once it counts as lost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeartbeatKey {
+    pub lost_since: Option<Instant>,
+    pub role: crate::peer::Role,
+    pub fit: bool,
+    pub epoch: u64,
+    pub channels: Vec<bool>,
+    pub lost: bool,
+}

@@ -13,7 +13,7 @@ use mio::{Events, Poll, Token};
 
 use crate::config::{self, Config};
 use crate::core::action::Role;
-use crate::core::status::Status;
+use crate::core::status::{Status, StatusKey};
 use crate::core::{Input, Node, Scope};
 use crate::daemon::children::{PIPE_BASE, STOP_HOOK_LIMIT};
 use crate::daemon::clock::Clock;
@@ -61,19 +61,20 @@ struct StateWriter {
     written_at: Option<Instant>,
     /// A change waits for this moment (once per checktime).
     due_at: Option<Instant>,
-    /// What `status` shows, as the core's own struct: compared at every wake-up, so the JSON is
-    /// built only when it changed (serialising at every wake-up was most of an idle node's CPU).
-    seen: Option<(Status, Option<ResponderStats>)>,
+    /// What `status` shows, in the core's brief form: compared at every wake-up, so the status and
+    /// its JSON are built only when it changed (serialising, then cloning the whole status at every
+    /// wake-up was most of an idle node's CPU).
+    seen: Option<(StatusKey, Option<ResponderStats>)>,
 }
 
 impl StateWriter {
     /// True when the state must be looked at now: what `status` shows changed, a deferred write
     /// is due, or the daemon is stopping.
-    fn wants(&mut self, status: &Status, peer: Option<ResponderStats>, force: bool) -> bool {
+    fn wants(&mut self, status: StatusKey, peer: Option<ResponderStats>, force: bool) -> bool {
         if self.path.is_none() {
             return false;
         }
-        let key = (comparable(status), peer.map(quiet));
+        let key = (status, peer.map(quiet));
         let changed = self.seen.as_ref() != Some(&key);
         if changed {
             self.seen = Some(key);
@@ -110,29 +111,6 @@ impl StateWriter {
 fn quiet(mut s: ResponderStats) -> ResponderStats {
     s.datagrams.received = 0;
     s.datagrams.accepted = 0;
-    s
-}
-
-/// [`shown`] on the core's struct: the same fields left out, without building any JSON.
-fn comparable(status: &Status) -> Status {
-    let mut s = Status {
-        tally: Default::default(),
-        ..status.clone()
-    };
-    s.tally.takeovers = status.tally.takeovers.clone();
-    s.tally.failure_actions = status.tally.failure_actions.clone();
-    s.tally.holds = status.tally.holds.clone();
-    for c in &mut s.channels {
-        if c.failures == 0 {
-            c.last_ok_at = None;
-        }
-    }
-    if let Some(p) = s.passive.as_mut().filter(|p| p.failures == 0) {
-        p.last_seen_at = None;
-    }
-    if let Some(h) = s.heartbeat.as_mut().filter(|h| !h.lost) {
-        h.at = crate::core::Instant::ZERO;
-    }
     s
 }
 
@@ -265,17 +243,20 @@ pub fn run_with(
         }
         shell.role = node.role();
         let force = stopping.is_some();
-        let status = node.status();
         let peer = shell.responder_counters();
-        if state.wants(&status, peer, force) {
-            state.update(
-                snapshot(&opts, &status, &shell, &clock),
-                config.network.checktime,
-                &log,
-                force,
-            );
+        let write = state.wants(node.status_key(), peer, force);
+        if write || metrics.wants(node.role()) {
+            let status = node.status();
+            if write {
+                state.update(
+                    snapshot(&opts, &status, &shell, &clock),
+                    config.network.checktime,
+                    &log,
+                    force,
+                );
+            }
+            metrics.publish(&status, peer, &log);
         }
-        metrics.publish(&status, peer, &log);
         if last_role != Some(node.role()) {
             last_role = Some(node.role());
             let _ = notifier.status(&format!("{}", node.role()));

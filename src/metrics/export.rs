@@ -96,6 +96,16 @@ impl Exporter {
         }
     }
 
+    /// Whether [`Exporter::update`] would render now: an exporter is configured, and the role
+    /// changed or [`REFRESH`] has passed (the daemon builds the status only then).
+    pub fn wants(&self, role: crate::core::action::Role) -> bool {
+        if self.file.is_none() && self.served.is_none() {
+            return false;
+        }
+        self.rendered
+            .is_none_or(|(at, r)| r != role || std::time::Instant::now() >= at + REFRESH)
+    }
+
     /// Renders the snapshot (at once when the role changed, otherwise at most every [`REFRESH`])
     /// and, when the text changed, writes the file and updates what the listener serves. Returns the file's write error, if any (the caller logs it).
     pub fn update(&mut self, status: &Status, peer: Option<ResponderStats>) -> std::io::Result<()> {

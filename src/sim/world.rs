@@ -735,6 +735,7 @@ impl World {
                 id: req,
                 targets,
                 timeout,
+                ..
             } => {
                 // The peer's kernel answers the probe when it holds the address and the frame gets
                 // through both ends.

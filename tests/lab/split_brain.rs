@@ -161,3 +161,107 @@ fn split_brain_the_newcomer_has_the_lower_mac_and_keeps() {
         false,
     );
 }
+
+/// The active's RFC 5227 probes for LAN 1's activeip (sender 0.0.0.0) seen in `capture`.
+fn looks_from(capture: &common::capture::Decoded, mac: &str) -> usize {
+    capture
+        .rows(
+            &format!(
+                "arp.opcode == 1 && arp.src.proto_ipv4 == 0.0.0.0 && arp.dst.proto_ipv4 == {ACTIVEIP} && eth.src == {mac}"
+            ),
+            &["frame.number"],
+        )
+        .len()
+}
+
+/// Issue 7: while the passive's heartbeats vouch for it (it says "passive", and takes over only
+/// with a heartbeat that says otherwise), the active broadcasts its look for a rival once per
+/// synctime instead of every checktime. A foreign station that takes an activeip silently (no
+/// announcement) is still found by the next look; once the peer's heartbeats stop, the looks go
+/// out every checktime again.
+#[test]
+fn a_vouching_peer_slows_the_looks_and_a_silent_foreign_holder_is_still_found() {
+    use common::capture::Capture;
+    let name = "a_vouching_peer_slows_the_looks_and_a_silent_foreign_holder_is_still_found";
+    if !root_or_skip(name) {
+        return;
+    }
+    let lab = Lab::up();
+    lab.ok(
+        "a",
+        &["ip", "link", "set", "dev", "eth1", "address", LOW_MAC],
+    );
+    lab.ok(
+        "cl",
+        &["ip", "link", "set", "dev", "eth1", "address", HIGH_MAC],
+    );
+    let mac_a = mac(&lab, "a", "eth1");
+    let mac_cl = mac(&lab, "cl", "eth1");
+    assert!(mac_a < mac_cl, "the MACs were not set");
+    let dir = tempfile::tempdir().expect("tempdir");
+    // checktime 200 ms (the lab's), synctime 1 s.
+    let cfg = |node| {
+        config(node, "onfailure= demote").replace("[network]\n", "[network]\nsynctime= 1s\n")
+    };
+    let a = Daemon::start(&lab, dir.path(), "a", "run", &cfg("a"), &[]);
+    assert!(
+        wait_for(Duration::from_secs(5), || holds_both(&lab, "a")).is_some(),
+        "a never took over:\n{}",
+        a.log()
+    );
+    let mut b = Daemon::start(&lab, dir.path(), "b", "run", &cfg("b"), &[]);
+    let logs = |b: &Daemon| format!("a:\n{}\nb:\n{}", a.log(), b.log());
+    // b's first heartbeats.
+    std::thread::sleep(Duration::from_millis(1500));
+
+    let at_th = Capture::start(&lab, "th", "eth1", "arp");
+    std::thread::sleep(Duration::from_millis(3000));
+    let at_th = at_th.stop();
+    let vouched = looks_from(&at_th, &mac_a);
+    assert!(
+        (2..=5).contains(&vouched),
+        "{vouched} looks in 3 s with a vouching peer (synctime 1 s; every checktime is 15):\n{}\n{}",
+        at_th.summary(),
+        logs(&b)
+    );
+
+    // The client takes LAN 1's activeip by hand: no announcement.
+    lab.ok("cl", &["ip", "addr", "add", "192.0.2.10/24", "dev", "eth1"]);
+    let seen = wait_for(Duration::from_secs(3), || {
+        a.log().contains(&format!("is also answered by {mac_cl}"))
+    });
+    assert!(
+        seen.is_some(),
+        "a never found the foreign holder:\n{}",
+        logs(&b)
+    );
+    assert!(
+        holds_both(&lab, "a"),
+        "a kept by the lower MAC:\n{}",
+        logs(&b)
+    );
+    lab.ok("cl", &["ip", "addr", "del", "192.0.2.10/24", "dev", "eth1"]);
+    assert!(
+        wait_for(Duration::from_secs(3), || a
+            .log()
+            .contains("split brain over"))
+        .is_some(),
+        "{}",
+        logs(&b)
+    );
+
+    // The peer dies: no more heartbeats; after synctime + timeout the looks go every checktime.
+    b.kill();
+    std::thread::sleep(Duration::from_millis(1500));
+    let at_th = Capture::start(&lab, "th", "eth1", "arp");
+    std::thread::sleep(Duration::from_millis(2000));
+    let at_th = at_th.stop();
+    let alone = looks_from(&at_th, &mac_a);
+    assert!(
+        alone >= 7,
+        "{alone} looks in 2 s without the peer's heartbeats (every checktime: 10):\n{}\n{}",
+        at_th.summary(),
+        logs(&b)
+    );
+    eprintln!("{name}: looks in 3 s with the peer vouching: {vouched}; in 2 s without: {alone}; the foreign holder found after {:?}", seen.expect("checked"));
+}

@@ -116,6 +116,17 @@ impl Node {
             .is_some_and(|b| b.role == crate::peer::Role::Passive && b.fit)
     }
 
+    /// The peer vouches for itself as a non-rival: its last authentic heartbeat, at most synctime +
+    /// timeout old, says it is passive. A passive that takes over says so at once (a heartbeat on
+    /// every role change), so until then only a foreign station could answer for our activeips.
+    pub(super) fn peer_vouches(&self, now: Instant) -> bool {
+        let limit = self.config.network.synctime + self.config.network.timeout;
+        self.fast_paths()
+            && self.fast.peer.as_ref().is_some_and(|p| {
+                p.beat.role == crate::peer::Role::Passive && now.saturating_since(p.at) <= limit
+            })
+    }
+
     fn heartbeat(&self, now: Instant) -> Heartbeat {
         let carrier = |dev: &str| self.fast.carrier.get(dev) != Some(&false);
         let channels = match &self.mode {

@@ -42,7 +42,7 @@ use super::action::{
 use super::active::{ActiveMonitor, ChannelFailure};
 use super::passive::PassiveMonitor;
 use super::policy::{limit_reached, FailoverHistory, HoldReason};
-use super::status::{Status, RECENT_DECISIONS};
+use super::status::{Status, StatusKey, RECENT_DECISIONS};
 use super::tally::{TakeoverReason, Tally};
 use super::timer::Timers;
 use super::Instant;
@@ -233,6 +233,8 @@ pub struct Node {
     /// The last conflict check found a rival and this node kept the addresses: when the rival is gone,
     /// announce once more, since neighbours may have learned its MAC in between.
     rival_seen: bool,
+    /// When the active last broadcast its look for a rival.
+    last_look: Option<Instant>,
     /// What this node knows of its own ability to serve (`requirefit`).
     fitness: fitness::Fitness,
     /// This node took over knowing its test hosts were down on their own: it holds on that failure.
@@ -240,6 +242,8 @@ pub struct Node {
     history: FailoverHistory,
     actions: VecDeque<Action>,
     recent: VecDeque<Decision>,
+    /// Decisions made since start ([`StatusKey::decisions`]).
+    decisions: u64,
     tally: Tally,
     /// Heartbeats, notices, handover, carrier, service check ([`fastpath`]).
     fast: fastpath::FastState,
@@ -306,11 +310,13 @@ impl Node {
             conflict: None,
             ownership: None,
             rival_seen: false,
+            last_look: None,
             fitness: fitness::Fitness::default(),
             hosts_down_at_takeover: false,
             history: FailoverHistory::new(failovers),
             actions: VecDeque::new(),
             recent: VecDeque::new(),
+            decisions: 0,
             tally: Tally::default(),
             fast: fastpath::FastState::default(),
         };
@@ -427,6 +433,56 @@ impl Node {
         }
     }
 
+    /// [`Status`] in brief: equal keys mean `status` shows the same (see [`StatusKey`]).
+    pub fn status_key(&self) -> StatusKey {
+        let (channels, passive) = match &self.mode {
+            Mode::Passive { monitor: m, .. } => {
+                let p = m.status();
+                let seen = p.last_seen_at.filter(|_| p.failures > 0);
+                (vec![], Some((p.failures, seen, p.not_before_at)))
+            }
+            Mode::Active { monitor: m, .. } => (m.counters(), None),
+            Mode::Done => (vec![], None),
+        };
+        let t = &self.tally;
+        let counts = t.takeovers.values().sum::<u64>()
+            + t.failure_actions
+                .values()
+                .flat_map(|m| m.values())
+                .sum::<u64>()
+            + t.holds.values().sum::<u64>();
+        StatusKey {
+            role: self.role,
+            since: self.since,
+            holding: self.holding.as_ref().map(ToString::to_string),
+            unfit: self
+                .fitness
+                .unfit_reason()
+                .map(str::to_owned)
+                .or_else(|| self.fit_by_role_and_carrier().err()),
+            channels,
+            passive,
+            failovers: (
+                self.history.times().len(),
+                self.history.times().last().copied(),
+            ),
+            decisions: self.decisions,
+            counts,
+            epoch: self.fast.epoch,
+            heartbeat: self.fast.peer.as_ref().map(|p| {
+                let lost = self.fast.beats_lost;
+                super::status::HeartbeatKey {
+                    lost_since: lost.then_some(p.at),
+                    role: p.beat.role,
+                    fit: p.beat.fit,
+                    epoch: p.beat.epoch,
+                    channels: p.beat.channels.clone(),
+                    lost,
+                }
+            }),
+        }
+    }
+
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.timers.take_expired(NodeTimer::Announce, now) {
             self.announce(now);
@@ -457,6 +513,10 @@ impl Node {
             self.on_fitness_probe(now, &[]);
         }
         if self.timers.take_expired(NodeTimer::Conflict, now) {
+            // A quiet look still out a checktime on: nobody answered it (a rival is reported).
+            if self.conflict.take().is_some() {
+                self.timers.stop(NodeTimer::ConflictAnswer);
+            }
             self.conflict_check(now);
         }
         self.fast_timeout(now);
@@ -550,6 +610,7 @@ impl Node {
                 self.recent.pop_front();
             }
             self.recent.push_back(d.clone());
+            self.decisions += 1;
         }
         self.actions.push_back(action);
     }

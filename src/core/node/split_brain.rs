@@ -7,6 +7,7 @@ impl Node {
     pub(super) fn stop_conflict_checks(&mut self) {
         self.conflict = None;
         self.rival_seen = false;
+        self.last_look = None;
         self.timers.stop(NodeTimer::Conflict);
         self.timers.stop(NodeTimer::ConflictAnswer);
     }
@@ -23,22 +24,54 @@ impl Node {
     }
 
     /// Asks whether anybody else answers for our activeips.
+    ///
+    /// Every checktime, except while the peer vouches for itself ([`Node::peer_vouches`]): then
+    /// the peer is no rival, and the broadcast that only a foreign station could answer goes out
+    /// once per synctime. A claim, a yield notice or a rival seen always looks at once.
     pub(super) fn conflict_check(&mut self, now: Instant) {
+        let synctime = self.config.network.synctime;
+        let quiet = !self.rival_seen
+            && self.peer_vouches(now)
+            && self
+                .last_look
+                .is_some_and(|t| now.saturating_since(t) < synctime);
         let Mode::Active { monitor: m, .. } = &mut self.mode else {
             return;
         };
+        if quiet {
+            self.timers
+                .set(NodeTimer::Conflict, now + self.config.network.checktime);
+            self.ownership_check();
+            return;
+        }
+        self.last_look = Some(now);
         let id = m.issue_id();
         let timeout = self.config.network.timeout;
         self.conflict = Some(ConflictInFlight { id, sent_at: now });
-        self.timers
-            .set(NodeTimer::ConflictAnswer, now + timeout + ANSWER_GRACE);
+        // Nobody answering is the steady state and changes nothing, unless a rival was seen (its
+        // absence ends the split brain): only then is the empty answer awaited. Otherwise the next
+        // look, a checktime on, takes an unanswered one for "nobody", and the idle active wakes
+        // once per checktime instead of twice.
+        let report_empty = self.rival_seen;
+        if report_empty {
+            self.timers
+                .set(NodeTimer::ConflictAnswer, now + timeout + ANSWER_GRACE);
+        } else {
+            self.timers
+                .set(NodeTimer::Conflict, now + self.config.network.checktime);
+        }
         let targets = self.conflict_targets();
         self.push(Action::ConflictCheck {
             id,
             targets,
             timeout,
+            report_empty,
         });
-        // On the same beat: are the activeips still here at all?
+        self.ownership_check();
+    }
+
+    /// On the conflict check's beat: are the activeips still here at all?
+    fn ownership_check(&mut self) {
         if let Mode::Active { monitor: m, .. } = &mut self.mode {
             let id = m.issue_id();
             self.ownership = Some(id);
@@ -251,6 +284,7 @@ impl Node {
             id,
             targets,
             timeout,
+            report_empty: true,
         });
     }
 

@@ -1553,3 +1553,95 @@ fn a_claim_while_a_look_is_out_looks_again_from_now() {
     );
     assert_eq!(node.role(), Role::Active);
 }
+
+/// A healthy active whose peer answers each of its heartbeats with a passive one until `beats_until`;
+/// conflict checks are answered (empty) only when the core awaits an empty answer.
+fn vouching_world(
+    beats_until: Instant,
+    quiet_seen: std::rc::Rc<std::cell::Cell<u32>>,
+) -> impl FnMut(Instant, &Action) -> Option<(Duration, Input)> {
+    move |now, a| match a {
+        Action::ConflictCheck {
+            id, report_empty, ..
+        } => {
+            if !report_empty {
+                quiet_seen.set(quiet_seen.get() + 1);
+                return None;
+            }
+            Some((
+                Duration::from_millis(100),
+                Input::ConflictDone {
+                    id: *id,
+                    rivals: vec![],
+                },
+            ))
+        }
+        Action::Probe { id, targets, .. } => Some((
+            Duration::from_millis(10),
+            probe_done(*id, targets, |_| Some(Duration::from_millis(1))),
+        )),
+        Action::SendHeartbeat(_) if now < beats_until => Some((
+            Duration::from_millis(1),
+            beat(crate::peer::Role::Passive, true, 0),
+        )),
+        other => silent_world(now, other),
+    }
+}
+
+/// Issue 7: while the peer's fresh heartbeat says "passive" the peer is no rival: the broadcast look
+/// goes out once per synctime instead of every checktime, and every checktime again once the
+/// heartbeats stop (synctime + timeout after the last). An unanswered steady-state look is not
+/// waited for: the core needs no answer to go on.
+#[test]
+fn a_peer_vouching_for_itself_slows_the_look_for_rivals_to_once_per_synctime() {
+    let mut cfg = keyed(config(PolicyMode::Improved));
+    cfg.network.synctime = Duration::from_secs(30);
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let quiet = std::rc::Rc::new(std::cell::Cell::new(0));
+    let world = vouching_world(at_ms(50_000), quiet.clone());
+    let seen = drive(&mut node, Instant::ZERO, at_ms(150_000), world);
+    assert_eq!(node.role(), Role::Active);
+    let beats: Vec<u64> = times(&seen, |a| matches!(a, Action::SendHeartbeat(_)));
+    let looks = times(&seen, |a| matches!(a, Action::ConflictCheck { .. }));
+    // Takeover at 12 s (the stagger); our heartbeats at 0, 12 (the role changed), 30 and 60 s, the
+    // peer's answers until 50 s: the last at 30.001 s, fresh until 62.001 s (synctime + timeout).
+    assert_eq!(&beats[..4], &[0, 12_000, 30_000, 60_000], "{beats:?}");
+    assert_eq!(
+        looks,
+        vec![22_000, 52_000, 72_000, 82_000, 92_000, 102_000, 112_000, 122_000, 132_000, 142_000],
+        "once per synctime while vouched for (none at 62 s: 10 s after the last, still fresh), then \
+         every checktime"
+    );
+    assert_eq!(
+        quiet.get(),
+        10,
+        "no rival seen: none of them awaited an empty answer"
+    );
+    // The ownership look keeps its beat every checktime (the one at 0 s is the passive's).
+    assert_eq!(
+        times(&seen, |a| matches!(a, Action::CheckOwnership { .. })),
+        std::iter::once(0)
+            .chain((0..13).map(|k| 22_000 + k * 10_000))
+            .collect::<Vec<_>>()
+    );
+}
+
+/// Issue 7: after a rival was seen the empty answer is awaited (its silence ends the split brain).
+#[test]
+fn only_a_look_after_a_rival_awaits_an_empty_answer() {
+    let cfg = config(PolicyMode::Improved);
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let world = rival_world([2, 0, 0, 0, 0, 9], |now| now < at_ms(31_000));
+    let seen = drive(&mut node, Instant::ZERO, at_ms(45_000), world);
+    let flags: Vec<(u64, bool)> = seen
+        .iter()
+        .filter_map(|(t, a)| match a {
+            Action::ConflictCheck { report_empty, .. } => Some((t.as_millis(), *report_empty)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        flags,
+        vec![(22_000, false), (32_000, true), (42_000, false)]
+    );
+}
