@@ -406,12 +406,7 @@ impl Node {
             role: self.role,
             since: self.since,
             holding: self.holding.as_ref().map(ToString::to_string),
-            // The reason said at a declined takeover, or else what needs no fresh probe.
-            unfit: self
-                .fitness
-                .unfit_reason()
-                .map(str::to_owned)
-                .or_else(|| self.fit_by_role_and_carrier().err()),
+            unfit: self.unfit(),
             channels,
             passive,
             failovers: self.history.times().to_vec(),
@@ -431,6 +426,14 @@ impl Node {
                     lost: self.fast.beats_lost,
                 }),
         }
+    }
+
+    /// The reason said at a declined takeover, or else what needs no fresh probe.
+    fn unfit(&self) -> Option<String> {
+        self.fitness
+            .unfit_reason()
+            .map(str::to_owned)
+            .or_else(|| self.fit_by_role_and_carrier().err())
     }
 
     /// [`Status`] in brief: equal keys mean `status` shows the same (see [`StatusKey`]).
@@ -455,11 +458,7 @@ impl Node {
             role: self.role,
             since: self.since,
             holding: self.holding.as_ref().map(ToString::to_string),
-            unfit: self
-                .fitness
-                .unfit_reason()
-                .map(str::to_owned)
-                .or_else(|| self.fit_by_role_and_carrier().err()),
+            unfit: self.unfit(),
             channels,
             passive,
             failovers: (

@@ -1645,3 +1645,111 @@ fn only_a_look_after_a_rival_awaits_an_empty_answer() {
         vec![(22_000, false), (32_000, true), (42_000, false)]
     );
 }
+
+/// A node whose [`Node::status_key`] and [`Node::status`] are taken after every step.
+struct Watched {
+    node: Node,
+    snaps: Vec<(StatusKey, Status)>,
+}
+
+impl Watched {
+    fn snap(&mut self) {
+        self.snaps
+            .push((self.node.status_key(), self.node.status()));
+    }
+}
+
+impl Machine for Watched {
+    fn handle(&mut self, now: Instant, input: Input) {
+        self.node.handle(now, input);
+        self.snap();
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.node.handle_timeout(now);
+        self.snap();
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.node.poll_timeout()
+    }
+    fn poll_action(&mut self) -> Option<Action> {
+        self.node.poll_action()
+    }
+}
+
+/// What the state file shows of a status (the daemon's `shown`): a healthy channel's or passive's
+/// last good time, an on-time heartbeat's arrival and the probe tallies are left out.
+fn shown(s: &Status) -> Status {
+    let mut s = s.clone();
+    s.tally.probes.clear();
+    for c in &mut s.channels {
+        if c.failures == 0 {
+            c.last_ok_at = None;
+        }
+    }
+    if let Some(p) = s.passive.as_mut().filter(|p| p.failures == 0) {
+        p.last_seen_at = None;
+    }
+    if let Some(h) = s.heartbeat.as_mut().filter(|h| !h.lost) {
+        h.at = Instant::ZERO;
+    }
+    s
+}
+
+/// Issue 7: the daemon builds the status only when the brief key changed, so no change the state
+/// file shows may leave the key as it was. Checked after every step of worlds that move every part
+/// of it: takeover, split brain and re-announcements, failing channels, holds and failure actions,
+/// the passive's counter, heartbeats that come and stop, a reload.
+#[test]
+fn every_change_status_shows_changes_the_status_key() {
+    let mut cfgs = vec![
+        config(PolicyMode::Improved),
+        config(PolicyMode::Classic),
+        keyed(config(PolicyMode::Improved)),
+    ];
+    cfgs[2].network.synctime = Duration::from_secs(30);
+    let mut steps = 0;
+    for (k, cfg) in cfgs.iter().enumerate() {
+        for world in 0..3 {
+            let mut w = Watched {
+                node: Node::new(cfg, Instant::ZERO, vec![]),
+                snaps: vec![],
+            };
+            w.snap();
+            let until = at_ms(150_000);
+            match world {
+                0 => {
+                    drive(&mut w, Instant::ZERO, until, silent_world);
+                }
+                1 => {
+                    let rival = rival_world([2, 0, 0, 0, 0, 9], |now| now < at_ms(31_000));
+                    drive(&mut w, Instant::ZERO, until, rival);
+                }
+                _ => {
+                    let quiet = std::rc::Rc::new(std::cell::Cell::new(0));
+                    drive(
+                        &mut w,
+                        Instant::ZERO,
+                        at_ms(70_000),
+                        vouching_world(at_ms(50_000), quiet),
+                    );
+                    let mut reloaded = cfg.clone();
+                    reloaded.network.channelretries += 1;
+                    w.node.reconfigure(at_ms(70_000), &reloaded);
+                    w.snap();
+                }
+            }
+            for pair in w.snaps.windows(2) {
+                let ((k0, s0), (k1, s1)) = (&pair[0], &pair[1]);
+                steps += 1;
+                if k0 == k1 {
+                    assert_eq!(
+                        shown(s0),
+                        shown(s1),
+                        "config {k}, world {world}: key {k1:?}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(steps > 100, "only {steps} steps");
+}
