@@ -1701,7 +1701,7 @@ fn shown(s: &Status) -> Status {
 /// the passive's counter, heartbeats that come and stop, a reload.
 #[test]
 fn every_change_status_shows_changes_the_status_key() {
-    let mut cfgs = vec![
+    let mut cfgs = [
         config(PolicyMode::Improved),
         config(PolicyMode::Classic),
         keyed(config(PolicyMode::Improved)),
