@@ -11,7 +11,8 @@
 #      failoverctl at checktime 100ms vs keepalived with a unicast VRRP advert every 0.1 s, in the same
 #      run (one VRRP instance on LAN 1, the named baseline; and one per LAN in a sync group, the
 #      failoverctl pair's job but for the test hosts); and the writes of an idle active (write
-#      syscalls via /proc/PID/io, state file mtime);
+#      syscalls via /proc/PID/io, state file mtime); and the floor both pairs share, two processes
+#      that only wake 10 times a second;
 #      like for like: the CPU per packet each pair sent (every interface's tx counter of both nodes);
 #   7. scale (1, 8, 64 channels, `netlab.sh up-scale`): idle CPU per channel of each node over 10 s,
 #      the active's threads, channel 1's takeover after its link went down on the active (SCALE_SAMPLES
@@ -249,12 +250,21 @@ ka_run() {
 }
 ka_run 2; kms2=$kms; kpk2=$kpk
 ka_run 1
+# The floor both pairs share: each of their processes wakes at least 10 times a second. Two
+# processes that do nothing else (perl's select, 0.1 s) show what the waking alone costs here.
+perl -e "select(undef, undef, undef, 0.1) for 1 .. ($idle_secs + 2) * 10" & za=$!; pids+=($za)
+perl -e "select(undef, undef, undef, 0.1) for 1 .. ($idle_secs + 2) * 10" & zb=$!; pids+=($zb)
+sleep 1
+z0=$(( $(ticks $za) + $(ticks $zb) )); sleep "$idle_secs"; z1=$(( $(ticks $za) + $(ticks $zb) ))
+wait "$za" "$zb" 2>/dev/null || true
+zms=$(( (z1 - z0) * 1000 / hz ))
 echo "failoverctl pair: ${fms} ms CPU in ${idle_secs} s (all threads), RSS ${frss} KiB per node"
 echo "keepalived pair (baseline): ${kms} ms CPU in ${idle_secs} s (all processes), RSS ${krss} KiB per process"
 echo "CPU ratio failoverctl/keepalived: $(awk -v a="$fms" -v b="$kms" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a (keepalived used 0 ticks)" }')"
 echo "idle active: $(( w1 - w0 )) write syscalls in ${idle_secs} s; state file mtime $( [ "$m0" = "$m1" ] && echo unchanged || echo changed)"
 fpk=$(( ft1 - ft0 ))
 echo "keepalived pair, both LANs (an instance per LAN, sync group; the same job but the test hosts): ${kms2} ms CPU in ${idle_secs} s, ${kpk2} packets; CPU ratio failoverctl/that: $(awk -v a="$fms" -v b="$kms2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
+echo "two processes that only wake 10 times a second (the floor of both pairs): ${zms} ms in ${idle_secs} s; above it: failoverctl $(( fms - zms )) ms, keepalived $(( kms - zms )) ms"
 echo "failoverctl: active ${fa1:+$(( (fa1 - fa0) * 1000 / hz ))} ms, passive $(( fms - (fa1 - fa0) * 1000 / hz )) ms; packets sent by the pair: ${fpk}; keepalived pair: ${kpk}"
 echo "CPU per packet sent: failoverctl $(awk -v a="$fms" -v p="$fpk" 'BEGIN { if (p > 0) printf "%.1f", a * 1000 / p; else print "n/a" }') us, keepalived $(awk -v a="$kms" -v p="$kpk" 'BEGIN { if (p > 0) printf "%.1f", a * 1000 / p; else print "n/a" }') us; ratio $(awk -v a="$fms" -v p="$fpk" -v b="$kms" -v q="$kpk" 'BEGIN { if (p > 0 && q > 0 && b > 0) printf "%.2f", (a / p) / (b / q); else print "n/a" }')"
 fi

@@ -166,7 +166,7 @@ pub const KEYS: &[KeySpec] = &[
         "duration (s)",
         "5",
         S,
-        "the period of the heartbeats on the sync link (with `peerip` and the peer key): role, fitness, channel health and epoch; a missing heartbeat is evidence only, the ARP checks still decide. Configs are not synchronised",
+        "the period of the heartbeats on the sync link (with `peerip` and the peer key): role, fitness, channel health and epoch; a missing heartbeat is evidence only, the ARP checks still decide. While the peer's heartbeat says passive, the active's broadcast look for a rival also runs once per synctime. Configs are not synchronised",
     ),
     k(
         "network",
