@@ -171,6 +171,11 @@ struct Base {
 fn settled(config: &Config) -> Option<Base> {
     let mut world = World::new(config.clone(), peer_config(config));
     world.keep_log = false;
+    // With the peer key the daemons exchange heartbeats and notices: so do the simulated ones.
+    world.sync_messages = config
+        .sendconfig
+        .as_ref()
+        .is_some_and(|s| s.peerlink.key.is_some());
     world.boot_time = config.network.checktime * 2;
     let n = &config.network;
     let settled = world

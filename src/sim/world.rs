@@ -129,6 +129,10 @@ pub struct World {
     longest_gap: Vec<Duration>,
     gaps_from: Instant,
     sync_up: bool,
+    /// Whether the sync link carries the peer protocol's messages (heartbeats, release notices,
+    /// handover): the matrix's peer-key cells, as the daemon runs. Off, the timing shown is the
+    /// checks' own worst case (`simulate-timing`'s view, the source document's formulas).
+    pub sync_messages: bool,
     /// The invariant watch.
     pub watch: Watch,
 }
@@ -179,6 +183,7 @@ impl World {
             longest_gap: vec![Duration::ZERO; channels],
             gaps_from: Instant::ZERO,
             sync_up: true,
+            sync_messages: false,
             watch: Watch {
                 overlap_since: vec![None; channels],
                 servable_gap_since: vec![None; channels],
@@ -649,6 +654,22 @@ impl World {
             .collect()
     }
 
+    /// A peer-protocol datagram from node `i`: it reaches a running peer daemon while the sync link
+    /// is up (a stopped one reads it when it continues: the kernel keeps it queued). Without
+    /// [`World::sync_messages`] it is dropped, so the timing shown is the checks' own worst case.
+    fn over_sync_link(&mut self, i: usize, input: Input) {
+        let peer = 1 - i;
+        let through = self.sync_messages
+            && self.sync_up
+            && self.nodes[i].powered
+            && self.nodes[peer].powered
+            && self.nodes[peer].node.is_some();
+        if through && !self.lost() {
+            let now = self.now;
+            self.nodes[peer].pending.push((now, input));
+        }
+    }
+
     fn lost(&mut self) -> bool {
         self.loss.as_mut().is_some_and(Loss::lose)
     }
@@ -905,13 +926,22 @@ impl World {
                 self.say(id, d.reason);
                 None
             }
-            // The simulated pair models the source document's checks: the sync link's fast paths
-            // (heartbeats, notices, handover) are not simulated, so the timing shown is the
-            // checks' own worst case.
-            Action::SendHeartbeat(_)
-            | Action::SendNotice(_)
-            | Action::SendHandover(_)
-            | Action::HandoverDone { .. } => None,
+            // The sync link's fast paths, when simulated: a datagram reaches a running peer
+            // daemon while the link is up (a stopped one reads it when it continues, as the
+            // kernel keeps it queued); otherwise the checks' own worst case is what is shown.
+            Action::SendHeartbeat(hb) => {
+                self.over_sync_link(i, Input::PeerHeartbeat(hb));
+                None
+            }
+            Action::SendNotice(notice) => {
+                self.over_sync_link(i, Input::ReleaseNotice(notice));
+                None
+            }
+            Action::SendHandover(message) => {
+                self.over_sync_link(i, Input::PeerHandover(message));
+                None
+            }
+            Action::HandoverDone { .. } => None,
             // The simulated service always passes its check.
             Action::RunCheck { id: req, .. } => Some((
                 Duration::ZERO,

@@ -124,3 +124,55 @@ fn i3_counts_the_whole_client_gap_from_the_fault_when_a_node_can_serve() {
     }
     assert_eq!(checked, 4);
 }
+
+/// With the peer key the simulated sync link carries the heartbeats and the release notice, as the
+/// daemon's does, so the matrix's key cells check the fast paths and the looks a vouching peer slows
+/// (they were dropped before: those cells checked the checks alone). A planned stop's takeover
+/// rides the notice: no client gap without loss, where the checks alone take seconds.
+#[test]
+fn the_key_cells_carry_the_sync_links_messages() {
+    use failoverctl::sim::matrix::cell;
+    let cfg = document_config(PolicyMode::Improved);
+    let checktime = cfg.network.checktime.as_millis() as u64;
+    let runs = 50;
+    let with_key = cell(
+        &cfg,
+        MatrixFault::PlannedStop,
+        PolicyMode::Improved,
+        true,
+        0,
+        runs,
+    );
+    let without = cell(
+        &cfg,
+        MatrixFault::PlannedStop,
+        PolicyMode::Improved,
+        false,
+        0,
+        runs,
+    );
+    println!(
+        "planned stop, worst gap: key {} ms, no key {} ms (checktime {checktime} ms)",
+        with_key.worst_gap_ms, without.worst_gap_ms
+    );
+    assert_eq!(with_key.violations(), 0);
+    assert!(
+        with_key.worst_gap_ms < checktime,
+        "the notice did not reach the passive: {with_key:?}"
+    );
+    assert!(
+        without.worst_gap_ms >= checktime,
+        "without the key the checks decide: {without:?}"
+    );
+    // The carrier fast path (the active's notice after its link went down) likewise.
+    let link = cell(
+        &cfg,
+        MatrixFault::ActiveLinkDown,
+        PolicyMode::Improved,
+        true,
+        0,
+        runs,
+    );
+    assert_eq!(link.violations(), 0);
+    assert!(link.worst_gap_ms < checktime, "{link:?}");
+}
