@@ -12,7 +12,8 @@
 #      run (one VRRP instance on LAN 1, the named baseline; and one per LAN in a sync group, the
 #      failoverctl pair's job but for the test hosts); and the writes of an idle active (write
 #      syscalls via /proc/PID/io, state file mtime); and the floor both pairs share, two processes
-#      that only wake 10 times a second;
+#      that only wake 10 times a second; the pair with one channel and one test host, whose active
+#      alone is the lower bound of any failoverctl pair at this rate (an echo per checktime);
 #      like for like: the CPU per packet each pair sent (every interface's tx counter of both nodes);
 #   7. scale (1, 8, 64 channels, `netlab.sh up-scale`): idle CPU per channel of each node over 10 s,
 #      the active's threads, channel 1's takeover after its link went down on the active (SCALE_SAMPLES
@@ -184,6 +185,23 @@ m1=$(stat -c %Y.%y "$work/a.state" 2>/dev/null || echo none)
 frss=$(( $(rss $fa) > $(rss $fb) ? $(rss $fa) : $(rss $fb) ))
 kill -TERM "$fa" "$fb"; wait "$fa" 2>/dev/null || true; wait "$fb" 2>/dev/null || true
 fms=$(( (f1 - f0) * 1000 / hz ))
+# The least the source document's checks cost: the pair with one channel (LAN 1) and one test host;
+# every checktime the active's echo and its reply, the passive's ARP check and its reply. The
+# active's part, against keepalived's whole pair, is the lower bound of any failoverctl pair at this
+# rate (a passive cannot cost less than nothing).
+for node in a b; do
+  awk '/^\[channel\]/ { c++ } c == 2 && /^\[channel\]/ { skip = 1 } /^\[network\]/ { skip = 0 }
+    !skip && !/^testip= 192\.0\.2\.100$/' "$work/idle-$node.ini" > "$work/idle-one-$node.ini"
+done
+for n in a b; do ip -n "$(ns "$n")" addr del 192.0.2.10/24 dev eth1 2>/dev/null || true; ip -n "$(ns "$n")" addr del 198.51.100.10/24 dev eth2 2>/dev/null || true; done
+FAILOVERCTL_REBOOT_COMMAND=true ip netns exec "$(ns a)" "$bin" run -c "$work/idle-one-a.ini" 2>>"$work/idle-one-a.log" & oa=$!; pids+=($oa)
+wait_for 5000 holds a 192.0.2.10 || echo "   (the one-channel active did not take its address)"
+FAILOVERCTL_REBOOT_COMMAND=true ip netns exec "$(ns b)" "$bin" run -c "$work/idle-one-b.ini" 2>>"$work/idle-one-b.log" & ob=$!; pids+=($ob)
+sleep 3
+oa0=$(ticks $oa); ob0=$(ticks $ob); sleep "$idle_secs"; oa1=$(ticks $oa); ob1=$(ticks $ob)
+kill -TERM "$oa" "$ob"; wait "$oa" 2>/dev/null || true; wait "$ob" 2>/dev/null || true
+oam=$(( (oa1 - oa0) * 1000 / hz )); obm=$(( (ob1 - ob0) * 1000 / hz ))
+for n in a b; do ip -n "$(ns "$n")" addr del 192.0.2.10/24 dev eth1 2>/dev/null || true; done
 # The same pair under keepalived: VRRP between a (.11) and b (.12), unicast, 0.1 s adverts
 # (VRRPv3: VRRPv2 rounds advert_int 0.1 up to 1 s, which made the baseline 10 times too idle).
 # Two baselines: one instance on eth1 alone (the baseline the target names), and the same job as the
@@ -264,6 +282,7 @@ echo "CPU ratio failoverctl/keepalived: $(awk -v a="$fms" -v b="$kms" 'BEGIN { i
 echo "idle active: $(( w1 - w0 )) write syscalls in ${idle_secs} s; state file mtime $( [ "$m0" = "$m1" ] && echo unchanged || echo changed)"
 fpk=$(( ft1 - ft0 ))
 echo "keepalived pair, both LANs (an instance per LAN, sync group; the same job but the test hosts): ${kms2} ms CPU in ${idle_secs} s, ${kpk2} packets; CPU ratio failoverctl/that: $(awk -v a="$fms" -v b="$kms2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
+echo "one channel, one test host: failoverctl pair $(( oam + obm )) ms in ${idle_secs} s (active ${oam}, passive ${obm}); keepalived's pair: ${kms} ms; ratio $(awk -v a="$(( oam + obm ))" -v b="$kms" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'); the active alone (the lower bound: an echo per checktime) against it: $(awk -v a="$oam" -v b="$kms" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
 echo "two processes that only wake 10 times a second (the floor of both pairs): ${zms} ms in ${idle_secs} s; above it: failoverctl $(( fms - zms )) ms, keepalived $(( kms - zms )) ms"
 echo "failoverctl: active ${fa1:+$(( (fa1 - fa0) * 1000 / hz ))} ms, passive $(( fms - (fa1 - fa0) * 1000 / hz )) ms; packets sent by the pair: ${fpk}; keepalived pair: ${kpk}"
 echo "CPU per packet sent: failoverctl $(awk -v a="$fms" -v p="$fpk" 'BEGIN { if (p > 0) printf "%.1f", a * 1000 / p; else print "n/a" }') us, keepalived $(awk -v a="$kms" -v p="$kpk" 'BEGIN { if (p > 0) printf "%.1f", a * 1000 / p; else print "n/a" }') us; ratio $(awk -v a="$fms" -v p="$fpk" -v b="$kms" -v q="$kpk" 'BEGIN { if (p > 0 && q > 0 && b > 0) printf "%.2f", (a / p) / (b / q); else print "n/a" }')"
