@@ -61,7 +61,8 @@ fn undone_takeover_the_clients_entry_is_back_on_the_keepers_mac_within_one_check
         &[
             "sh",
             "-c",
-            "ip addr add 192.0.2.10/24 dev eth1; \
+            "command -v arping >/dev/null || { echo 'arping (iputils-arping) is not installed' >&2; exit 127; }; \
+             ip addr add 192.0.2.10/24 dev eth1; \
              arping -U -c 1 -w 1 -I eth1 192.0.2.10 >/dev/null 2>&1 & \
              sleep 0.05; ip addr del 192.0.2.10/24 dev eth1; wait",
         ],
