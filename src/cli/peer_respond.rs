@@ -74,7 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     } else {
         let d = stats.datagrams;
         println!(
-            "received {}, answered {}; dropped: {} malformed, {} forged, {} replayed, {} unknown channel, {} over the rate cap, {} wrong sender, {} probe failed",
+            "received {}, answered {}; dropped: {} malformed, {} forged, {} replayed, {} unknown channel, {} over the rate cap, {} wrong sender, {} probe failed; {} lost in the kernel (receive queue full)",
             d.received,
             stats.answered,
             d.malformed,
@@ -83,7 +83,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             stats.unknown_channel,
             stats.rate_limited,
             stats.wrong_sender,
-            stats.probe_failed
+            stats.probe_failed,
+            stats.kernel_dropped
         );
     }
     Ok(exit::OK)

@@ -179,8 +179,15 @@ fn render_human(state: &StateFile, running: bool, locked: bool, now: u64, last: 
     if let Some(p) = &state.peer {
         let _ = writeln!(
             out,
-            "peer protocol: {} questions answered; dropped {} malformed, {} forged, {} replayed",
-            p["answered"], p["malformed"], p["forged"], p["replayed"]
+            "peer protocol: {} questions answered; dropped {} malformed, {} forged, {} replayed{}",
+            p["answered"],
+            p["malformed"],
+            p["forged"],
+            p["replayed"],
+            match p["kernel_dropped"].as_u64() {
+                Some(n) if n > 0 => format!("; {n} lost in the kernel (receive queue full)"),
+                _ => String::new(),
+            }
         );
     }
     if let Some(u) = s["unfit"].as_str() {
@@ -277,6 +284,28 @@ mod tests {
             out,
             exit::FAILED,
             "pid 1 exists, yet nothing holds the lock"
+        );
+    }
+
+    /// The peer line names the kernel's drops only when there were any (an older state has none).
+    #[test]
+    fn the_peer_line_says_what_the_kernel_dropped() {
+        let mut st = state("passive", 7, 1_000, 1_000);
+        st.peer = Some(serde_json::json!({
+            "answered": 2, "malformed": 3, "forged": 0, "replayed": 1, "kernel_dropped": 0
+        }));
+        let quiet = render_human(&st, true, true, 2_000, 5);
+        assert!(
+            quiet.contains(
+                "peer protocol: 2 questions answered; dropped 3 malformed, 0 forged, 1 replayed\n"
+            ),
+            "{quiet}"
+        );
+        st.peer.as_mut().expect("peer")["kernel_dropped"] = 2908.into();
+        let flooded = render_human(&st, true, true, 2_000, 5);
+        assert!(
+            flooded.contains("1 replayed; 2908 lost in the kernel (receive queue full)\n"),
+            "{flooded}"
         );
     }
 

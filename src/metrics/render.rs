@@ -43,6 +43,7 @@ pub const METRICS: &[(&str, &str, &str)] = &[
     ("failoverctl_peer_replayed_total", "counter", "authentic datagrams dropped as not newer than the last one (replays)"),
     ("failoverctl_peer_rate_limited_total", "counter", "authentic queries over 20 per second, not answered"),
     ("failoverctl_peer_answered_total", "counter", "queries probed and answered"),
+    ("failoverctl_peer_kernel_dropped_total", "counter", "datagrams the kernel dropped before the responder read them (a full receive queue, as under a flood)"),
     ("failoverctl_peer_heartbeat_age_seconds", "gauge", "time since the peer's last heartbeat over the sync link, whole seconds; absent: none received yet (no peer protocol, or the peer never sent one)"),
 ];
 
@@ -216,6 +217,7 @@ pub fn render(status: &Status, extra: &Extra) -> String {
             ("failoverctl_peer_replayed_total", d.replayed),
             ("failoverctl_peer_rate_limited_total", s.rate_limited),
             ("failoverctl_peer_answered_total", s.answered),
+            ("failoverctl_peer_kernel_dropped_total", s.kernel_dropped),
         ] {
             o.head(name);
             o.sample(name, &[], n);
@@ -307,6 +309,7 @@ mod tests {
         stats.datagrams.replayed = 1;
         stats.datagrams.malformed = 3;
         stats.rate_limited = 4;
+        stats.kernel_dropped = 5;
         let text = render(
             &status,
             &Extra {
@@ -320,6 +323,7 @@ mod tests {
             "failoverctl_peer_replayed_total 1\n",
             "failoverctl_peer_malformed_total 3\n",
             "failoverctl_peer_rate_limited_total 4\n",
+            "failoverctl_peer_kernel_dropped_total 5\n",
             "failoverctl_peer_heartbeat_age_seconds 1.5\n",
         ] {
             assert!(text.contains(line), "{line} missing in {text}");

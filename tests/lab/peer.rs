@@ -328,6 +328,52 @@ fn a_replayed_query_is_counted_and_answered_once_and_garbage_is_malformed() {
     assert_eq!(stats["answered"], 1, "{stats}");
 }
 
+/// A flood the responder cannot keep up with: while it probes one query (a test host nobody has,
+/// so the probe runs its whole budget), a burst of junk fills its socket's queue. What the kernel
+/// turned away is counted apart, and with what was read it adds up to what was sent.
+#[test]
+fn datagrams_the_kernel_drops_in_a_flood_are_counted_apart() {
+    if !root_or_skip("datagrams_the_kernel_drops_in_a_flood_are_counted_apart") {
+        return;
+    }
+    let lab = Lab::up();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let b = write(dir.path(), "b.ini", &config(12, 1, KEY));
+    let responder = Responder::start(&lab, &b);
+    const JUNK: u64 = 3000;
+    in_namespace(&lab, "a", || {
+        let key = Key::from_hex(KEY).expect("valid key");
+        let socket = UdpSocket::bind("203.0.113.1:0").expect("bind in a");
+        let query = Message {
+            sender: Ipv4Addr::new(203, 0, 113, 1).into(),
+            sequence: 1,
+            body: Body::Query(Query {
+                request: 7,
+                channel: "lan2".into(),
+                targets: vec![Ipv4Addr::new(198, 51, 100, 77).into()],
+                timeout_ms: 1000,
+            }),
+        };
+        let datagram = seal(&key, &query).expect("sealed");
+        socket
+            .send_to(&datagram, "203.0.113.2:7411")
+            .expect("send the query");
+        // Bounded: JUNK datagrams of 1200 bytes, once.
+        std::thread::sleep(Duration::from_millis(50));
+        for _ in 0..JUNK {
+            let _ = socket.send_to(&[0x5a; 1200], "203.0.113.2:7411");
+        }
+    });
+    // Everything still queued is read within the probe's budget and a moment more.
+    std::thread::sleep(Duration::from_secs(2));
+    let stats = responder.finish();
+    let received = stats["received"].as_u64().expect("received");
+    let dropped = stats["kernel_dropped"].as_u64().expect("kernel_dropped");
+    assert!(dropped > 0, "no drop counted: {stats}");
+    assert_eq!(received + dropped, JUNK + 1, "{stats}");
+    assert_eq!(stats["malformed"].as_u64(), Some(received - 1), "{stats}");
+}
+
 #[test]
 fn peer_check_without_key_or_peerip_is_a_usage_error() {
     // Refused while reading the config, before any socket: no lab and no root needed.
