@@ -14,7 +14,8 @@
 #      syscalls via /proc/PID/io, state file mtime); and the floor both pairs share, two processes
 #      that only wake 10 times a second; the pair with one channel and one test host, whose active
 #      alone is the lower bound of any failoverctl pair at this rate (an echo per checktime);
-#      like for like: the CPU per packet each pair sent (every interface's tx counter of both nodes);
+#      like for like: the CPU per packet each pair sent (every interface's tx counter of both nodes),
+#      and the same packets sent by a bare C prober that does nothing else (scripts/bare_checks.c);
 #   7. scale (1, 8, 64 channels, `netlab.sh up-scale`): idle CPU per channel of each node over 10 s,
 #      the active's threads, channel 1's takeover after its link went down on the active (SCALE_SAMPLES
 #      samples, default 5, the pair restarted between them) and after it went silent (a's switch port
@@ -276,6 +277,26 @@ sleep 1
 z0=$(( $(ticks $za) + $(ticks $zb) )); sleep "$idle_secs"; z1=$(( $(ticks $za) + $(ticks $zb) ))
 wait "$za" "$zb" 2>/dev/null || true
 zms=$(( (z1 - z0) * 1000 / hz ))
+# The same packets and nothing else: scripts/bare_checks.c (C, one socket and one poll per node)
+# sends what the failoverctl pair sends every checktime, the active's echoes from the activeips to
+# the four test hosts and the passive's ARP check of each activeip (unicast to the active's MAC, the
+# raw method's poll), and reads the answers. What failoverctl costs above it is its own; what it
+# costs above keepalived is what the source document's checks cost at this rate.
+bms=""
+if command -v cc >/dev/null && cc -O2 -o "$work/bare_checks" scripts/bare_checks.c; then
+  ip -n "$(ns a)" addr replace 192.0.2.10/24 dev eth1; ip -n "$(ns a)" addr replace 198.51.100.10/24 dev eth2
+  mac() { ip -n "$(ns a)" -br link show "$1" | awk '{ print $3 }'; }
+  ip netns exec "$(ns a)" "$work/bare_checks" echo $(( idle_secs + 3 )) 100 '192.0.2.10>192.0.2.1' \
+    '192.0.2.10>192.0.2.100' '198.51.100.10>198.51.100.1' '198.51.100.10>198.51.100.100' & ba=$!; pids+=($ba)
+  ip netns exec "$(ns b)" "$work/bare_checks" arp $(( idle_secs + 3 )) 100 \
+    "eth1/192.0.2.12>192.0.2.10@$(mac eth1)" "eth2/198.51.100.12>198.51.100.10@$(mac eth2)" & bb=$!; pids+=($bb)
+  sleep 1
+  b0=$(( $(ticks $ba) + $(ticks $bb) )); bt0=$(( $(txp a) + $(txp b) )); sleep "$idle_secs"
+  b1=$(( $(ticks $ba) + $(ticks $bb) )); bt1=$(( $(txp a) + $(txp b) ))
+  wait "$ba" "$bb" 2>/dev/null || true
+  ip -n "$(ns a)" addr del 192.0.2.10/24 dev eth1 || true; ip -n "$(ns a)" addr del 198.51.100.10/24 dev eth2 || true
+  bms=$(( (b1 - b0) * 1000 / hz )); bpk=$(( bt1 - bt0 ))
+fi
 echo "failoverctl pair: ${fms} ms CPU in ${idle_secs} s (all threads), RSS ${frss} KiB per node"
 echo "keepalived pair (baseline): ${kms} ms CPU in ${idle_secs} s (all processes), RSS ${krss} KiB per process"
 echo "CPU ratio failoverctl/keepalived: $(awk -v a="$fms" -v b="$kms" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a (keepalived used 0 ticks)" }')"
@@ -283,6 +304,11 @@ echo "idle active: $(( w1 - w0 )) write syscalls in ${idle_secs} s; state file m
 fpk=$(( ft1 - ft0 ))
 echo "keepalived pair, both LANs (an instance per LAN, sync group; the same job but the test hosts): ${kms2} ms CPU in ${idle_secs} s, ${kpk2} packets; CPU ratio failoverctl/that: $(awk -v a="$fms" -v b="$kms2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
 echo "one channel, one test host: failoverctl pair $(( oam + obm )) ms in ${idle_secs} s (active ${oam}, passive ${obm}); keepalived's pair: ${kms} ms; ratio $(awk -v a="$(( oam + obm ))" -v b="$kms" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'); the active alone (the lower bound: an echo per checktime) against it: $(awk -v a="$oam" -v b="$kms" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
+if [ -n "$bms" ]; then
+  echo "the same packets, nothing else (scripts/bare_checks.c): ${bms} ms in ${idle_secs} s, ${bpk} packets; failoverctl/that: $(awk -v a="$fms" -v b="$bms" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'); that/keepalived: $(awk -v a="$bms" -v b="$kms" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
+else
+  echo "the same packets, nothing else: not measured (no C compiler)"
+fi
 echo "two processes that only wake 10 times a second (the floor of both pairs): ${zms} ms in ${idle_secs} s; above it: failoverctl $(( fms - zms )) ms, keepalived $(( kms - zms )) ms"
 echo "failoverctl: active ${fa1:+$(( (fa1 - fa0) * 1000 / hz ))} ms, passive $(( fms - (fa1 - fa0) * 1000 / hz )) ms; packets sent by the pair: ${fpk}; keepalived pair: ${kpk}"
 echo "CPU per packet sent: failoverctl $(awk -v a="$fms" -v p="$fpk" 'BEGIN { if (p > 0) printf "%.1f", a * 1000 / p; else print "n/a" }') us, keepalived $(awk -v a="$kms" -v p="$kpk" 'BEGIN { if (p > 0) printf "%.1f", a * 1000 / p; else print "n/a" }') us; ratio $(awk -v a="$fms" -v p="$fpk" -v b="$kms" -v q="$kpk" 'BEGIN { if (p > 0 && q > 0 && b > 0) printf "%.2f", (a / p) / (b / q); else print "n/a" }')"
