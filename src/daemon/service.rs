@@ -389,9 +389,10 @@ fn drain(
     Ok(())
 }
 
-/// Linux drops a device's IPv6 addresses when its link goes down (`keep_addr_on_down=0`, the
-/// default) and does not add them back: an IPv6 channel's passiveip and its network's route are gone
-/// after a link flap until something re-adds them, and the node cannot serve that channel meanwhile.
+/// Linux drops a device's IPv6 addresses when the device is set down (`keep_addr_on_down=0`, the
+/// default) and does not add them back when it is set up: an IPv6 channel's passiveip and its
+/// network's route are gone until something re-adds them, and the node cannot serve that channel
+/// meanwhile. A lost carrier is not that: the addresses stay and the routes are marked `linkdown`.
 /// One warning per such device (`read` gives the sysctl's value; unreadable: no warning).
 fn ipv6_address_warnings(config: &Config, read: impl Fn(&str) -> Option<String>) -> Vec<String> {
     let mut devices: Vec<&str> = config
@@ -407,7 +408,7 @@ fn ipv6_address_warnings(config: &Config, read: impl Fn(&str) -> Option<String>)
         .filter(|d| read(d).is_some_and(|v| v.trim() == "0"))
         .map(|d| {
             format!(
-                "{d}: net.ipv6.conf.{d}.keep_addr_on_down=0: the kernel drops this device's IPv6 addresses (the passiveip too) when its link goes down; re-add them on link up, or set it to 1"
+                "{d}: net.ipv6.conf.{d}.keep_addr_on_down=0: the kernel drops this device's IPv6 addresses (the passiveip too) when the device is set down (ip link set down, ifdown; a lost carrier keeps them); re-add them when it is set up again, or set it to 1"
             )
         })
         .collect()
