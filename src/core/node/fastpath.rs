@@ -41,8 +41,6 @@ pub(super) struct FastState {
     pub(super) peer: Option<PeerBeat>,
     /// The loss of the peer's heartbeats was logged (once per loss).
     pub(super) beats_lost: bool,
-    /// Carrier per device as the kernel last reported it (unknown devices count as up).
-    pub(super) carrier: BTreeMap<String, bool>,
     pub(super) handover: Option<HandoverState>,
     pub(super) next_request: u64,
     /// The service check in flight, and which (`None`: `[policy] check=`; `Some(i)`: channel i's).
@@ -93,7 +91,7 @@ impl Node {
             .config
             .channels
             .iter()
-            .find(|c| self.fast.carrier.get(&c.device) == Some(&false))
+            .find(|c| !self.fitness.carrier(&c.device))
         {
             Some(c) => Err(format!("no carrier on {}, channel {}", c.device, c.ident)),
             None => Ok(()),
@@ -128,7 +126,7 @@ impl Node {
     }
 
     fn heartbeat(&self, now: Instant) -> Heartbeat {
-        let carrier = |dev: &str| self.fast.carrier.get(dev) != Some(&false);
+        let carrier = |dev: &str| self.fitness.carrier(dev);
         let channels = match &self.mode {
             Mode::Active { monitor: m, .. } => m
                 .status()
@@ -220,7 +218,6 @@ impl Node {
             Input::PeerHandover(HandoverMessage::Reply(reply)) => {
                 self.on_handover_reply(now, reply)
             }
-            Input::Carrier { device, up } => self.on_carrier(now, device, up),
             Input::HandoverRequest { client, timeout } => {
                 self.on_handover_request(now, client, timeout)
             }
@@ -522,9 +519,16 @@ impl Node {
 
     // --- carrier ----------------------------------------------------------------------------
 
-    fn on_carrier(&mut self, now: Instant, device: String, up: bool) {
-        let before = self.fit_to_serve(now).is_ok();
-        let before_carrier = self.fast.carrier.insert(device.clone(), up);
+    /// A device's carrier, already recorded by the fitness rule: `before_carrier` is what that
+    /// record said before (`None`: never reported), `was_fit` the node's fitness before.
+    pub(super) fn on_carrier(
+        &mut self,
+        now: Instant,
+        device: String,
+        up: bool,
+        before_carrier: Option<bool>,
+        was_fit: bool,
+    ) {
         // Unchanged, or the first report (at start) of a carrier that is up: nothing to say.
         if before_carrier == Some(up) || (before_carrier.is_none() && up) {
             return;
@@ -541,7 +545,7 @@ impl Node {
                 if up { "back" } else { "lost" }
             ),
         );
-        if self.fit_to_serve(now).is_ok() != before {
+        if self.fit_to_serve(now).is_ok() != was_fit {
             // The peer learns of a change of fitness now, not at the next synctime.
             self.send_heartbeat(now);
         }

@@ -535,10 +535,13 @@ impl Node {
         match input {
             Input::Stop => self.stop(now),
             Input::Carrier { device, up } => {
-                // The fitness rule's record first, then the fast path (an active's check at once,
-                // a release with notice when the peer is fit to serve).
+                // One record of carrier, the fitness rule's; the fast path (an active's check at
+                // once, a release with notice when the peer is fit to serve) acts on the change
+                // that record made.
+                let before = self.fitness.carrier.get(&device).copied();
+                let was_fit = self.fit_to_serve(now).is_ok();
                 self.fitness_carrier(now, &device, up);
-                self.fast_input(now, Input::Carrier { device, up });
+                self.on_carrier(now, device, up, before, was_fit);
             }
             Input::ProbeDone { id, results } if self.is_fitness_probe(id) => {
                 self.on_fitness_probe(now, &results)
