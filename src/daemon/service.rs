@@ -224,6 +224,9 @@ pub fn run_with(
     let mut last_role = None;
     let mut ready = false;
     let mut stopping: Option<i32> = None;
+    // The stop's own hooks (down) still running when the core said "stopped": the log's last line
+    // then comes after their results.
+    let mut stop_waits = false;
     let mut events = Events::with_capacity(64);
     let code = loop {
         // 1. Time: the core's deadlines and the requests' own timeouts.
@@ -268,6 +271,9 @@ pub fn run_with(
         }
         if let Some(code) = stopping {
             if shell.is_idle() {
+                if stop_waits {
+                    log.info("stopped: the stop's hooks are done");
+                }
                 break code;
             }
         } else if node.is_done() && shell.is_idle() {
@@ -322,6 +328,7 @@ pub fn run_with(
                                 node.handle(clock.now(), Input::Stop);
                                 let _ = drain(&mut node, &mut shell, poll.registry(), &clock);
                                 shell.children.limit_queued(STOP_HOOK_LIMIT);
+                                stop_waits = !shell.is_idle();
                                 stopping = Some(exit::OK);
                             }
                             SignalEvent::Reload if stopping.is_none() => {

@@ -176,6 +176,38 @@ fn hung_down_hooks_on_every_channel_share_one_stop_budget() {
     assert!(b.log().contains("not run") || b.log().matches("down hook").count() >= 1);
 }
 
+/// Found by testing: the log said "stopped" and then, half a second later, the down hooks'
+/// results, so its last line was a hook's. The stop's last line now comes after them.
+#[test]
+fn the_stops_last_line_comes_after_its_down_hooks() {
+    let Some((lab, dir)) = lab_and_dir("the_stops_last_line_comes_after_its_down_hooks") else {
+        return;
+    };
+    let mut b = Daemon::start(
+        &lab,
+        dir.path(),
+        "b",
+        "run",
+        &config("b", "down= sleep 0.3"),
+        &[],
+    );
+    assert!(wait_for(Duration::from_secs(5), || holds(&lab, "b", ACTIVEIP)).is_some());
+    let (_, code) = stop(&mut b, Signal::SIGTERM);
+    assert_eq!(code, Some(0), "{}", b.log());
+    let log = b.log();
+    let lines: Vec<&str> = log.lines().collect();
+    let last_hook = lines
+        .iter()
+        .rposition(|l| l.contains("down hook for") && l.ends_with(": ok"))
+        .unwrap_or_else(|| panic!("no down hook result:\n{log}"));
+    let done = lines
+        .iter()
+        .position(|l| l.ends_with("stopped: the stop's hooks are done"))
+        .unwrap_or_else(|| panic!("no last line of the stop:\n{log}"));
+    assert!(last_hook < done, "{log}");
+    assert_eq!(done, lines.len() - 1, "{log}");
+}
+
 /// The watchdog keeps its period through a failover whose exec action takes far longer than
 /// WatchdogSec: the pings come from the loop, which the action never blocks.
 #[test]
