@@ -1561,6 +1561,46 @@ mod tests {
         shell
     }
 
+    /// An echo reply counts only for a target of the device it came in on: one ICMPv6 socket
+    /// serves every device, and one test host address can sit on two LANs (the same link-local
+    /// address, or one prefix on two segments). The same reply on the target's own device counts.
+    #[test]
+    fn an_echo_reply_counts_only_on_the_device_it_came_in_on() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut sh = shell(&dir.path().join("failovers"), true);
+        let target: IpAddr = "2001:db8:1::1".parse().expect("v6");
+        let sent = std::time::Instant::now();
+        let timeout = Duration::from_millis(300);
+        sh.probes.push(ProbeInFlight {
+            purpose: ProbeFor::Core(RequestId(5)),
+            targets: vec![ProbeTarget {
+                device: "eth1".into(),
+                source: None,
+                target,
+            }],
+            sent: vec![vec![(7, sent)]],
+            rtt: vec![None],
+            rounds: Rounds::first_sent(sent, timeout, 1),
+            deadline: sent + timeout,
+        });
+        let id = sh.identifier;
+        let elsewhere = sh.echo_replies(vec![(target, id, 7, Some("eth2".into()))]);
+        assert!(
+            elsewhere.is_empty(),
+            "eth2's reply answered eth1's probe: {elsewhere:?}"
+        );
+        assert_eq!(sh.probes[0].rtt, vec![None]);
+        let here = sh.echo_replies(vec![(target, id, 7, Some("eth1".into()))]);
+        match &here[..] {
+            [Input::ProbeDone { id, results }] => {
+                assert_eq!(*id, RequestId(5));
+                assert!(results[0].rtt.is_some(), "{results:?}");
+            }
+            other => panic!("not answered on its own device: {other:?}"),
+        }
+        assert!(sh.probes.is_empty());
+    }
+
     fn demote() -> [Action; 2] {
         let address = crate::core::action::Address {
             device: "eth1".into(),
