@@ -151,6 +151,13 @@ fn signals_stop_the_daemon_during_a_hung_hook_and_a_slow_exec_action() {
     assert_prompt("slow exec action", &mut b, Signal::SIGTERM);
 }
 
+/// b running alone with `policy`, once it holds the activeip.
+fn active_b(lab: &Lab, dir: &std::path::Path, policy: &str) -> Daemon {
+    let b = Daemon::start(lab, dir, "b", "run", &config("b", policy), &[]);
+    assert!(wait_for(Duration::from_secs(5), || holds(lab, "b", ACTIVEIP)).is_some());
+    b
+}
+
 /// Found by testing: with `down= sleep 1000` on two channels the stop took 10 s, 5 s per hung
 /// down hook. The stop's hooks now share one budget of 5 s (children::STOP_HOOK_LIMIT).
 #[test]
@@ -158,15 +165,7 @@ fn hung_down_hooks_on_every_channel_share_one_stop_budget() {
     let Some((lab, dir)) = lab_and_dir("hung_down_hooks_share_one_stop_budget") else {
         return;
     };
-    let mut b = Daemon::start(
-        &lab,
-        dir.path(),
-        "b",
-        "run",
-        &config("b", "down= sleep 1000"),
-        &[],
-    );
-    assert!(wait_for(Duration::from_secs(5), || holds(&lab, "b", ACTIVEIP)).is_some());
+    let mut b = active_b(&lab, dir.path(), "down= sleep 1000");
     let (took, code) = stop(&mut b, Signal::SIGTERM);
     eprintln!("two hung down hooks: the stop took {took:?}");
     assert_eq!(code, Some(0), "{}", b.log());
@@ -183,15 +182,7 @@ fn the_stops_last_line_comes_after_its_down_hooks() {
     let Some((lab, dir)) = lab_and_dir("the_stops_last_line_comes_after_its_down_hooks") else {
         return;
     };
-    let mut b = Daemon::start(
-        &lab,
-        dir.path(),
-        "b",
-        "run",
-        &config("b", "down= sleep 0.3"),
-        &[],
-    );
-    assert!(wait_for(Duration::from_secs(5), || holds(&lab, "b", ACTIVEIP)).is_some());
+    let mut b = active_b(&lab, dir.path(), "down= sleep 0.3");
     let (_, code) = stop(&mut b, Signal::SIGTERM);
     assert_eq!(code, Some(0), "{}", b.log());
     let log = b.log();

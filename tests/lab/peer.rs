@@ -239,6 +239,21 @@ fn a_wrong_key_is_dropped_as_forged_and_gets_no_answer() {
     assert_eq!(stats["answered"], 0, "{stats}");
 }
 
+/// a's first query (sequence 1) on lan2 about `target`, sealed with `key`.
+fn sealed_query(key: &Key, request: u64, target: Ipv4Addr, timeout_ms: u32) -> Vec<u8> {
+    let query = Message {
+        sender: Ipv4Addr::new(203, 0, 113, 1).into(),
+        sequence: 1,
+        body: Body::Query(Query {
+            request,
+            channel: "lan2".into(),
+            targets: vec![target.into()],
+            timeout_ms,
+        }),
+    };
+    seal(key, &query).expect("sealed")
+}
+
 /// Runs `f` on a thread inside `node`'s network namespace (a namespace is per thread).
 fn in_namespace<T: Send + 'static>(
     lab: &Lab,
@@ -271,17 +286,7 @@ fn a_replayed_query_is_counted_and_answered_once_and_garbage_is_malformed() {
     let answers = in_namespace(&lab, "a", || {
         let key = Key::from_hex(KEY).expect("valid key");
         let socket = UdpSocket::bind("203.0.113.1:0").expect("bind in a");
-        let query = Message {
-            sender: Ipv4Addr::new(203, 0, 113, 1).into(),
-            sequence: 1,
-            body: Body::Query(Query {
-                request: 99,
-                channel: "lan2".into(),
-                targets: vec![Ipv4Addr::new(198, 51, 100, 1).into()],
-                timeout_ms: 300,
-            }),
-        };
-        let datagram = seal(&key, &query).expect("sealed");
+        let datagram = sealed_query(&key, 99, Ipv4Addr::new(198, 51, 100, 1), 300);
         for _ in 0..2 {
             socket
                 .send_to(&datagram, "203.0.113.2:7411")
@@ -344,17 +349,7 @@ fn datagrams_the_kernel_drops_in_a_flood_are_counted_apart() {
     in_namespace(&lab, "a", || {
         let key = Key::from_hex(KEY).expect("valid key");
         let socket = UdpSocket::bind("203.0.113.1:0").expect("bind in a");
-        let query = Message {
-            sender: Ipv4Addr::new(203, 0, 113, 1).into(),
-            sequence: 1,
-            body: Body::Query(Query {
-                request: 7,
-                channel: "lan2".into(),
-                targets: vec![Ipv4Addr::new(198, 51, 100, 77).into()],
-                timeout_ms: 1000,
-            }),
-        };
-        let datagram = seal(&key, &query).expect("sealed");
+        let datagram = sealed_query(&key, 7, Ipv4Addr::new(198, 51, 100, 77), 1000);
         socket
             .send_to(&datagram, "203.0.113.2:7411")
             .expect("send the query");
