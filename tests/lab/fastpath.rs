@@ -111,6 +111,37 @@ fn handover_both_ways() {
     check_gap("handover both ways", meter, &a, &b);
 }
 
+/// Found by testing: with the default synctime (5 s), a handover right after the passive started,
+/// before any heartbeat of the active reached it, moved the addresses but said "released, but the
+/// peer has not reported holding the activeips yet" and exited 1: both nodes took their takeover's
+/// epoch as 1. The passive now takes the notice's epoch into account.
+#[test]
+fn a_handover_right_after_the_passive_started_is_confirmed() {
+    if !root_or_skip("a_handover_right_after_the_passive_started_is_confirmed") {
+        return;
+    }
+    let lab = Lab::up();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = pair_of(
+        &lab,
+        dir.path(),
+        &crate::common::pair::config("a", ""),
+        &crate::common::pair::config("b", ""),
+    );
+    let (code, out) = handover(&lab, &a);
+    assert_eq!(
+        code,
+        0,
+        "handover on a: {out}\na:\n{}\nb:\n{}",
+        a.log(),
+        b.log()
+    );
+    assert!(
+        holds(&lab, "b", ACTIVEIP) && !holds(&lab, "a", ACTIVEIP),
+        "{out}"
+    );
+}
+
 #[test]
 fn handover_to_an_unfit_or_absent_peer_changes_nothing() {
     if !root_or_skip("handover_to_an_unfit_or_absent_peer_changes_nothing") {

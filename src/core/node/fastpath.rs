@@ -269,6 +269,10 @@ impl Node {
             );
             return;
         }
+        // The notice says the releaser's epoch: the takeover's must be above it even when no
+        // heartbeat of the peer came yet (both at epoch 1 after a start; its handover then
+        // waited for a heartbeat "of a later epoch" that never came).
+        self.fast.epoch = self.fast.epoch.max(notice.epoch);
         if let Err(why) = self.fit_to_serve(now) {
             self.log(
                 now,

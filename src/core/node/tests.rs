@@ -959,6 +959,32 @@ fn a_release_notice_is_taken_over_at_once_only_when_fit() {
     );
 }
 
+/// Found by testing: a handover soon after the passive started (before any heartbeat of the
+/// active reached it) reported failure although the peer took over. The active was at epoch 1 (its
+/// own takeover at start), the passive took over at 0 + 1 = 1, and the active waited for a heartbeat
+/// of an epoch above 1. The notice's epoch now counts: the takeover is at 2.
+#[test]
+fn a_takeover_on_a_notice_is_above_the_notices_epoch_without_any_heartbeat() {
+    let cfg = keyed(config(PolicyMode::Improved));
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let _ = drain_actions(&mut node);
+    let notice = crate::peer::Notice {
+        epoch: 1,
+        reason: crate::peer::NoticeReason::Handover,
+    };
+    node.handle(at_ms(20), Input::ReleaseNotice(notice));
+    assert_eq!(node.role(), Role::Active);
+    let acts = drain_actions(&mut node);
+    let epochs: Vec<u64> = acts
+        .iter()
+        .filter_map(|a| match a {
+            Action::SendHeartbeat(h) => Some(h.epoch),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(epochs, vec![2], "{acts:?}");
+}
+
 /// Issue 9: heartbeats that stop are logged as evidence and never decide a takeover by themselves.
 #[test]
 fn lost_heartbeats_alone_never_take_over() {
