@@ -94,7 +94,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     if args.json {
         super::output::print_json(&JsonOut {
             file,
-            valid,
+            // What the exit code says: with --strict a warning fails the config too.
+            valid: !failed,
             strict: args.strict,
             errors,
             warnings,

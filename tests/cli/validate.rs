@@ -54,6 +54,26 @@ fn warnings_fail_with_strict() {
         .code(1);
 }
 
+/// Found by testing: `--strict --json` said `"valid": true` beside exit 1. `valid` agrees with the
+/// exit code; without --strict the same config is valid.
+#[test]
+fn strict_json_says_invalid_when_a_warning_fails_it() {
+    for (args, code, valid) in [
+        (vec!["validate", "--json", "-c"], 0, true),
+        (vec!["validate", "--strict", "--json", "-c"], 1, false),
+    ] {
+        let out = cmd()
+            .args(&args)
+            .arg(fixture("source-document.ini"))
+            .output()
+            .expect("run validate");
+        assert_eq!(out.status.code(), Some(code), "{args:?}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(v["valid"], valid, "{args:?}: {v}");
+        assert!(v["warnings"].as_u64().unwrap_or(0) > 0, "{v}");
+    }
+}
+
 #[test]
 fn example_config_is_valid_even_strictly() {
     let (_dir, text) = example_with_key();
