@@ -35,7 +35,7 @@ pub struct Args {
     #[arg(long, value_name = "DEV", requires = "addresses")]
     pub device: Option<String>,
     /// Addresses (the active's) to check on `--device`.
-    #[arg(value_name = "ADDRESS", requires = "device")]
+    #[arg(value_name = "ADDRESS", requires = "device", value_parser = common::parse_station)]
     pub addresses: Vec<IpAddr>,
     /// table: the source document's neighbour-table check; raw: ARP request and reply (Neighbour
     /// Solicitation and Advertisement for IPv6) directly.

@@ -54,6 +54,17 @@ pub fn parse_timeout(text: &str) -> Result<Duration, String> {
     limits::TIMEOUT.parse(text)
 }
 
+/// An address given to `probe` or `arp-check` on the command line: the config's rules for one
+/// station's address (no IPv4-mapped spelling; not multicast, broadcast, loopback or unspecified),
+/// so a target the config would refuse is a usage error, not a probe that "fails".
+pub fn parse_station(text: &str) -> Result<IpAddr, String> {
+    let ip = crate::config::value::ip(text)?;
+    match crate::config::value::not_unicast(ip) {
+        Some(what) => Err(format!("`{text}` is {what}, not one station's address")),
+        None => Ok(ip),
+    }
+}
+
 /// `--interval` of `probe` and `watch-counters`.
 pub fn parse_interval(text: &str) -> Result<Duration, String> {
     limits::INTERVAL.parse(text)

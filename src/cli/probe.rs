@@ -24,10 +24,10 @@ pub struct Args {
     #[arg(long, value_name = "DEV", requires = "targets")]
     pub device: Option<String>,
     /// Test hosts to probe out of `--device`.
-    #[arg(value_name = "TARGET", requires = "device")]
+    #[arg(value_name = "TARGET", requires = "device", value_parser = common::parse_station)]
     pub targets: Vec<IpAddr>,
     /// Source address (with `--device`); default: the kernel's choice for the device.
-    #[arg(long, value_name = "ADDR", requires = "device")]
+    #[arg(long, value_name = "ADDR", requires = "device", value_parser = common::parse_station)]
     pub source: Option<IpAddr>,
     /// How long to wait for the replies of one round, 1ms to 1m (seconds or a value like `300ms`)
     /// [default: the config's timeout, or 1s].

@@ -14,6 +14,21 @@ fn a_bad_address_is_a_usage_error() {
         &["arp-check", "--device", "eth1", "not-an-address"][..],
         &["probe", "--device", "eth1"][..],
         &["probe", "--device", "eth1", "192.0.2.1", "--timeout", "0s"][..],
+        // Found by testing: addresses the config refuses were probed and "failed" (exit 1).
+        &["probe", "--device", "eth1", "224.0.0.1"][..],
+        &["probe", "--device", "eth1", "255.255.255.255"][..],
+        &["probe", "--device", "eth1", "127.0.0.1"][..],
+        &["probe", "--device", "eth1", "0.0.0.0"][..],
+        &["probe", "--device", "eth1", "ff02::1"][..],
+        &[
+            "probe",
+            "--device",
+            "eth1",
+            "--source",
+            "0.0.0.0",
+            "192.0.2.1",
+        ][..],
+        &["arp-check", "--device", "eth1", "::ffff:192.0.2.11"][..],
     ] {
         Command::cargo_bin("failoverctl")
             .expect("binary")
