@@ -27,7 +27,7 @@ pub struct Args {
 }
 
 /// Exit codes: 0 the daemon is running; 1 it is not (no state file, its writer is gone, or it
-/// stopped); 2 the config or the state file cannot be read.
+/// stopped); 2 the config or the state file cannot be read, or the config is invalid.
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let path = match args.state_file {
         Some(p) => p,
@@ -38,8 +38,10 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             Err(e @ crate::config::ConfigError::Io { .. }) => {
                 return Err(ExitError::usage(e.to_string()).into())
             }
+            // Not "not running" (1): the state cannot be found at all, as with an unreadable
+            // config, so a monitoring script does not take a typo for a stopped daemon.
             Err(e) => {
-                return Err(ExitError::failed(format!(
+                return Err(ExitError::usage(format!(
                     "{e}\ncannot tell the state file of an invalid config (or give --state-file)"
                 ))
                 .into())
@@ -321,6 +323,23 @@ mod tests {
     }
 
     /// Bug: `status -c /nonexistent/x.ini` exited 0 showing the default state file's daemon.
+    #[test]
+    fn an_invalid_config_is_exit_2_not_not_running() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("bad.ini");
+        std::fs::write(&path, "[channel]\ntesip= 192.0.2.1\n").expect("write");
+        let err = run(Args {
+            config: path,
+            state_file: None,
+            last: 5,
+            json: false,
+        })
+        .expect_err("an invalid config names no state file");
+        let e = err.downcast_ref::<ExitError>().expect("an exit error");
+        assert_eq!(e.code, exit::USAGE, "{e:?}");
+        assert!(e.message.contains("cannot tell the state file"), "{e:?}");
+    }
+
     #[test]
     fn an_unreadable_config_is_an_error() {
         let err = run(Args {
