@@ -60,19 +60,19 @@ pub fn check_host(config: &Config, facts: &HostFacts) -> Vec<Diagnostic> {
     for c in &config.channels {
         if !facts.devices.contains(&c.device) {
             let msg = format!("no interface `{}` on this host", c.device);
-            push(c.line, "channel", Some(&c.ident), "device", msg);
+            push(c.lines.device, "channel", Some(&c.ident), "device", msg);
         } else if !facts.has(&c.device, c.activeip) && !facts.has(&c.device, c.passiveip) {
             let msg = format!(
                 "`{}` holds neither activeip {} nor passiveip {}",
                 c.device, c.activeip, c.passiveip
             );
-            push(c.line, "channel", Some(&c.ident), "activeip", msg);
+            push(c.lines.activeip, "channel", Some(&c.ident), "activeip", msg);
         }
     }
     if let Some(s) = &config.sendconfig {
         if !facts.devices.contains(&s.device) {
             let msg = format!("no interface `{}` on this host", s.device);
-            push(0, "sendconfig", None, "device", msg);
+            push(config.sendconfig_line, "sendconfig", None, "device", msg);
         }
     }
     out
@@ -104,5 +104,46 @@ mod tests {
         assert_eq!(diags.len(), 1, "{diags:#?}");
         assert_eq!(diags[0].key.as_deref(), Some("activeip"));
         assert_eq!(diags[0].ident.as_deref(), Some("if-2"));
+    }
+
+    /// Found by testing: the finding pointed at the `[channel]` header (and `[sendconfig]`'s at
+    /// line 0), not at the key it names.
+    #[test]
+    fn each_finding_points_at_the_line_of_its_key() {
+        let (config, _) = parse_str(EXAMPLE, Path::new("x.ini")).expect("example is valid");
+        let line_of = |section_start: usize, key: &str| {
+            EXAMPLE
+                .lines()
+                .enumerate()
+                .skip(section_start)
+                .find(|(_, l)| l.starts_with(&format!("{key}=")))
+                .map(|(i, _)| i + 1)
+                .expect("the key is in the example")
+        };
+        let c2 = &config.channels[1];
+        let send = EXAMPLE
+            .lines()
+            .position(|l| l.starts_with("[sendconfig]"))
+            .expect("a [sendconfig]");
+        let diags = check_host(&config, &HostFacts::default());
+        let at = |ident: Option<&str>, key: &str| {
+            diags
+                .iter()
+                .find(|d| d.ident.as_deref() == ident && d.key.as_deref() == Some(key))
+                .map(|d| d.line)
+        };
+        assert_eq!(at(Some("if-2"), "device"), Some(line_of(c2.line, "device")));
+        assert_eq!(at(None, "device"), Some(line_of(send, "device")));
+        let facts = HostFacts {
+            devices: vec!["eth0".into(), "eth1".into(), "eth2".into()],
+            addresses: vec![],
+        };
+        let diags = check_host(&config, &facts);
+        let activeip = diags
+            .iter()
+            .find(|d| d.ident.as_deref() == Some("if-2"))
+            .expect("if-2 holds nothing");
+        assert_eq!(activeip.line, line_of(c2.line, "activeip"));
+        assert_ne!(activeip.line, c2.line);
     }
 }

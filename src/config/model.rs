@@ -18,6 +18,9 @@ pub struct Config {
     pub sendconfig: Option<SendConfig>,
     /// The `[policy]` section (extension): what to do on failure and the fixes to the classic design.
     pub policy: Policy,
+    /// Line of `[sendconfig] device=`, for messages after parsing; 0: none, or not from a file.
+    /// Kept out of [`SendConfig`], whose equality decides whether a reload reopens the peer link.
+    pub sendconfig_line: usize,
 }
 
 /// One reserved interface (`[channel]`).
@@ -46,6 +49,15 @@ pub struct Channel {
     pub check: Option<String>,
     /// Line of the `[channel]` header, for messages.
     pub line: usize,
+    /// Lines of the keys a later check (`validate --check-host`) points at; 0: not from a file.
+    pub lines: KeyLines,
+}
+
+/// Where a channel's keys sit in its file, for messages about them after parsing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyLines {
+    pub device: usize,
+    pub activeip: usize,
 }
 
 /// Timing and retries (`[network]`).

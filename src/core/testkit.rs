@@ -30,6 +30,7 @@ pub(crate) fn channel(ident: &str, n: u8, testips: &[IpAddr], checkonlyidle: boo
         probes: None,
         check: None,
         line: 1,
+        lines: Default::default(),
     }
 }
 
@@ -74,6 +75,7 @@ pub(crate) fn config(mode: PolicyMode) -> Config {
             peerlink: Default::default(),
         }),
         policy: policy(mode),
+        sendconfig_line: 0,
     }
 }
 

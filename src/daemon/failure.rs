@@ -133,6 +133,7 @@ mod tests {
             probes: None,
             check: None,
             line: 1,
+            lines: Default::default(),
         }
     }
 

@@ -36,6 +36,7 @@ pub fn document_config(mode: PolicyMode) -> Config {
             probes: None,
             check: None,
             line: 1,
+            lines: Default::default(),
         }],
         network: Network {
             checktime: Duration::from_secs(10),
@@ -61,6 +62,7 @@ pub fn document_config(mode: PolicyMode) -> Config {
             },
         }),
         policy: policy(mode),
+        sendconfig_line: 0,
     }
 }
 

@@ -281,7 +281,7 @@ pub(super) fn channel_ident(s: &RawSection, n: usize) -> String {
 }
 
 pub(super) fn to_channel(c: &ChannelInfo<'_>) -> Option<Channel> {
-    let (activeip, ap, _) = c.activeip?;
+    let (activeip, ap, activeip_line) = c.activeip?;
     let (passiveip, pp, _) = c.passiveip?;
     if c.testips.is_empty() {
         return None;
@@ -297,5 +297,9 @@ pub(super) fn to_channel(c: &ChannelInfo<'_>) -> Option<Channel> {
         probes: c.probes,
         check: c.check.clone(),
         line: c.header,
+        lines: crate::config::KeyLines {
+            device: c.device?.line,
+            activeip: activeip_line,
+        },
     })
 }

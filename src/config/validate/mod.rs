@@ -288,6 +288,9 @@ impl Validator {
             network: network?,
             sendconfig: sendconfig.ok()?,
             policy: policy?,
+            sendconfig_line: find("sendconfig")
+                .and_then(|s| get(s, "device"))
+                .map_or(0, |e| e.line),
         })
     }
 }
