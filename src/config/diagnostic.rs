@@ -47,23 +47,34 @@ impl Diagnostic {
 }
 
 impl fmt::Display for Diagnostic {
+    /// One line; control characters from the file (a key, a value, an ident) are shown escaped
+    /// (`\u{1b}`), so a config cannot drive the terminal that reads its diagnostics.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use fmt::Write;
+        let mut line = String::new();
         if self.line > 0 {
-            write!(f, "{}:{}: {}: ", self.file, self.line, self.severity)?;
+            write!(line, "{}:{}: {}: ", self.file, self.line, self.severity)?;
         } else {
-            write!(f, "{}: {}: ", self.file, self.severity)?;
+            write!(line, "{}: {}: ", self.file, self.severity)?;
         }
         match (&self.section, &self.ident) {
-            (Some(s), Some(i)) => write!(f, "[{s} {i}] ")?,
-            (Some(s), None) => write!(f, "[{s}] ")?,
+            (Some(s), Some(i)) => write!(line, "[{s} {i}] ")?,
+            (Some(s), None) => write!(line, "[{s}] ")?,
             _ => {}
         }
         if let Some(k) = &self.key {
-            write!(f, "{k}: ")?;
+            write!(line, "{k}: ")?;
         }
-        f.write_str(&self.message)?;
+        line.push_str(&self.message);
         if let Some(s) = &self.suggestion {
-            write!(f, " (did you mean `{s}`?)")?;
+            write!(line, " (did you mean `{s}`?)")?;
+        }
+        for c in line.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                f.write_char(c)?;
+            }
         }
         Ok(())
     }
@@ -156,6 +167,20 @@ mod tests {
         assert_eq!(shorten_long_words(plain), plain);
         // Cut on a character boundary, counted in bytes.
         assert!(shorten_long_words(&"é".repeat(100)).ends_with("…(200 bytes)"));
+    }
+
+    /// Found by testing: an escape sequence in a key went to the terminal as it was.
+    #[test]
+    fn control_characters_are_shown_escaped() {
+        let mut d = diag(3);
+        d.key = Some("foo\u{1b}]0;pwned\u{7}".into());
+        d.message = "unknown key\u{0}".into();
+        let text = d.to_string();
+        assert!(!text.contains(char::is_control), "{text:?}");
+        assert!(
+            text.contains("foo\\u{1b}]0;pwned\\u{7}: unknown key\\u{0}"),
+            "{text}"
+        );
     }
 
     #[test]

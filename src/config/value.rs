@@ -79,6 +79,24 @@ pub fn ip(s: &str) -> Result<IpAddr, String> {
     }
 }
 
+/// Why `name` cannot be an interface name, if it cannot: Linux's rules (`dev_valid_name`: at most
+/// 15 bytes, not `.` or `..`, no `/`, `:` or whitespace), and no control characters, which would
+/// reach every terminal and log that names the device.
+pub fn interface_name_problem(name: &str) -> Option<&'static str> {
+    if name.len() > 15 {
+        // IFNAMSIZ is 16 bytes with the terminating NUL.
+        Some("longer than 15 bytes")
+    } else if name == "." || name == ".." {
+        Some("`.` and `..` are not interface names")
+    } else if name.contains(['/', ':']) || name.contains(char::is_whitespace) {
+        Some("`/`, `:` and whitespace are not allowed")
+    } else if name.contains(char::is_control) {
+        Some("control characters are not allowed")
+    } else {
+        None
+    }
+}
+
 /// The name of an address's family, for messages.
 pub fn family(ip: IpAddr) -> &'static str {
     if ip.is_ipv4() {

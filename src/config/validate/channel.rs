@@ -65,16 +65,15 @@ impl Validator {
                     Some("device"),
                     "empty value, expected an interface name",
                 );
-            } else if e.value.len() > 15
-                || e.value.contains('/')
-                || e.value.contains(char::is_whitespace)
-            {
-                // IFNAMSIZ is 16 bytes with the terminating NUL.
+            } else if let Some(why) = value::interface_name_problem(&e.value) {
                 self.error(
                     e.line,
                     at,
                     Some("device"),
-                    format!("`{}` is not a valid interface name", e.value),
+                    format!(
+                        "`{}` is not a valid interface name: {why}",
+                        e.value.escape_debug()
+                    ),
                 );
             } else {
                 info.device = Some(e);

@@ -123,7 +123,21 @@ impl Validator {
                 );
                 None
             }
-            Some(e) => Some(e.value.clone()),
+            Some(e) => match value::interface_name_problem(&e.value) {
+                Some(why) => {
+                    self.error(
+                        e.line,
+                        at,
+                        Some("device"),
+                        format!(
+                            "`{}` is not a valid interface name: {why}",
+                            e.value.escape_debug()
+                        ),
+                    );
+                    None
+                }
+                None => Some(e.value.clone()),
+            },
         };
         let mut ok = true;
         let peerip = match get(s, "peerip") {

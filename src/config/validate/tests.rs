@@ -384,3 +384,32 @@ fn a_link_local_activeip_is_warned_about() {
         .iter()
         .all(|w| w.key.as_deref() != Some("activeip")));
 }
+
+/// Found by testing: `device= .` and `device= ..` passed, and a name with an escape sequence too.
+/// Linux refuses the first two (and `:`); control characters would reach every terminal and log.
+#[test]
+fn interface_names_follow_linux_and_carry_no_control_characters() {
+    for bad in [".", "..", "eth1:0", "eth1\u{1b}[2J", "sixteen-bytes-xx"] {
+        let text = CHANNEL.replace("device= eth1", &format!("device= {bad}"));
+        let err = parse_str(&text, Path::new("t.ini")).expect_err(bad);
+        let d = err
+            .diagnostics()
+            .iter()
+            .find(|d| d.key.as_deref() == Some("device"))
+            .unwrap_or_else(|| panic!("{bad:?}: {err}"));
+        assert_eq!(d.line, 2, "{bad:?}: {err}");
+        assert!(d.message.contains("not a valid interface name"), "{err}");
+        let sync = format!("{CHANNEL}[sendconfig]\ndevice= {bad}\n");
+        let err = parse_str(&sync, Path::new("t.ini")).expect_err(bad);
+        assert!(
+            err.diagnostics()
+                .iter()
+                .any(|d| d.section.as_deref() == Some("sendconfig") && d.line == 7),
+            "{bad:?} in [sendconfig]: {err}"
+        );
+    }
+    for good in ["eth1", "bond0.100", "enp0s31f6", "fifteen-bytes-x"] {
+        let text = CHANNEL.replace("device= eth1", &format!("device= {good}"));
+        parse_str(&text, Path::new("t.ini")).unwrap_or_else(|e| panic!("{good}: {e}"));
+    }
+}
