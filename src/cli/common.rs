@@ -38,7 +38,15 @@ pub fn load_or_report(path: &Path, json: bool) -> anyhow::Result<Option<Config>>
         Err(e @ ConfigError::Io { .. }) => Err(unreadable(e)),
         Err(ConfigError::Invalid { diagnostics }) => {
             if json {
-                super::output::print_json(&diagnostics)?;
+                // The shape of `validate --json`, so a script reads either command's refusal alike.
+                let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+                super::output::print_json(&serde_json::json!({
+                    "file": config::validate::display_name(path),
+                    "valid": false,
+                    "errors": errors,
+                    "warnings": diagnostics.len() - errors,
+                    "diagnostics": diagnostics,
+                }))?;
             } else {
                 eprintln!("{}", render_all(&diagnostics));
             }

@@ -93,6 +93,60 @@ fn invalid_config_exits_1_and_unreadable_exits_2() {
         .code(2);
 }
 
+/// Found by testing: with `--json` an invalid config printed a bare list of diagnostics, where
+/// `validate --json` prints an object; both print the object now.
+#[test]
+fn an_invalid_config_in_json_has_validates_shape() {
+    let bad = "[network]\nchecktime= 1\ntimeout= 2\n";
+    let json = |cmdline: &[&str]| {
+        let out = cmd().args(cmdline).write_stdin(bad).output().expect("runs");
+        assert_eq!(out.status.code(), Some(1), "{cmdline:?}");
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("JSON")
+    };
+    let sim = json(&["simulate-timing", "--json", "-c", "-"]);
+    let val = json(&["validate", "--json", "-c", "-"]);
+    for v in [&sim, &val] {
+        assert_eq!(v["valid"], false, "{v}");
+        assert_eq!(v["file"], "<stdin>", "{v}");
+        assert!(v["errors"].as_u64() > Some(0), "{v}");
+    }
+    assert_eq!(sim["diagnostics"], val["diagnostics"]);
+}
+
+/// Found by testing: `--jitter`, `--seed`, `--runs` and `--checks` without `--loss` were taken and
+/// did nothing, and `--json --plot -` dropped the JSON. Each is a usage error now; with `--loss`
+/// (or `--tune` for `--jitter`) they run.
+#[test]
+fn flags_that_would_do_nothing_are_usage_errors() {
+    for args in [
+        &["--jitter", "10ms"][..],
+        &["--seed", "3"][..],
+        &["--runs", "5"][..],
+        &["--checks", "100"][..],
+        &["--json", "--plot", "-"][..],
+    ] {
+        cmd()
+            .arg("simulate-timing")
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("error").or(predicate::str::contains("--plot")));
+    }
+    cmd()
+        .args([
+            "simulate-timing",
+            "--loss",
+            "1",
+            "--jitter",
+            "10ms",
+            "--seed",
+            "3",
+        ])
+        .args(["--runs", "20", "--checks", "1000"])
+        .assert()
+        .code(0);
+}
+
 /// The built-in example with `checkonlyidle= no` on every channel.
 fn example_probing_every_checktime() -> String {
     let text = EXAMPLE.replace("checkonlyidle= yes", "checkonlyidle= no");

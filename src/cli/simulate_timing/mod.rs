@@ -12,8 +12,10 @@ use std::time::Duration;
 mod loss;
 mod matrix;
 
-/// Arguments of `failoverctl simulate-timing`.
+/// Arguments of `failoverctl simulate-timing`. The loss model's flags need `--loss` (or `--tune`,
+/// which simulates loss too): given alone they would change nothing.
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("lossy").args(["loss", "tune"]).multiple(true)))]
 pub struct Args {
     /// Configuration file (`-` reads standard input); without it, the built-in example: the source
     /// document's timing (checktime 10, timeout 2, activeretries 3, channelretries 3).
@@ -33,17 +35,17 @@ pub struct Args {
     pub loss: Option<f64>,
     /// With `--loss` or `--tune`: each packet is also delayed by up to DUR (uniform); a reply later
     /// than `timeout` counts as lost.
-    #[arg(long, value_name = "DUR", value_parser = super::common::parse_timeout)]
+    #[arg(long, value_name = "DUR", value_parser = super::common::parse_timeout, requires = "lossy")]
     pub jitter: Option<Duration>,
     /// Seed of the simulated loss (the same seed gives the same figures).
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "loss")]
     pub seed: u64,
     /// With `--loss`: seeded scenario runs per role for the detection percentiles.
-    #[arg(long, value_name = "N", default_value_t = 2000,
+    #[arg(long, value_name = "N", default_value_t = 2000, requires = "loss",
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub runs: u64,
     /// With `--loss`: checks simulated per role for the false-failover estimate.
-    #[arg(long, value_name = "N", default_value_t = 200_000,
+    #[arg(long, value_name = "N", default_value_t = 200_000, requires = "loss",
           value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     pub checks: u64,
     /// Print the `[network]` timing (checktime, timeout, activeretries, channelretries) that detects
@@ -477,6 +479,12 @@ struct Output {
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
+    if args.json && args.plot.as_ref().is_some_and(|p| p.as_os_str() == "-") {
+        return Err(crate::exit::ExitError::usage(
+            "--plot - writes the SVG alone to standard output: give --plot a file to have --json too",
+        )
+        .into());
+    }
     if args.table {
         print!("{}", loss::common_table());
         return Ok(crate::exit::OK);
