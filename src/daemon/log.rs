@@ -26,6 +26,8 @@ struct Inner {
     repeated: Mutex<Option<(String, std::time::Instant, u64)>>,
     /// Warnings summed up by text ([`Log::warn_repeated`]): when last written, count since.
     bursts: Mutex<std::collections::HashMap<String, (std::time::Instant, u64)>>,
+    /// The latest time a line was stamped with: the log's times never go back.
+    stamped: Mutex<Instant>,
 }
 
 /// A warning that comes back every checktime (a device down, a check that keeps failing) is written
@@ -51,6 +53,7 @@ impl Log {
                 journal: std::env::var_os("JOURNAL_STREAM").is_some(),
                 repeated: Mutex::new(None),
                 bursts: Mutex::new(std::collections::HashMap::new()),
+                stamped: Mutex::new(clock.now()),
             }),
         }
     }
@@ -172,6 +175,16 @@ impl Log {
         eprint!("{line}");
     }
 
+    /// The time a line shows: `at`, or the latest one already shown if that is later. A decision
+    /// carries the time the core made it, and the shell's own lines of the same step (the release
+    /// notice sent, an address removed) are written before it with the time of writing; the log
+    /// read `[8.582s] release notice sent` and then `[8.541s] stopped`.
+    fn stamp(&self, at: Instant) -> Instant {
+        let mut last = self.inner.stamped.lock().expect("log stamp lock");
+        *last = (*last).max(at);
+        *last
+    }
+
     fn format(&self, level: Level, at: Instant, text: &str) -> String {
         if self.inner.journal {
             let p = match level {
@@ -181,6 +194,7 @@ impl Log {
             };
             format!("<{p}>{text}\n")
         } else {
+            let at = self.stamp(at);
             let t = Instant::from_millis(at.saturating_since(self.inner.origin).as_millis() as u64);
             format!("[{t}] {text}\n")
         }
@@ -200,6 +214,26 @@ fn format_decision(d: &Decision) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The log's times never go back: a decision stamped before a line already written shows that
+    /// line's time; later times show as they are.
+    #[test]
+    fn stamps_never_go_back() {
+        let log = Log::new(Clock::start());
+        let t0 = log.inner.origin;
+        assert_eq!(
+            log.stamp(t0 + Duration::from_millis(582)),
+            t0 + Duration::from_millis(582)
+        );
+        assert_eq!(
+            log.stamp(t0 + Duration::from_millis(541)),
+            t0 + Duration::from_millis(582)
+        );
+        assert_eq!(
+            log.stamp(t0 + Duration::from_millis(600)),
+            t0 + Duration::from_millis(600)
+        );
+    }
 
     /// Bug: the last line of a stopped daemon read `stopped: stopped`.
     #[test]
