@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::common::{self, millis};
+use super::common;
 use crate::exit;
 use crate::net::linux::ipv6::nd_check::{RawNdChecker, TableNdChecker};
 use crate::net::linux::ipv6::neigh6::NdTarget;
@@ -54,7 +54,7 @@ pub struct Args {
 struct Report {
     method: Method,
     healthy: bool,
-    timeout_ms: f64,
+    timeout_ms: u64,
     results: Vec<ResultRow>,
 }
 
@@ -129,7 +129,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let report = Report {
         method: args.method,
         healthy: rows.iter().all(|r| r.answered),
-        timeout_ms: millis(timeout),
+        timeout_ms: timeout.as_millis() as u64,
         results: rows,
     };
     if args.json {

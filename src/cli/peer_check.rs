@@ -37,7 +37,7 @@ struct Report {
     port: u16,
     /// This node's sync address the questions came from.
     node: IpAddr,
-    timeout_ms: f64,
+    timeout_ms: u64,
     /// The peer answered every question and reaches every test host.
     healthy: bool,
     channels: Vec<ChannelReport>,
@@ -121,7 +121,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         peer,
         port,
         node,
-        timeout_ms: millis(timeout),
+        timeout_ms: timeout.as_millis() as u64,
         healthy,
         channels: reports,
         received: link.stats(),
@@ -183,7 +183,7 @@ fn print_table(report: &Report) {
                 c.channel, report.peer, c.elapsed_ms
             ),
             None => println!(
-                "{}: no answer from {}:{} within {:.0} ms",
+                "{}: no answer from {}:{} within {} ms",
                 c.channel, report.peer, report.port, report.timeout_ms
             ),
         }

@@ -20,7 +20,7 @@ pub struct Args {
     #[arg(short, long, default_value = super::DEFAULT_CONFIG)]
     pub config: std::path::PathBuf,
     /// Stop after answering this many queries.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
     pub count: Option<u64>,
     /// Stop after this long (1ms to 1day).
     #[arg(long = "for", value_name = "DUR", default_value = "5m", value_parser = common::parse_respond_for)]

@@ -56,7 +56,7 @@ struct ChannelPlan {
 #[derive(Debug, Serialize)]
 struct Report {
     healthy: bool,
-    timeout_ms: f64,
+    timeout_ms: u64,
     rounds: u32,
     channels: Vec<ChannelReport>,
 }
@@ -179,7 +179,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         .collect();
     let report = Report {
         healthy: channels.iter().all(|c| c.healthy),
-        timeout_ms: millis(timeout),
+        timeout_ms: timeout.as_millis() as u64,
         rounds: args.count,
         channels,
     };

@@ -224,7 +224,7 @@ fn render_human(state: &StateFile, running: bool, locked: bool, now: u64, last: 
     }
     let failovers = s["failovers"].as_array().map_or(0, Vec::len);
     let _ = writeln!(out, "failure actions on record: {failovers}");
-    if let Some(recent) = s["recent"].as_array() {
+    if let Some(recent) = s["recent"].as_array().filter(|r| !r.is_empty() && last > 0) {
         let _ = writeln!(out, "last decisions:");
         for d in recent.iter().rev().take(last).rev() {
             let (role, reason) = (
@@ -309,6 +309,20 @@ mod tests {
             flooded.contains("1 replayed; 2908 lost in the kernel (receive queue full)\n"),
             "{flooded}"
         );
+    }
+
+    /// Found by testing: with no decision yet the heading stood alone.
+    #[test]
+    fn no_decisions_no_heading() {
+        let mut st = state("passive", 7, 1_000, 1_000);
+        st.status["recent"] = serde_json::json!([]);
+        let text = render_human(&st, true, true, 2_000, 5);
+        assert!(!text.contains("last decisions"), "{text}");
+        st.status["recent"] =
+            serde_json::json!([{ "at": 1_500, "role": "passive", "reason": "started" }]);
+        let text = render_human(&st, true, true, 2_000, 5);
+        assert!(text.contains("last decisions:\n"), "{text}");
+        assert!(text.contains("passive: started"), "{text}");
     }
 
     /// A daemon that wrote `"role": "stopped"` is not running, whoever holds the lock.

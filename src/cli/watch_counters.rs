@@ -26,7 +26,7 @@ pub struct Args {
     #[arg(long, value_name = "DUR", default_value = "1s", value_parser = common::parse_interval)]
     pub interval: Duration,
     /// Stop after this many intervals (default: until Ctrl-C).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
     pub count: Option<u64>,
     /// One JSON object per interval and line (JSON Lines).
     #[arg(long)]
