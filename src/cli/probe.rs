@@ -84,6 +84,17 @@ struct TargetReport {
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
+    if let (Some(device), Some(source)) = (&args.device, args.source) {
+        // A source this host does not hold on the device gets no reply back: every target would
+        // "fail", which says nothing about them. (A missing device is the probe's own finding.)
+        let exists = std::path::Path::new("/sys/class/net").join(device).exists();
+        if exists && common::own_address(device, &[source]).is_none() {
+            return Err(crate::exit::ExitError::usage(format!(
+                "--source {source} is not an address of {device} on this host"
+            ))
+            .into());
+        }
+    }
     let (plans, config_timeout) = match &args.device {
         Some(device) => (
             vec![ChannelPlan {

@@ -67,6 +67,36 @@ fn unknown_device_and_missing_privilege_give_their_exit_codes() {
         );
     }
 
+    // Found by testing: a --source this host does not hold was probed from and every target
+    // "failed" (exit 1). It is a usage error now; the node's own address (b's .12) works.
+    let out = lab
+        .failoverctl("b")
+        .args([
+            "probe",
+            "--device",
+            "eth1",
+            "--source",
+            "192.0.2.77",
+            "192.0.2.1",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an address of eth1"));
+    let out = lab
+        .failoverctl("b")
+        .args([
+            "probe",
+            "--device",
+            "eth1",
+            "--source",
+            "192.0.2.12",
+            "192.0.2.1",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+
     // Without the capability (dropped from the bounding set, so the exec'd binary cannot hold it).
     let cases: [(&str, &[&str], &str); 3] = [
         (
