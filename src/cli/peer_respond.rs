@@ -74,7 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     } else {
         let d = stats.datagrams;
         println!(
-            "received {}, answered {}; dropped: {} malformed, {} forged, {} replayed, {} unknown channel, {} over the rate cap, {} wrong sender, {} probe failed; {} lost in the kernel (receive queue full)",
+            "received {}, answered {}; dropped: {} malformed, {} forged, {} replayed, {} unknown channel, {} over the rate cap, {} wrong sender, {} probe failed; {} lost in the kernel before they were read",
             d.received,
             stats.answered,
             d.malformed,

@@ -187,7 +187,7 @@ fn render_human(state: &StateFile, running: bool, locked: bool, now: u64, last: 
             p["forged"],
             p["replayed"],
             match p["kernel_dropped"].as_u64() {
-                Some(n) if n > 0 => format!("; {n} lost in the kernel (receive queue full)"),
+                Some(n) if n > 0 => format!("; {n} lost in the kernel before they were read"),
                 _ => String::new(),
             }
         );
@@ -306,7 +306,7 @@ mod tests {
         st.peer.as_mut().expect("peer")["kernel_dropped"] = 2908.into();
         let flooded = render_human(&st, true, true, 2_000, 5);
         assert!(
-            flooded.contains("1 replayed; 2908 lost in the kernel (receive queue full)\n"),
+            flooded.contains("1 replayed; 2908 lost in the kernel before they were read\n"),
             "{flooded}"
         );
     }

@@ -43,7 +43,7 @@ pub const METRICS: &[(&str, &str, &str)] = &[
     ("failoverctl_peer_replayed_total", "counter", "authentic datagrams dropped as not newer than the last one (replays)"),
     ("failoverctl_peer_rate_limited_total", "counter", "authentic queries over 20 per second, not answered"),
     ("failoverctl_peer_answered_total", "counter", "queries probed and answered"),
-    ("failoverctl_peer_kernel_dropped_total", "counter", "datagrams the kernel dropped before the responder read them (a full receive queue, as under a flood)"),
+    ("failoverctl_peer_kernel_dropped_total", "counter", "datagrams the kernel dropped before the responder read them (a full receive queue, as under a flood, or a bad checksum)"),
     ("failoverctl_peer_heartbeat_age_seconds", "gauge", "time since the peer's last heartbeat over the sync link, whole seconds; absent: none received yet (no peer protocol, or the peer never sent one)"),
 ];
 
