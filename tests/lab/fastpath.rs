@@ -47,6 +47,23 @@ fn handover(lab: &Lab, d: &Daemon) -> (i32, String) {
     (out.status.code().unwrap_or(-1), text)
 }
 
+/// Runs `handover` on a, which holds the activeip: it must succeed and b hold it, a not.
+fn handed_over(lab: &Lab, a: &Daemon, b: &Daemon) -> String {
+    let (code, out) = handover(lab, a);
+    assert_eq!(
+        code,
+        0,
+        "handover on a: {out}\na:\n{}\nb:\n{}",
+        a.log(),
+        b.log()
+    );
+    assert!(
+        holds(lab, "b", ACTIVEIP) && !holds(lab, "a", ACTIVEIP),
+        "{out}"
+    );
+    out
+}
+
 fn check_gap(name: &str, meter: GapMeter, a: &Daemon, b: &Daemon) {
     let report = meter.finish();
     let bound = outage_bound();
@@ -75,18 +92,7 @@ fn handover_both_ways() {
     let meter = GapMeter::start(&lab, "cl", ACTIVEIP, Duration::from_secs(6));
     std::thread::sleep(Duration::from_millis(400));
     // Run on the active: b confirms it is fit, a releases, b claims.
-    let (code, out) = handover(&lab, &a);
-    assert_eq!(
-        code,
-        0,
-        "handover on a: {out}\na:\n{}\nb:\n{}",
-        a.log(),
-        b.log()
-    );
-    assert!(
-        holds(&lab, "b", ACTIVEIP) && !holds(&lab, "a", ACTIVEIP),
-        "{out}"
-    );
+    let out = handed_over(&lab, &a, &b);
     assert!(
         !holds(&lab, "a", "198.51.100.10"),
         "a kept its other activeip"
@@ -128,18 +134,7 @@ fn a_handover_right_after_the_passive_started_is_confirmed() {
         &crate::common::pair::config("a", ""),
         &crate::common::pair::config("b", ""),
     );
-    let (code, out) = handover(&lab, &a);
-    assert_eq!(
-        code,
-        0,
-        "handover on a: {out}\na:\n{}\nb:\n{}",
-        a.log(),
-        b.log()
-    );
-    assert!(
-        holds(&lab, "b", ACTIVEIP) && !holds(&lab, "a", ACTIVEIP),
-        "{out}"
-    );
+    handed_over(&lab, &a, &b);
 }
 
 #[test]

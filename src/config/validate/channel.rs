@@ -58,24 +58,7 @@ impl Validator {
             }
         }
         if let Some(e) = get(s, "device") {
-            if e.value.is_empty() {
-                self.error(
-                    e.line,
-                    at,
-                    Some("device"),
-                    "empty value, expected an interface name",
-                );
-            } else if let Some(why) = value::interface_name_problem(&e.value) {
-                self.error(
-                    e.line,
-                    at,
-                    Some("device"),
-                    format!(
-                        "`{}` is not a valid interface name: {why}",
-                        e.value.escape_debug()
-                    ),
-                );
-            } else {
+            if self.device_name(at, e) {
                 info.device = Some(e);
             }
         }

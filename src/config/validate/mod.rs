@@ -128,6 +128,28 @@ impl Validator {
         self.push(Severity::Warning, line, Some(at), key, None, message.into());
     }
 
+    /// A `device=` entry: empty, or a name Linux would refuse, is an error on its line; true when
+    /// the name can be used.
+    fn device_name(&mut self, at: At<'_>, e: &RawEntry) -> bool {
+        let problem = if e.value.is_empty() {
+            Some("empty value, expected an interface name".to_owned())
+        } else {
+            super::value::interface_name_problem(&e.value).map(|why| {
+                format!(
+                    "`{}` is not a valid interface name: {why}",
+                    e.value.escape_debug()
+                )
+            })
+        };
+        match problem {
+            Some(message) => {
+                self.error(e.line, at, Some("device"), message);
+                false
+            }
+            None => true,
+        }
+    }
+
     /// Parses one entry with `parse`, reporting a failure at its line.
     fn parse<T>(
         &mut self,

@@ -114,30 +114,7 @@ impl Validator {
                 self.error(s.line, at, Some("device"), "missing required key");
                 None
             }
-            Some(e) if e.value.is_empty() => {
-                self.error(
-                    e.line,
-                    at,
-                    Some("device"),
-                    "empty value, expected an interface name",
-                );
-                None
-            }
-            Some(e) => match value::interface_name_problem(&e.value) {
-                Some(why) => {
-                    self.error(
-                        e.line,
-                        at,
-                        Some("device"),
-                        format!(
-                            "`{}` is not a valid interface name: {why}",
-                            e.value.escape_debug()
-                        ),
-                    );
-                    None
-                }
-                None => Some(e.value.clone()),
-            },
+            Some(e) => self.device_name(at, e).then(|| e.value.clone()),
         };
         let mut ok = true;
         let peerip = match get(s, "peerip") {
