@@ -147,6 +147,39 @@ fn flags_that_would_do_nothing_are_usage_errors() {
         .code(0);
 }
 
+/// Found by testing: the source document's config (one test host, no peerip) showed the dead test
+/// host's gap EXCEEDED with no word of why. The note names the missing peer protocol, and with
+/// peerip and the key the gap is gone (the active holds).
+#[test]
+fn a_dead_test_host_without_the_peer_protocol_says_why() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/source-document.ini");
+    let text = std::fs::read_to_string(fixture)
+        .expect("fixture")
+        .replace("checkonlyidle= yes", "checkonlyidle= no");
+    let run = |text: &str| {
+        let out = cmd()
+            .args(["simulate-timing", "--json", "-c", "-"])
+            .write_stdin(text.to_owned())
+            .output()
+            .expect("runs");
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("JSON")
+    };
+    let why = "without the peer protocol ([sendconfig] peerip and key)";
+    let bare = run(&text);
+    let notes = bare["simulated_notes"].to_string();
+    assert!(notes.contains(why), "{notes}");
+    let keyed = format!(
+        "{text}peerip= 10.0.0.2\nkey= 6c61622d6f6e6c792d6b65792d6e6f742d666f722d70726f64756374696f6e21\n"
+    );
+    let asked = run(&keyed);
+    assert!(!asked["simulated_notes"].to_string().contains(why));
+    assert_eq!(
+        simulated(&asked, "test-host-dead")["longest_gap_ms"],
+        0,
+        "{asked}"
+    );
+}
+
 /// The built-in example with `checkonlyidle= no` on every channel.
 fn example_probing_every_checktime() -> String {
     let text = EXAMPLE.replace("checkonlyidle= yes", "checkonlyidle= no");

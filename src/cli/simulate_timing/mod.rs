@@ -390,6 +390,20 @@ pub fn notes(
                 value::format_duration(b.worst_case),
                 value::format_duration(s.longest_gap_ms.saturating_sub(b.worst_case))
             ));
+            let cannot_ask = config
+                .sendconfig
+                .as_ref()
+                .is_none_or(|sc| sc.peerip.is_none() || sc.peerlink.key.is_none());
+            if s.scenario == Scenario::TestHostDead && config.policy.requirepeer && cannot_ask {
+                // Why, and the fix: the peer cannot be asked, so it is taken for able to serve.
+                notes.push(
+                    "test host dead: without the peer protocol ([sendconfig] peerip and key) the \
+                     active cannot ask the peer whether it reaches the test hosts; it acts as if \
+                     the peer could take over, but the peer's test hosts are dead too, so it \
+                     declines; with peerip and the key the active holds instead"
+                        .to_owned(),
+                );
+            }
         }
         if let Some(e) = &s.error {
             notes.push(format!("{}: not simulated: {e}", scenario_name(s.scenario)));
