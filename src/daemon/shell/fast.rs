@@ -54,6 +54,8 @@ impl Shell {
                 return vec![];
             }
         };
+        // A link came, went or changed (maybe a rename): ask the kernel for indexes afresh.
+        self.counters.forget_indexes();
         events
             .into_iter()
             .filter(|(dev, _)| self.config.channels.iter().any(|c| &c.device == dev))
