@@ -2,6 +2,7 @@
 //! of the test hosts), holds and their lifting, and the failure action itself.
 
 use super::*;
+use crate::core::observe::{ProbeResult, ProbeTarget};
 
 impl Node {
     pub(super) fn on_failure(&mut self, now: Instant, failure: ChannelFailure) {
@@ -24,8 +25,11 @@ impl Node {
                 *pending = Some(PendingFailure {
                     failure,
                     check: PeerCheck::Asking(RequestId(0)),
+                    recheck: Recheck::Unreached,
                 });
             }
+            // Sent first: the peer check may conclude at once (no peerip to ask).
+            self.recheck(now);
             if self.has_peer_protocol() {
                 self.ask_peer(now);
             } else {
@@ -81,14 +85,14 @@ impl Node {
     /// the config validation warned.
     fn ping_peer(&mut self, now: Instant, echoes: u8) {
         let target = self.config.sendconfig.as_ref().and_then(|s| {
-            s.peerip.map(|p| super::super::observe::ProbeTarget {
+            s.peerip.map(|p| ProbeTarget {
                 device: s.device.clone(),
                 source: None,
                 target: p,
             })
         });
         let Some(target) = target else {
-            let Some(p) = self.take_pending() else {
+            let Some(p) = self.pending().cloned() else {
                 return;
             };
             self.log(
@@ -96,7 +100,7 @@ impl Node {
                 Some(&p.failure.channel),
                 "requirepeer: no [sendconfig] peerip to ask; assuming the peer is alive".to_owned(),
             );
-            self.act(now, &p.failure);
+            self.act_when_rechecked(now);
             return;
         };
         let Some(id) = self.active_id() else {
@@ -127,7 +131,6 @@ impl Node {
         let channel = p.failure.channel.clone();
         match answer {
             Some(report) => {
-                self.take_pending();
                 // The same `testhosts` rule this node applies to its own probes.
                 let reaches = self
                     .config
@@ -143,8 +146,9 @@ impl Node {
                     ),
                 );
                 if reaches {
-                    self.act(now, &p.failure);
+                    self.act_when_rechecked(now);
                 } else {
+                    self.take_pending();
                     self.hold(now, &p.failure, HoldReason::PeerCannotReach { channel });
                 }
             }
@@ -166,8 +170,7 @@ impl Node {
         };
         if alive {
             // Alive, whether it reaches the test hosts unknown: act as the classic rule does.
-            self.take_pending();
-            self.act(now, &p.failure);
+            self.act_when_rechecked(now);
             return;
         }
         match p.check {
@@ -180,6 +183,112 @@ impl Node {
                     "no answer from the peer on the sync link".to_owned(),
                 );
                 self.hold(now, &p.failure, HoldReason::PeerDown);
+            }
+        }
+    }
+
+    /// Probes the pending failure's test hosts once more, from the activeip, beside the peer check
+    /// (no time added: the peer's answer waits for its own probe). See [`Recheck`].
+    fn recheck(&mut self, now: Instant) {
+        let Some(index) = self.pending().map(|p| p.failure.index) else {
+            return;
+        };
+        let Some(id) = self.active_id() else {
+            return;
+        };
+        let c = &self.config.channels[index];
+        if !self.fitness.carrier(&c.device) {
+            // No carrier: no probe can answer, and a link-down failover must not wait for one.
+            return;
+        }
+        let targets = c
+            .testips
+            .iter()
+            .map(|&t| ProbeTarget {
+                device: c.device.clone(),
+                source: Some(c.activeip),
+                target: t,
+            })
+            .collect();
+        let probes = c.probes(&self.config.network);
+        let timeout = self.config.network.timeout;
+        if let Some(p) = self.pending_mut() {
+            p.recheck = Recheck::Out {
+                id,
+                then_act: false,
+            };
+        }
+        self.timers
+            .set(NodeTimer::RecheckAnswer, now + timeout + ANSWER_GRACE);
+        self.push(Action::Probe {
+            id,
+            targets,
+            timeout,
+            probes,
+        });
+    }
+
+    pub(super) fn is_recheck(&self, id: RequestId) -> bool {
+        matches!(self.pending(), Some(p) if matches!(p.recheck, Recheck::Out { id: want, .. } if want == id))
+    }
+
+    /// The recheck's answer (`results` empty: lost).
+    pub(super) fn on_recheck(&mut self, now: Instant, results: &[ProbeResult]) {
+        self.timers.stop(NodeTimer::RecheckAnswer);
+        let rule = self.config.policy.testhosts;
+        let Some(p) = self.pending() else {
+            return;
+        };
+        let Recheck::Out { then_act, .. } = p.recheck else {
+            return;
+        };
+        let testips = &self.config.channels[p.failure.index].testips;
+        let reached = rule.healthy(testips.iter().map(|t| {
+            results
+                .iter()
+                .any(|r| r.target.target == *t && r.rtt.is_some())
+        }));
+        if let Some(p) = self.pending_mut() {
+            p.recheck = if reached {
+                Recheck::Reached
+            } else {
+                Recheck::Unreached
+            };
+        }
+        if then_act {
+            self.act_when_rechecked(now);
+        }
+    }
+
+    /// The peer check concluded "act": the recheck decides, now or when it is answered.
+    fn act_when_rechecked(&mut self, now: Instant) {
+        self.timers.stop(NodeTimer::PeerAnswer);
+        let Some(p) = self.pending_mut() else {
+            return;
+        };
+        p.check = PeerCheck::Concluded;
+        match &mut p.recheck {
+            Recheck::Out { then_act, .. } => *then_act = true,
+            Recheck::Unreached => {
+                if let Some(p) = self.take_pending() {
+                    self.act(now, &p.failure);
+                }
+            }
+            Recheck::Reached => {
+                let Some(p) = self.take_pending() else {
+                    return;
+                };
+                let channel = &p.failure.channel;
+                self.log(
+                    now,
+                    Some(channel),
+                    format!(
+                        "channel {channel}'s test hosts answer this node again (the fault has ended): no action"
+                    ),
+                );
+                if let Mode::Active { monitor: m, .. } = &mut self.mode {
+                    m.resume(now);
+                }
             }
         }
     }

@@ -128,6 +128,8 @@ enum NodeTimer {
     ServiceCheck,
     /// The service check in flight counts as failed after this.
     CheckAnswer,
+    /// The recheck of a pending failure counts as unanswered after this.
+    RecheckAnswer,
 }
 
 impl From<NodeTimer> for usize {
@@ -193,6 +195,22 @@ struct PassiveTakeover {
 struct PendingFailure {
     failure: ChannelFailure,
     check: PeerCheck,
+    /// This node's own fresh look at the failed channel's test hosts, sent with the peer check.
+    recheck: Recheck,
+}
+
+/// The recheck of a pending failure. The peer's answer is fresh; the failure count is up to
+/// `channelretries` checks old. A server back from maintenance answers the peer's probe while this
+/// node's count still holds the probes sent while it was down: "the peer reaches them, I do not"
+/// means the fault is this node's only when this node's own look is as fresh as the peer's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Recheck {
+    /// Out; `then_act`: the peer check already concluded "act" and waits for it.
+    Out { id: RequestId, then_act: bool },
+    /// Answered by the `testhosts` rule: the fault has ended.
+    Reached,
+    /// Unanswered: the failure stands.
+    Unreached,
 }
 
 /// Where the peer check of a pending failure stands.
@@ -202,6 +220,8 @@ enum PeerCheck {
     Asking(RequestId),
     /// An echo to the peer's host is out; `left` more may follow an unanswered one.
     Pinging { id: RequestId, left: u8 },
+    /// The peer check concluded "act"; the recheck decides.
+    Concluded,
 }
 
 /// A conflict check waiting for its answer.
@@ -220,7 +240,7 @@ pub struct Node {
     role: Role,
     since: Instant,
     ids: RequestIds,
-    timers: Timers<NodeTimer, 11>,
+    timers: Timers<NodeTimer, 12>,
     announcements_left: u32,
     /// The passiveips were dropped at takeover (`releasepassiveip`) and are owed back at release.
     passive_dropped: bool,
@@ -491,8 +511,11 @@ impl Node {
             match self.pending().map(|p| p.check) {
                 Some(PeerCheck::Asking(_)) => self.on_peer_answer(now, None),
                 Some(PeerCheck::Pinging { .. }) => self.on_peer_echo(now, false),
-                None => {}
+                Some(PeerCheck::Concluded) | None => {}
             }
+        }
+        if self.timers.take_expired(NodeTimer::RecheckAnswer, now) {
+            self.on_recheck(now, &[]);
         }
         if self.timers.take_expired(NodeTimer::ConflictAnswer, now) {
             if let Some(c) = self.conflict.take() {
@@ -545,6 +568,9 @@ impl Node {
             }
             Input::ProbeDone { id, results } if self.is_fitness_probe(id) => {
                 self.on_fitness_probe(now, &results)
+            }
+            Input::ProbeDone { id, results } if self.is_recheck(id) => {
+                self.on_recheck(now, &results)
             }
             i @ (Input::PeerHeartbeat(_)
             | Input::ReleaseNotice(_)

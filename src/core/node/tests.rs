@@ -632,6 +632,63 @@ fn peer_policy_the_failed_channel_travels_in_the_action() {
     assert_eq!(channel.as_deref(), Some("if-1"));
 }
 
+/// Regression (a lab run): the protected server came back between the active's last counted probe
+/// and the peer's probe. The peer reached it, the active's count was stale, and the pair failed over
+/// for a server's maintenance. The active now probes the channel again beside the question.
+#[test]
+fn peer_policy_a_test_host_back_as_the_peer_reaches_it_is_no_failover() {
+    let cfg = keyed(config(PolicyMode::Improved));
+    // The server is down for the active's three counted probes and back for any after them.
+    let (mut active, mut probes, mut asked) = (false, 0, false);
+    let world = |now: Instant, a: &Action| {
+        active |= matches!(a, Action::ClaimAddresses { .. });
+        if active && matches!(a, Action::Probe { .. }) {
+            probes += 1;
+        }
+        asked |= active && matches!(a, Action::AskPeer { .. });
+        if probes > 3 && matches!(a, Action::Probe { .. }) {
+            healthy_world(now, a)
+        } else {
+            peer_reaches(now, a)
+        }
+    };
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let seen = drive(&mut node, Instant::ZERO, at_ms(40_000), world);
+    assert!(asked, "the failure never reached the peer check");
+    assert!(
+        !seen
+            .iter()
+            .any(|(_, a)| matches!(a, Action::FailureAction { .. })),
+        "{:?}",
+        node.status().recent
+    );
+    assert_eq!(node.role(), Role::Active);
+    let recent = node.status().recent;
+    assert!(
+        recent
+            .iter()
+            .any(|d| d.reason.contains("answer this node again")),
+        "{recent:#?}"
+    );
+}
+
+#[test]
+fn peer_policy_a_quick_yes_from_the_peer_waits_for_the_recheck() {
+    let cfg = keyed(config(PolicyMode::Improved));
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let seen = drive(&mut node, Instant::ZERO, at_ms(40_000), peer_reaches);
+    let at = |pick: fn(&Action) -> bool| {
+        seen.iter()
+            .skip_while(|(_, a)| !matches!(a, Action::ClaimAddresses { .. }))
+            .find(|(_, a)| pick(a))
+            .map(|(t, _)| *t)
+    };
+    let asked = at(|a| matches!(a, Action::AskPeer { .. })).expect("asked");
+    let acted = at(|a| matches!(a, Action::FailureAction { .. })).expect("acted");
+    // The peer says yes after 10 ms; the recheck of the dead channel times out after `timeout`.
+    assert_eq!(acted - asked, cfg.network.timeout);
+}
+
 #[test]
 fn the_takeover_burst_is_exactly_garpcount_announcements() {
     // Regression (issue 10, item 14): the first look for a rival started a fresh burst.
