@@ -37,6 +37,9 @@ pub struct ChannelFailure {
     pub index: usize,
     pub at: Instant,
     pub failures: u32,
+    /// Counted from unanswered test-host probes (a fresh probe can contradict it), not from a
+    /// failed service check.
+    pub from_probes: bool,
 }
 
 /// One channel as `failoverctl status` shows it.
@@ -527,6 +530,7 @@ impl ActiveMonitor {
                 index: i,
                 at: now,
                 failures: c.failures,
+                from_probes: true,
             };
             let ident = c.ident.clone();
             self.log(

@@ -190,7 +190,12 @@ impl Node {
     /// Probes the pending failure's test hosts once more, from the activeip, beside the peer check
     /// (no time added: the peer's answer waits for its own probe). See [`Recheck`].
     fn recheck(&mut self, now: Instant) {
-        let Some(index) = self.pending().map(|p| p.failure.index) else {
+        // A failed service check is no test host's silence: the probe cannot contradict it.
+        let Some(index) = self
+            .pending()
+            .filter(|p| p.failure.from_probes)
+            .map(|p| p.failure.index)
+        else {
             return;
         };
         let Some(id) = self.active_id() else {

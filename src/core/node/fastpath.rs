@@ -693,6 +693,7 @@ impl Node {
                         index,
                         at: now,
                         failures: n,
+                        from_probes: false,
                     };
                     let what = match which {
                         None => format!("a failure of the node (handled as channel {ident}'s)"),

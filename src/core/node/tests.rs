@@ -1390,6 +1390,29 @@ fn a_channels_failing_service_check_is_that_channels_failure_asked_with_its_test
     );
 }
 
+/// Regression (a lab run): the recheck beside the peer question found the test hosts answering and
+/// called a failed service check "ended". The recheck is for failures counted from probes only.
+#[test]
+fn a_failing_service_check_is_acted_on_though_the_test_hosts_answer() {
+    let cfg = two_checked_channels();
+    let world = |now: Instant, a: &Action| match a {
+        Action::AskPeer { .. } => peer_reaches(now, a),
+        other => if2_check_fails(now, other),
+    };
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    let seen = drive(&mut node, Instant::ZERO, at_ms(120_000), world);
+    let acted = seen.iter().find_map(|(_, a)| match a {
+        Action::FailureAction { channel, .. } => Some(channel.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        acted.as_deref(),
+        Some("if-2"),
+        "{:#?}",
+        node.status().recent
+    );
+}
+
 #[test]
 fn service_checks_run_one_at_a_time_each_with_its_channels_environment() {
     let cfg = two_checked_channels();
