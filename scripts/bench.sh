@@ -16,6 +16,7 @@
 #      alone is the lower bound of any failoverctl pair at this rate (an echo per checktime);
 #      like for like: the CPU per packet each pair sent (every interface's tx counter of both nodes),
 #      and the same packets sent by a bare C prober that does nothing else (scripts/bare_checks.c);
+#      and the two-channel pair with `checkonlyidle= yes` (the source document's example setting);
 #   7. scale (1, 8, 64 channels, `netlab.sh up-scale`): idle CPU per channel of each node over 10 s,
 #      the active's threads, channel 1's takeover after its link went down on the active (SCALE_SAMPLES
 #      samples, default 5, the pair restarted between them) and after it went silent (a's switch port
@@ -175,7 +176,9 @@ done
 FAILOVERCTL_REBOOT_COMMAND=true ip netns exec "$(ns a)" "$bin" run -c "$work/idle-a.ini" 2>>"$work/idle-a.log" & fa=$!; pids+=($fa)
 wait_for 5000 holds a 192.0.2.10
 FAILOVERCTL_REBOOT_COMMAND=true ip netns exec "$(ns b)" "$bin" run -c "$work/idle-b.ini" 2>>"$work/idle-b.log" & fb=$!; pids+=($fb)
-sleep 3
+# Past the first synctime (5 s): the new peer's first heartbeat is news the state file shows (its
+# epoch), a change rather than idle writing.
+sleep 6
 f0=$(( $(ticks $fa) + $(ticks $fb) )); fa0=$(ticks $fa); ft0=$(( $(txp a) + $(txp b) ))
 w0=$(awk '/^syscw/ { print $2 }' "/proc/$fa/io")
 m0=$(stat -c %Y.%y "$work/a.state" 2>/dev/null || echo none)
@@ -203,6 +206,22 @@ oa0=$(ticks $oa); ob0=$(ticks $ob); sleep "$idle_secs"; oa1=$(ticks $oa); ob1=$(
 kill -TERM "$oa" "$ob"; wait "$oa" 2>/dev/null || true; wait "$ob" 2>/dev/null || true
 oam=$(( (oa1 - oa0) * 1000 / hz )); obm=$(( (ob1 - ob0) * 1000 / hz ))
 for n in a b; do ip -n "$(ns "$n")" addr del 192.0.2.10/24 dev eth1 2>/dev/null || true; done
+# The same two-channel pair with `checkonlyidle= yes` on both channels (the source document's example
+# setting): the active echoes a channel's test hosts only after an interval without traffic, and the
+# passive's ARP checks are traffic on both LANs.
+for node in a b; do
+  sed -e 's/^\[channel\]$/[channel]\ncheckonlyidle= yes/' "$work/idle-$node.ini" > "$work/idle-coi-$node.ini"
+done
+for n in a b; do ip -n "$(ns "$n")" addr del 192.0.2.10/24 dev eth1 2>/dev/null || true; ip -n "$(ns "$n")" addr del 198.51.100.10/24 dev eth2 2>/dev/null || true; done
+FAILOVERCTL_REBOOT_COMMAND=true ip netns exec "$(ns a)" "$bin" run -c "$work/idle-coi-a.ini" 2>>"$work/idle-coi-a.log" & ca=$!; pids+=($ca)
+wait_for 5000 holds a 192.0.2.10 || echo "   (the checkonlyidle active did not take its address)"
+FAILOVERCTL_REBOOT_COMMAND=true ip netns exec "$(ns b)" "$bin" run -c "$work/idle-coi-b.ini" 2>>"$work/idle-coi-b.log" & cb=$!; pids+=($cb)
+sleep 3
+ca0=$(ticks $ca); cb0=$(ticks $cb); ct0=$(( $(txp a) + $(txp b) )); sleep "$idle_secs"
+ca1=$(ticks $ca); cb1=$(ticks $cb); ct1=$(( $(txp a) + $(txp b) ))
+kill -TERM "$ca" "$cb"; wait "$ca" 2>/dev/null || true; wait "$cb" 2>/dev/null || true
+cam=$(( (ca1 - ca0) * 1000 / hz )); cbm=$(( (cb1 - cb0) * 1000 / hz )); cpk=$(( ct1 - ct0 ))
+for n in a b; do ip -n "$(ns "$n")" addr del 192.0.2.10/24 dev eth1 2>/dev/null || true; ip -n "$(ns "$n")" addr del 198.51.100.10/24 dev eth2 2>/dev/null || true; done
 # The same pair under keepalived: VRRP between a (.11) and b (.12), unicast, 0.1 s adverts
 # (VRRPv3: VRRPv2 rounds advert_int 0.1 up to 1 s, which made the baseline 10 times too idle).
 # Two baselines: one instance on eth1 alone (the baseline the target names), and the same job as the
@@ -304,6 +323,7 @@ echo "idle active: $(( w1 - w0 )) write syscalls in ${idle_secs} s; state file m
 fpk=$(( ft1 - ft0 ))
 echo "keepalived pair, both LANs (an instance per LAN, sync group; the same job but the test hosts): ${kms2} ms CPU in ${idle_secs} s, ${kpk2} packets; CPU ratio failoverctl/that: $(awk -v a="$fms" -v b="$kms2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
 echo "one channel, one test host: failoverctl pair $(( oam + obm )) ms in ${idle_secs} s (active ${oam}, passive ${obm}); keepalived's pair: ${kms} ms; ratio $(awk -v a="$(( oam + obm ))" -v b="$kms" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'); the active alone (the lower bound: an echo per checktime) against it: $(awk -v a="$oam" -v b="$kms" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
+echo "checkonlyidle= yes on both channels: failoverctl pair $(( cam + cbm )) ms in ${idle_secs} s (active ${cam}, passive ${cbm}), ${cpk} packets; against keepalived one LAN: $(awk -v a="$(( cam + cbm ))" -v b="$kms" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'), both LANs: $(awk -v a="$(( cam + cbm ))" -v b="$kms2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
 if [ -n "$bms" ]; then
   echo "the same packets, nothing else (scripts/bare_checks.c): ${bms} ms in ${idle_secs} s, ${bpk} packets; failoverctl/that: $(awk -v a="$fms" -v b="$bms" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'); that/keepalived: $(awk -v a="$bms" -v b="$kms" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
 else
