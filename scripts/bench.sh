@@ -197,31 +197,29 @@ for node in a b; do
   awk '/^\[channel\]/ { c++ } c == 2 && /^\[channel\]/ { skip = 1 } /^\[network\]/ { skip = 0 }
     !skip && !/^testip= 192\.0\.2\.100$/' "$work/idle-$node.ini" > "$work/idle-one-$node.ini"
 done
-for n in a b; do ip -n "$(ns "$n")" addr del 192.0.2.10/24 dev eth1 2>/dev/null || true; ip -n "$(ns "$n")" addr del 198.51.100.10/24 dev eth2 2>/dev/null || true; done
-FAILOVERCTL_REBOOT_COMMAND=true ip netns exec "$(ns a)" "$bin" run -c "$work/idle-one-a.ini" 2>>"$work/idle-one-a.log" & oa=$!; pids+=($oa)
-wait_for 5000 holds a 192.0.2.10 || echo "   (the one-channel active did not take its address)"
-FAILOVERCTL_REBOOT_COMMAND=true ip netns exec "$(ns b)" "$bin" run -c "$work/idle-one-b.ini" 2>>"$work/idle-one-b.log" & ob=$!; pids+=($ob)
-sleep 3
-oa0=$(ticks $oa); ob0=$(ticks $ob); sleep "$idle_secs"; oa1=$(ticks $oa); ob1=$(ticks $ob)
-kill -TERM "$oa" "$ob"; wait "$oa" 2>/dev/null || true; wait "$ob" 2>/dev/null || true
-oam=$(( (oa1 - oa0) * 1000 / hz )); obm=$(( (ob1 - ob0) * 1000 / hz ))
-for n in a b; do ip -n "$(ns "$n")" addr del 192.0.2.10/24 dev eth1 2>/dev/null || true; done
+# Runs the failoverctl pair of $work/NAME-a.ini and NAME-b.ini idle for idle_secs (after 3 s);
+# sets pam and pbm (each node's ms) and ppk (the packets both sent).
+idle_pair() {
+  local n x y x0 y0 t0 x1 y1 t1
+  for n in a b; do ip -n "$(ns "$n")" addr del 192.0.2.10/24 dev eth1 2>/dev/null || true; ip -n "$(ns "$n")" addr del 198.51.100.10/24 dev eth2 2>/dev/null || true; done
+  FAILOVERCTL_REBOOT_COMMAND=true ip netns exec "$(ns a)" "$bin" run -c "$work/$1-a.ini" 2>>"$work/$1-a.log" & x=$!; pids+=($x)
+  wait_for 5000 holds a 192.0.2.10 || echo "   ($1: the active did not take its address)"
+  FAILOVERCTL_REBOOT_COMMAND=true ip netns exec "$(ns b)" "$bin" run -c "$work/$1-b.ini" 2>>"$work/$1-b.log" & y=$!; pids+=($y)
+  sleep 3
+  x0=$(ticks $x); y0=$(ticks $y); t0=$(( $(txp a) + $(txp b) )); sleep "$idle_secs"
+  x1=$(ticks $x); y1=$(ticks $y); t1=$(( $(txp a) + $(txp b) ))
+  kill -TERM "$x" "$y"; wait "$x" 2>/dev/null || true; wait "$y" 2>/dev/null || true
+  pam=$(( (x1 - x0) * 1000 / hz )); pbm=$(( (y1 - y0) * 1000 / hz )); ppk=$(( t1 - t0 ))
+  for n in a b; do ip -n "$(ns "$n")" addr del 192.0.2.10/24 dev eth1 2>/dev/null || true; ip -n "$(ns "$n")" addr del 198.51.100.10/24 dev eth2 2>/dev/null || true; done
+}
+idle_pair idle-one; oam=$pam; obm=$pbm
 # The same two-channel pair with `checkonlyidle= yes` on both channels (the source document's example
 # setting): the active echoes a channel's test hosts only after an interval without traffic, and the
 # passive's ARP checks are traffic on both LANs.
 for node in a b; do
   sed -e 's/^\[channel\]$/[channel]\ncheckonlyidle= yes/' "$work/idle-$node.ini" > "$work/idle-coi-$node.ini"
 done
-for n in a b; do ip -n "$(ns "$n")" addr del 192.0.2.10/24 dev eth1 2>/dev/null || true; ip -n "$(ns "$n")" addr del 198.51.100.10/24 dev eth2 2>/dev/null || true; done
-FAILOVERCTL_REBOOT_COMMAND=true ip netns exec "$(ns a)" "$bin" run -c "$work/idle-coi-a.ini" 2>>"$work/idle-coi-a.log" & ca=$!; pids+=($ca)
-wait_for 5000 holds a 192.0.2.10 || echo "   (the checkonlyidle active did not take its address)"
-FAILOVERCTL_REBOOT_COMMAND=true ip netns exec "$(ns b)" "$bin" run -c "$work/idle-coi-b.ini" 2>>"$work/idle-coi-b.log" & cb=$!; pids+=($cb)
-sleep 3
-ca0=$(ticks $ca); cb0=$(ticks $cb); ct0=$(( $(txp a) + $(txp b) )); sleep "$idle_secs"
-ca1=$(ticks $ca); cb1=$(ticks $cb); ct1=$(( $(txp a) + $(txp b) ))
-kill -TERM "$ca" "$cb"; wait "$ca" 2>/dev/null || true; wait "$cb" 2>/dev/null || true
-cam=$(( (ca1 - ca0) * 1000 / hz )); cbm=$(( (cb1 - cb0) * 1000 / hz )); cpk=$(( ct1 - ct0 ))
-for n in a b; do ip -n "$(ns "$n")" addr del 192.0.2.10/24 dev eth1 2>/dev/null || true; ip -n "$(ns "$n")" addr del 198.51.100.10/24 dev eth2 2>/dev/null || true; done
+idle_pair idle-coi; cam=$pam; cbm=$pbm; cpk=$ppk
 # The same pair under keepalived: VRRP between a (.11) and b (.12), unicast, 0.1 s adverts
 # (VRRPv3: VRRPv2 rounds advert_int 0.1 up to 1 s, which made the baseline 10 times too idle).
 # Two baselines: one instance on eth1 alone (the baseline the target names), and the same job as the

@@ -69,14 +69,13 @@ impl Node {
         let (channel, index) = (p.failure.channel.clone(), p.failure.index);
         let testips = self.config.channels[index].testips.clone();
         let timeout = peer_check_timeout(&self.config);
-        self.timers
-            .set(NodeTimer::PeerAnswer, now + timeout + ANSWER_GRACE);
-        self.push(Action::AskPeer {
+        let ask = Action::AskPeer {
             id,
             channel,
             testips,
             timeout,
-        });
+        };
+        self.request(now, NodeTimer::PeerAnswer, timeout, ask);
     }
 
     /// Is the peer's host alive at all? An echo over the sync link to `peerip`; `echoes` of them at
@@ -114,13 +113,12 @@ impl Node {
             left: echoes.saturating_sub(1),
         };
         let timeout = self.config.network.timeout;
-        self.timers
-            .set(NodeTimer::PeerAnswer, now + timeout + ANSWER_GRACE);
-        self.push(Action::PingPeer {
+        let ping = Action::PingPeer {
             id,
             target,
             timeout,
-        });
+        };
+        self.request(now, NodeTimer::PeerAnswer, timeout, ping);
     }
 
     /// The peer's answer to the question about the failed channel (`None`: no answer in time).
@@ -223,14 +221,13 @@ impl Node {
                 then_act: false,
             };
         }
-        self.timers
-            .set(NodeTimer::RecheckAnswer, now + timeout + ANSWER_GRACE);
-        self.push(Action::Probe {
+        let probe = Action::Probe {
             id,
             targets,
             timeout,
             probes,
-        });
+        };
+        self.request(now, NodeTimer::RecheckAnswer, timeout, probe);
     }
 
     pub(super) fn is_recheck(&self, id: RequestId) -> bool {

@@ -634,14 +634,13 @@ impl Node {
         };
         let timeout = self.config.network.checktime;
         self.fast.check_in_flight = Some((id, which));
-        self.timers
-            .set(NodeTimer::CheckAnswer, now + timeout + ANSWER_GRACE);
-        self.push(Action::RunCheck {
+        let check = Action::RunCheck {
             id,
             command,
             timeout,
             channel: which.unwrap_or(0),
-        });
+        };
+        self.request(now, NodeTimer::CheckAnswer, timeout, check);
     }
 
     fn on_check_done(&mut self, now: Instant, id: RequestId, outcome: Result<(), String>) {

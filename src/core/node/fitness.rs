@@ -153,8 +153,6 @@ impl Node {
         let timeout = self.config.network.timeout;
         self.fitness.probe = Some(id);
         self.fitness.probe_sent_at = Some(now);
-        self.timers
-            .set(NodeTimer::FitnessAnswer, now + timeout + ANSWER_GRACE);
         // As many echoes per test host as the channels ask for (`probes`), like the active's checks.
         let probes = self
             .config
@@ -163,12 +161,13 @@ impl Node {
             .map(|c| c.probes(&self.config.network))
             .max()
             .unwrap_or(1);
-        self.push(Action::Probe {
+        let probe = Action::Probe {
             id,
             targets,
             timeout,
             probes,
-        });
+        };
+        self.request(now, NodeTimer::FitnessAnswer, timeout, probe);
     }
 
     pub(super) fn fitness_probe_out(&self) -> bool {

@@ -632,6 +632,13 @@ impl Node {
         self.after_monitor(now);
     }
 
+    /// Sends a request whose answer the shell owes within `timeout`; `timer` fires a grace later
+    /// (the answer was lost).
+    fn request(&mut self, now: Instant, timer: NodeTimer, timeout: Duration, action: Action) {
+        self.timers.set(timer, now + timeout + ANSWER_GRACE);
+        self.push(action);
+    }
+
     fn push(&mut self, action: Action) {
         if let Action::Log(d) | Action::Alert(d) = &action {
             if self.recent.len() == RECENT_DECISIONS {

@@ -66,14 +66,13 @@ impl Node {
         if let Some(t) = self.takeover_mut() {
             t.asking_active = Some(id);
         }
-        self.timers
-            .set(NodeTimer::TakeoverAnswer, now + timeout + ANSWER_GRACE);
-        self.push(Action::AskPeer {
+        let ask = Action::AskPeer {
             id,
             channel,
             testips,
             timeout,
-        });
+        };
+        self.request(now, NodeTimer::TakeoverAnswer, timeout, ask);
     }
 
     /// The passive decided the active is gone: with the question answered, decide; with it in
