@@ -187,6 +187,11 @@ impl ActiveMonitor {
         self.timers.next()
     }
 
+    /// When the next round starts, if it is scheduled (not while a round is out).
+    pub fn next_round_at(&self) -> Option<Instant> {
+        self.timers.get(ActiveTimer::Tick)
+    }
+
     pub fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
     }

@@ -98,8 +98,22 @@ pub(crate) fn drive<M: Machine>(
     m: &mut M,
     start: Instant,
     until: Instant,
+    world: impl FnMut(Instant, &Action) -> Option<(Duration, Input)>,
+) -> Vec<(Instant, Action)> {
+    drive_late(m, start, until, &[Duration::ZERO], world)
+}
+
+/// [`drive`] with the timers served late, by `late` in turn (cycled), as a real event loop does
+/// (its wait rounds to whole milliseconds, and it is scheduled when the kernel gets to it); answers
+/// still come when the world says.
+pub(crate) fn drive_late<M: Machine>(
+    m: &mut M,
+    start: Instant,
+    until: Instant,
+    late: &[Duration],
     mut world: impl FnMut(Instant, &Action) -> Option<(Duration, Input)>,
 ) -> Vec<(Instant, Action)> {
+    let mut lateness = late.iter().copied().cycle();
     let mut seen = Vec::new();
     let mut pending: Vec<(Instant, Input)> = Vec::new();
     let mut now = start;
@@ -114,7 +128,8 @@ pub(crate) fn drive<M: Machine>(
             return seen;
         }
         let next_input = pending.iter().map(|(t, _)| *t).min();
-        let next = match (next_input, m.poll_timeout()) {
+        let late = lateness.next().unwrap_or_default();
+        let next = match (next_input, m.poll_timeout().map(|t| t + late)) {
             (Some(a), Some(b)) => a.min(b),
             (a, b) => match a.or(b) {
                 Some(t) => t,

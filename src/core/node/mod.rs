@@ -535,11 +535,10 @@ impl Node {
             self.on_fitness_probe(now, &[]);
         }
         if self.timers.take_expired(NodeTimer::Conflict, now) {
-            // A quiet look still out a checktime on: nobody answered it (a rival is reported).
-            if self.conflict.take().is_some() {
-                self.timers.stop(NodeTimer::ConflictAnswer);
+            match self.round_within_slack(now) {
+                Some(at) => self.timers.set(NodeTimer::Conflict, at),
+                None => self.conflict_beat(now),
             }
-            self.conflict_check(now);
         }
         self.fast_timeout(now);
         match &mut self.mode {
@@ -679,8 +678,14 @@ impl Node {
             Mode::Done => None,
         };
         let checked = drained.iter().any(|a| matches!(a, Action::ArpCheck { .. }));
+        let round = drained
+            .iter()
+            .any(|a| matches!(a, Action::SampleCounters { .. } | Action::Probe { .. }));
         for a in drained {
             self.push(a);
+        }
+        if round {
+            self.conflict_beside_round(now);
         }
         if checked {
             // Beside a passive check: is this node fit to serve, and does its host hold an activeip

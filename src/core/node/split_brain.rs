@@ -39,8 +39,8 @@ impl Node {
             return;
         };
         if quiet {
-            self.timers
-                .set(NodeTimer::Conflict, now + self.config.network.checktime);
+            let at = self.next_look_at(now);
+            self.timers.set(NodeTimer::Conflict, at);
             self.ownership_check();
             return;
         }
@@ -57,8 +57,8 @@ impl Node {
             self.timers
                 .set(NodeTimer::ConflictAnswer, now + timeout + ANSWER_GRACE);
         } else {
-            self.timers
-                .set(NodeTimer::Conflict, now + self.config.network.checktime);
+            let at = self.next_look_at(now);
+            self.timers.set(NodeTimer::Conflict, at);
         }
         let targets = self.conflict_targets();
         self.push(Action::ConflictCheck {
@@ -201,9 +201,69 @@ impl Node {
         }
     }
 
+    /// The look's beat: a quiet look still out a checktime on went unanswered (a rival is
+    /// reported), and the next one goes out.
+    pub(super) fn conflict_beat(&mut self, now: Instant) {
+        if self.conflict.take().is_some() {
+            self.timers.stop(NodeTimer::ConflictAnswer);
+        }
+        self.conflict_check(now);
+    }
+
+    /// How far the look's beat may move to share a wake-up with the active's round: both run every
+    /// checktime, but on timers of their own they drifted apart (by about a millisecond a round, in
+    /// the lab) and the idle active woke twice per checktime. A quarter of a checktime, at most 20 ms.
+    fn conflict_slack(&self) -> Duration {
+        (self.config.network.checktime / 4).min(Duration::from_millis(20))
+    }
+
+    /// The look is due and the active's next round comes within the slack: when it is due.
+    pub(super) fn round_within_slack(&self, now: Instant) -> Option<Instant> {
+        let Mode::Active { monitor: m, .. } = &self.mode else {
+            return None;
+        };
+        m.poll_timeout()
+            .filter(|&at| at > now && at - now <= self.conflict_slack())
+    }
+
+    /// A round of the active's checks went out and the look is due within the slack: now, with it.
+    pub(super) fn conflict_beside_round(&mut self, now: Instant) {
+        if !matches!(self.mode, Mode::Active { .. }) {
+            return;
+        }
+        let soon = self
+            .timers
+            .get(NodeTimer::Conflict)
+            .is_some_and(|at| at > now && at - now <= self.conflict_slack());
+        if soon {
+            self.timers.stop(NodeTimer::Conflict);
+            self.conflict_beat(now);
+        }
+    }
+
+    /// "Every checktime", on the beat of the active's rounds: the round nearest to a checktime
+    /// after `from` (at most half a checktime off), so both share a wake-up; a checktime after
+    /// `from` while no round is scheduled.
+    fn next_look_at(&self, from: Instant) -> Instant {
+        let checktime = self.config.network.checktime;
+        let Mode::Active { monitor: m, .. } = &self.mode else {
+            return from + checktime;
+        };
+        match m.next_round_at() {
+            Some(round) if round > from => {
+                if round < from + checktime / 2 {
+                    round + checktime
+                } else {
+                    round
+                }
+            }
+            _ => from + checktime,
+        }
+    }
+
     /// "Every checktime": the period runs from check to check.
     pub(super) fn next_conflict_check(&mut self, now: Instant, sent_at: Instant) {
-        let at = (sent_at + self.config.network.checktime).max(now);
+        let at = self.next_look_at(sent_at).max(now);
         self.timers.set(NodeTimer::Conflict, at);
     }
 }

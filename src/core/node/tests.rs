@@ -3,7 +3,7 @@
 use super::*;
 use crate::config::PolicyMode;
 use crate::core::action::PeerReport;
-use crate::core::testkit::{arp_done, at_ms, config, drive, probe_done, Machine};
+use crate::core::testkit::{arp_done, at_ms, config, drive, drive_late, probe_done, Machine};
 
 impl Machine for Node {
     fn handle(&mut self, now: Instant, input: Input) {
@@ -1858,4 +1858,63 @@ fn every_change_status_shows_changes_the_status_key() {
         }
     }
     assert!(steps > 100, "only {steps} steps");
+}
+
+/// Regression (issue 7, `strace` of the idle active): the look for a rival and the active's round
+/// ran on timers of their own, both every checktime, a few milliseconds apart, and the idle active
+/// woke twice per checktime. A look due within the slack of a round now shares its wake-up.
+#[test]
+fn the_look_for_a_rival_shares_the_rounds_wake_up() {
+    let mut cfg = config(PolicyMode::Improved);
+    cfg.network.checktime = Duration::from_millis(100);
+    cfg.network.timeout = Duration::from_millis(50);
+    for c in &mut cfg.channels {
+        c.checkonlyidle = true;
+    }
+    // Traffic in every interval (the passive's checks reach the active): rounds of counters only.
+    let mut packets = 0;
+    let mut world = |now: Instant, a: &Action| match a {
+        Action::SampleCounters { id, devices } => {
+            packets += 5;
+            let samples = devices
+                .iter()
+                .map(|d| crate::core::action::CounterSample {
+                    device: d.clone(),
+                    counters: Some(crate::core::observe::Counters {
+                        rx_packets: packets,
+                        tx_packets: packets,
+                    }),
+                })
+                .collect();
+            Some((Duration::ZERO, Input::Counters { id: *id, samples }))
+        }
+        other => healthy_world(now, other),
+    };
+    let mut node = Node::new(&cfg, Instant::ZERO, vec![]);
+    drive(&mut node, Instant::ZERO, at_ms(10_000), &mut world);
+    assert_eq!(node.role(), Role::Active);
+    // A yield notice looks at once, 7 ms off the rounds' beat; the looks after it must come back
+    // to the rounds. Timers are served 0-2 ms late, like the daemon's loop.
+    node.handle(
+        at_ms(10_007),
+        Input::PeerYielded {
+            keeper_mac: OWN_MAC,
+        },
+    );
+    let late = [0, 1, 2, 1].map(Duration::from_millis);
+    let seen = drive_late(&mut node, at_ms(10_007), at_ms(20_000), &late, &mut world);
+    let at = |pick: fn(&Action) -> bool| -> Vec<Instant> {
+        seen.iter()
+            .filter(|(t, a)| *t >= at_ms(10_500) && pick(a))
+            .map(|(t, _)| *t)
+            .collect()
+    };
+    let rounds = at(|a| matches!(a, Action::SampleCounters { .. }));
+    let looks = at(|a| matches!(a, Action::ConflictCheck { .. }));
+    assert!(
+        looks.len() >= 5 && rounds.len() >= 80,
+        "{looks:?} {rounds:?}"
+    );
+    let alone: Vec<&Instant> = looks.iter().filter(|t| !rounds.contains(t)).collect();
+    assert!(alone.is_empty(), "looks without a round: {alone:?}");
 }
