@@ -7,7 +7,8 @@
 #   3. memory: the running daemon's peak RSS vs the bare binary's (`failoverctl --version`);
 #   4. validation scale: the time per channel to validate 8,000 channels vs 1,000 (linear: about 1);
 #   5. simulate-timing: the CPU of 10,000 seeded runs of one scenario;
-#   6. idle cost: CPU (utime+stime of every thread, /proc/PID/stat) of both nodes over 30 s and RSS,
+#   6. idle cost: CPU (utime+stime of every thread, /proc/PID/stat; and to the nanosecond, the
+#      schedstat of every thread summed) of both nodes over 30 s and RSS,
 #      failoverctl at checktime 100ms vs keepalived with a unicast VRRP advert every 0.1 s, in the same
 #      run (one VRRP instance on LAN 1, the named baseline; and one per LAN in a sync group, the
 #      failoverctl pair's job but for the test hosts); and the writes of an idle active (write
@@ -162,6 +163,11 @@ if want 6; then
 echo "== 6. idle cost over 30 s: failoverctl (checktime 100ms) vs keepalived (unicast advert 0.1 s)"
 # CPU ticks (utime + stime, all threads: /proc/PID/stat counts the whole process) of a PID.
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# The same in nanoseconds: every live thread's run time (schedstat, per thread, summed). Clock ticks
+# are 10 ms, so a 30 s figure of 30-100 ms moves by a third from rounding alone; the threads here
+# live through the window, so the sum is the process's CPU to the nanosecond.
+nanos() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d\n", s }'; }
+ms_of() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1e6 }'; }
 rss() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
 hz=$(getconf CLK_TCK)
 # Packets a node sent on every interface (the namespace's own sysfs under ip netns exec).
@@ -179,11 +185,11 @@ FAILOVERCTL_REBOOT_COMMAND=true ip netns exec "$(ns b)" "$bin" run -c "$work/idl
 # Past the first synctime (5 s): the new peer's first heartbeat is news the state file shows (its
 # epoch), a change rather than idle writing.
 sleep 6
-f0=$(( $(ticks $fa) + $(ticks $fb) )); fa0=$(ticks $fa); ft0=$(( $(txp a) + $(txp b) ))
+f0=$(( $(ticks $fa) + $(ticks $fb) )); fa0=$(ticks $fa); ft0=$(( $(txp a) + $(txp b) )); fn0=$(( $(nanos $fa) + $(nanos $fb) ))
 w0=$(awk '/^syscw/ { print $2 }' "/proc/$fa/io")
 m0=$(stat -c %Y.%y "$work/a.state" 2>/dev/null || echo none)
 sleep "$idle_secs"
-f1=$(( $(ticks $fa) + $(ticks $fb) )); fa1=$(ticks $fa); ft1=$(( $(txp a) + $(txp b) ))
+f1=$(( $(ticks $fa) + $(ticks $fb) )); fa1=$(ticks $fa); ft1=$(( $(txp a) + $(txp b) )); fn1=$(( $(nanos $fa) + $(nanos $fb) ))
 w1=$(awk '/^syscw/ { print $2 }' "/proc/$fa/io")
 m1=$(stat -c %Y.%y "$work/a.state" 2>/dev/null || echo none)
 frss=$(( $(rss $fa) > $(rss $fb) ? $(rss $fa) : $(rss $fb) ))
@@ -200,26 +206,26 @@ done
 # Runs the failoverctl pair of $work/NAME-a.ini and NAME-b.ini idle for idle_secs (after 3 s);
 # sets pam and pbm (each node's ms) and ppk (the packets both sent).
 idle_pair() {
-  local n x y x0 y0 t0 x1 y1 t1
+  local n x y x0 y0 t0 x1 y1 t1 n0 n1
   for n in a b; do ip -n "$(ns "$n")" addr del 192.0.2.10/24 dev eth1 2>/dev/null || true; ip -n "$(ns "$n")" addr del 198.51.100.10/24 dev eth2 2>/dev/null || true; done
   FAILOVERCTL_REBOOT_COMMAND=true ip netns exec "$(ns a)" "$bin" run -c "$work/$1-a.ini" 2>>"$work/$1-a.log" & x=$!; pids+=($x)
   wait_for 5000 holds a 192.0.2.10 || echo "   ($1: the active did not take its address)"
   FAILOVERCTL_REBOOT_COMMAND=true ip netns exec "$(ns b)" "$bin" run -c "$work/$1-b.ini" 2>>"$work/$1-b.log" & y=$!; pids+=($y)
   sleep 3
-  x0=$(ticks $x); y0=$(ticks $y); t0=$(( $(txp a) + $(txp b) )); sleep "$idle_secs"
-  x1=$(ticks $x); y1=$(ticks $y); t1=$(( $(txp a) + $(txp b) ))
+  x0=$(ticks $x); y0=$(ticks $y); t0=$(( $(txp a) + $(txp b) )); n0=$(( $(nanos $x) + $(nanos $y) )); sleep "$idle_secs"
+  x1=$(ticks $x); y1=$(ticks $y); t1=$(( $(txp a) + $(txp b) )); n1=$(( $(nanos $x) + $(nanos $y) ))
   kill -TERM "$x" "$y"; wait "$x" 2>/dev/null || true; wait "$y" 2>/dev/null || true
-  pam=$(( (x1 - x0) * 1000 / hz )); pbm=$(( (y1 - y0) * 1000 / hz )); ppk=$(( t1 - t0 ))
+  pam=$(( (x1 - x0) * 1000 / hz )); pbm=$(( (y1 - y0) * 1000 / hz )); ppk=$(( t1 - t0 )); pns=$(ms_of "$n0" "$n1")
   for n in a b; do ip -n "$(ns "$n")" addr del 192.0.2.10/24 dev eth1 2>/dev/null || true; ip -n "$(ns "$n")" addr del 198.51.100.10/24 dev eth2 2>/dev/null || true; done
 }
-idle_pair idle-one; oam=$pam; obm=$pbm
+idle_pair idle-one; oam=$pam; obm=$pbm; ons=$pns
 # The same two-channel pair with `checkonlyidle= yes` on both channels (the source document's example
 # setting): the active echoes a channel's test hosts only after an interval without traffic, and the
 # passive's ARP checks are traffic on both LANs.
 for node in a b; do
   sed -e 's/^\[channel\]$/[channel]\ncheckonlyidle= yes/' "$work/idle-$node.ini" > "$work/idle-coi-$node.ini"
 done
-idle_pair idle-coi; cam=$pam; cbm=$pbm; cpk=$ppk
+idle_pair idle-coi; cam=$pam; cbm=$pbm; cpk=$ppk; cns=$pns
 # The same pair under keepalived: VRRP between a (.11) and b (.12), unicast, 0.1 s adverts
 # (VRRPv3: VRRPv2 rounds advert_int 0.1 up to 1 s, which made the baseline 10 times too idle).
 # Two baselines: one instance on eth1 alone (the baseline the target names), and the same job as the
@@ -264,15 +270,16 @@ ka_start() {
 # keepalived forks: its parent watches a VRRP child; count every process of each instance.
 ka_pids() { echo "$ka $kb $(pgrep -P "$ka" || true) $(pgrep -P "$kb" || true)"; }
 all_ticks() { local t=0 p; for p in $(ka_pids); do t=$(( t + $(ticks "$p" 2>/dev/null || echo 0) )); done; echo $t; }
+all_nanos() { local t=0 p; for p in $(ka_pids); do t=$(( t + $(nanos "$p") )); done; echo $t; }
 # Runs the keepalived pair with LANS instances per node for idle_secs; sets kms, krss, kpk.
 ka_run() {
-  local p r k0 k1 kt0 kt1
+  local p r k0 k1 kt0 kt1 kn0 kn1
   for node in a b; do ka_conf "$node" "$1" > "$work/ka-$node.conf"; done
   ka=$(ka_start a); kb=$(ka_start b)
   sleep 3
-  k0=$(all_ticks); kt0=$(( $(txp a) + $(txp b) ))
+  k0=$(all_ticks); kt0=$(( $(txp a) + $(txp b) )); kn0=$(all_nanos)
   sleep "$idle_secs"
-  k1=$(all_ticks); kt1=$(( $(txp a) + $(txp b) ))
+  k1=$(all_ticks); kt1=$(( $(txp a) + $(txp b) )); kn1=$(all_nanos)
   krss=0; for p in $(ka_pids); do r=$(rss "$p" 2>/dev/null || echo 0); [ "$r" -gt "$krss" ] && krss=$r; done
   local all; all=$(ka_pids)
   for p in $all; do kill -TERM "$p" 2>/dev/null || true; done
@@ -282,16 +289,17 @@ ka_run() {
     local left=0; for p in $all; do [ -e "/proc/$p" ] && left=1; done
     [ "$left" = 0 ] && break; sleep 0.05
   done
-  kms=$(( (k1 - k0) * 1000 / hz )); kpk=$(( kt1 - kt0 ))
+  kms=$(( (k1 - k0) * 1000 / hz )); kpk=$(( kt1 - kt0 )); kns=$(ms_of "$kn0" "$kn1")
 }
-ka_run 2; kms2=$kms; kpk2=$kpk
+ka_run 2; kms2=$kms; kpk2=$kpk; kns2=$kns
 ka_run 1
 # The floor both pairs share: each of their processes wakes at least 10 times a second. Two
 # processes that do nothing else (perl's select, 0.1 s) show what the waking alone costs here.
 perl -e "select(undef, undef, undef, 0.1) for 1 .. ($idle_secs + 2) * 10" & za=$!; pids+=($za)
 perl -e "select(undef, undef, undef, 0.1) for 1 .. ($idle_secs + 2) * 10" & zb=$!; pids+=($zb)
 sleep 1
-z0=$(( $(ticks $za) + $(ticks $zb) )); sleep "$idle_secs"; z1=$(( $(ticks $za) + $(ticks $zb) ))
+z0=$(( $(ticks $za) + $(ticks $zb) )); zn0=$(( $(nanos $za) + $(nanos $zb) )); sleep "$idle_secs"
+z1=$(( $(ticks $za) + $(ticks $zb) )); zn1=$(( $(nanos $za) + $(nanos $zb) ))
 wait "$za" "$zb" 2>/dev/null || true
 zms=$(( (z1 - z0) * 1000 / hz ))
 # The same packets and nothing else: scripts/bare_checks.c (C, one socket and one poll per node)
@@ -321,6 +329,9 @@ echo "idle active: $(( w1 - w0 )) write syscalls in ${idle_secs} s; state file m
 fpk=$(( ft1 - ft0 ))
 echo "keepalived pair, both LANs (an instance per LAN, sync group; the same job but the test hosts): ${kms2} ms CPU in ${idle_secs} s, ${kpk2} packets; CPU ratio failoverctl/that: $(awk -v a="$fms" -v b="$kms2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
 echo "one channel, one test host: failoverctl pair $(( oam + obm )) ms in ${idle_secs} s (active ${oam}, passive ${obm}); keepalived's pair: ${kms} ms; ratio $(awk -v a="$(( oam + obm ))" -v b="$kms" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'); the active alone (the lower bound: an echo per checktime) against it: $(awk -v a="$oam" -v b="$kms" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+fns=$(ms_of "$fn0" "$fn1"); zns=$(ms_of "$zn0" "$zn1")
+echo "to the nanosecond (schedstat of every thread, summed): failoverctl pair ${fns} ms; keepalived pair ${kns} ms on LAN 1, ${kns2} ms on both LANs; ratio $(ratio "$fns" "$kns"), $(ratio "$fns" "$kns2"); one channel, one test host ${ons} ms ($(ratio "$ons" "$kns")); checkonlyidle= yes ${cns} ms ($(ratio "$cns" "$kns"), $(ratio "$cns" "$kns2")); the wake-only floor ${zns} ms"
 echo "checkonlyidle= yes on both channels: failoverctl pair $(( cam + cbm )) ms in ${idle_secs} s (active ${cam}, passive ${cbm}), ${cpk} packets; against keepalived one LAN: $(awk -v a="$(( cam + cbm ))" -v b="$kms" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'), both LANs: $(awk -v a="$(( cam + cbm ))" -v b="$kms2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
 if [ -n "$bms" ]; then
   echo "the same packets, nothing else (scripts/bare_checks.c): ${bms} ms in ${idle_secs} s, ${bpk} packets; failoverctl/that: $(awk -v a="$fms" -v b="$bms" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'); that/keepalived: $(awk -v a="$bms" -v b="$kms" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
