@@ -49,6 +49,17 @@ impl<T: Copy + Into<usize>, const N: usize> Timers<T, N> {
     pub(crate) fn next(&self) -> Option<Instant> {
         self.deadlines_at.iter().flatten().copied().min()
     }
+
+    /// The earliest deadline of the table but `timer`'s.
+    pub(crate) fn next_except(&self, timer: T) -> Option<Instant> {
+        let skip: usize = timer.into();
+        self.deadlines_at
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != skip)
+            .filter_map(|(_, at)| *at)
+            .min()
+    }
 }
 
 #[cfg(test)]
@@ -76,5 +87,8 @@ mod tests {
         assert!(!t.take_expired(T::B, Instant::from_millis(19)));
         assert!(t.take_expired(T::B, Instant::from_millis(20)));
         assert_eq!(t.next(), Some(Instant::from_millis(30)));
+        t.set(T::B, Instant::from_millis(10));
+        assert_eq!(t.next_except(T::B), Some(Instant::from_millis(30)));
+        assert_eq!(t.next_except(T::A), Some(Instant::from_millis(10)));
     }
 }

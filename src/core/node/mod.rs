@@ -409,7 +409,16 @@ impl Node {
             Mode::Active { monitor: m, .. } => m.poll_timeout(),
             Mode::Done => None,
         };
-        [monitor, self.timers.next()].into_iter().flatten().min()
+        // The look for a rival due just before a round waits for it (see `round_within_slack`):
+        // no wake-up of its own.
+        let look = self
+            .timers
+            .get(NodeTimer::Conflict)
+            .map(|at| self.look_wakes_at(at, monitor));
+        [monitor, self.timers.next_except(NodeTimer::Conflict), look]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     pub fn poll_action(&mut self) -> Option<Action> {

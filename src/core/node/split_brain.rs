@@ -217,6 +217,21 @@ impl Node {
         (self.config.network.checktime / 4).min(Duration::from_millis(20))
     }
 
+    /// When the look due `at` wakes the node: with the active's round (due `round`) when that comes
+    /// within the slack after it.
+    pub(super) fn look_wakes_at(&self, at: Instant, round: Option<Instant>) -> Instant {
+        match round {
+            Some(r)
+                if matches!(self.mode, Mode::Active { .. })
+                    && r > at
+                    && r - at <= self.conflict_slack() =>
+            {
+                r
+            }
+            _ => at,
+        }
+    }
+
     /// The look is due and the active's next round comes within the slack: when it is due.
     pub(super) fn round_within_slack(&self, now: Instant) -> Option<Instant> {
         let Mode::Active { monitor: m, .. } = &self.mode else {

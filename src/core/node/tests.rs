@@ -1917,4 +1917,15 @@ fn the_look_for_a_rival_shares_the_rounds_wake_up() {
     );
     let alone: Vec<&Instant> = looks.iter().filter(|t| !rounds.contains(t)).collect();
     assert!(alone.is_empty(), "looks without a round: {alone:?}");
+    // Nor does a look due a millisecond before the round wake the node on its own (the daemon's
+    // clock read later in the same step had set the round a millisecond after the look).
+    let Mode::Active { monitor: m, .. } = &node.mode else {
+        panic!("not active")
+    };
+    let round = m.poll_timeout().expect("a round is scheduled");
+    node.timers.set(
+        NodeTimer::Conflict,
+        Instant::from_millis(round.as_millis() - 1),
+    );
+    assert_eq!(node.poll_timeout(), Some(round));
 }
